@@ -1,0 +1,1 @@
+// Checkpoint module: see README.md for its role.

@@ -1,0 +1,1 @@
+// PagedKV module: see README.md for its role.

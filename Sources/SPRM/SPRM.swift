@@ -1,0 +1,1 @@
+// SPRM module: see README.md for its role.

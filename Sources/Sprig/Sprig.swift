@@ -1,0 +1,1 @@
+// Sprig module: see README.md for its role.

@@ -1,0 +1,7 @@
+import ArgumentParser
+import Sprig
+
+@main
+struct SprigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sprig", abstract: "Step-level tree search for reasoning language models.")
+}

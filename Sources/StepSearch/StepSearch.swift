@@ -1,0 +1,1 @@
+// StepSearch module: see README.md for its role.

@@ -1,0 +1,1 @@
+// Transformer module: see README.md for its role.

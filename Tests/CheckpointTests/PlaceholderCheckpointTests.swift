@@ -1,0 +1,6 @@
+import XCTest
+@testable import Checkpoint
+
+final class CheckpointTestsSmoke: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import PagedKV
+
+final class PagedKVTestsSmoke: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import SPRM
+
+final class SPRMTestsSmoke: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

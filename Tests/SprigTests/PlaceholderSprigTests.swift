@@ -1,0 +1,6 @@
+import XCTest
+@testable import Sprig
+
+final class SprigTestsSmoke: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

@@ -1,1 +1,0 @@
-// Kernels module: see README.md for its role.

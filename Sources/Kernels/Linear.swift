@@ -1,0 +1,123 @@
+import CBLAS
+
+/// A dense layer y = x·Wᵀ + b over row-major activations.
+///
+/// Weights are kept in one of two forms:
+/// - `.f32`: [out, in] row-major floats (possibly pointing into a mapped file).
+/// - `.quantized`: llama.cpp block formats kept as loaded (see `QuantizedMatrix`);
+///   multiplied by on-the-fly dequantising SIMD kernels, never expanded to f32.
+public final class Linear: @unchecked Sendable {
+    public enum Storage {
+        case f32(UnsafePointer<Float>)            // [out, in]
+        case quantized(QuantizedMatrix)
+    }
+
+    public let inFeatures: Int
+    public let outFeatures: Int
+    public let storage: Storage
+    public let bias: FloatBuffer?                   // [out]
+    /// Keeps whatever owns the weight memory (a FloatBuffer or a mapped file) alive.
+    private let owner: AnyObject?
+
+    public init(inFeatures: Int, outFeatures: Int, storage: Storage, bias: FloatBuffer?, owner: AnyObject?) {
+        precondition(bias == nil || bias!.count == outFeatures)
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        self.storage = storage
+        self.bias = bias
+        self.owner = owner
+    }
+
+    /// f32 weights copied into an owned, aligned buffer.
+    public convenience init(weights: FloatBuffer, inFeatures: Int, outFeatures: Int, bias: FloatBuffer?) {
+        precondition(weights.count == inFeatures * outFeatures)
+        self.init(inFeatures: inFeatures, outFeatures: outFeatures,
+                  storage: .f32(UnsafePointer(weights.pointer)), bias: bias, owner: weights)
+    }
+
+    /// Bytes the weights occupy as stored (what one full pass must stream from memory).
+    public var weightBytes: Int {
+        switch storage {
+        case .f32: return inFeatures * outFeatures * 4
+        case .quantized(let q): return q.byteCount
+        }
+    }
+
+    /// y[n, out] = x[n, in] · Wᵀ (+ bias). `rows` may be any count ≥ 1.
+    /// One sgemv for a single row (sgemm with M = 1 is 2–4× slower in OpenBLAS 0.3.21).
+    public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        precondition(rows >= 1)
+        switch storage {
+        case .f32(let w):
+            if rows == 1 {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outFeatures), Int32(inFeatures),
+                            1, w, Int32(inFeatures), x, 1, 0, y, 1)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outFeatures),
+                            Int32(inFeatures), 1, x, Int32(inFeatures), w, Int32(inFeatures), 0, y,
+                            Int32(outFeatures))
+            }
+        case .quantized(let q):
+            q.multiply(x, rows: rows, into: y)
+        }
+        if let b = bias {
+            for r in 0..<rows { Ops.add(b.pointer, into: y + r * outFeatures, count: outFeatures) }
+        }
+    }
+}
+
+extension Linear {
+    /// Writes row `r` of W (one embedding vector) as floats into `out` [inFeatures].
+    public func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(r >= 0 && r < outFeatures)
+        switch storage {
+        case .f32(let w): out.update(from: w + r * inFeatures, count: inFeatures)
+        case .quantized(let q): q.dequantizeRow(r, into: out)
+        }
+    }
+
+    /// Stacks layers with the same input width into one [Σout, in] layer, so one
+    /// pass over the activations feeds q, k and v (or gate and up) at once.
+    /// All parts must share a storage kind (and block format).
+    public static func stacking(_ parts: [Linear]) -> Linear {
+        precondition(!parts.isEmpty)
+        let inF = parts[0].inFeatures
+        precondition(parts.allSatisfy { $0.inFeatures == inF })
+        let outF = parts.reduce(0) { $0 + $1.outFeatures }
+        var bias: FloatBuffer? = nil
+        if parts.contains(where: { $0.bias != nil }) {
+            let b = FloatBuffer(count: outF)
+            var at = 0
+            for p in parts {
+                if let pb = p.bias { (b.pointer + at).update(from: pb.pointer, count: p.outFeatures) }
+                at += p.outFeatures
+            }
+            bias = b
+        }
+        switch parts[0].storage {
+        case .f32:
+            let w = FloatBuffer(count: outF * inF, zeroed: false)
+            var at = 0
+            for p in parts {
+                guard case .f32(let src) = p.storage else { preconditionFailure("mixed storage kinds") }
+                (w.pointer + at * inF).update(from: src, count: p.outFeatures * inF)
+                at += p.outFeatures
+            }
+            return Linear(weights: w, inFeatures: inF, outFeatures: outF, bias: bias)
+        case .quantized(let first):
+            let rowBytes = first.rowBytes
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: outF * rowBytes, alignment: 64)
+            var at = 0
+            for p in parts {
+                guard case .quantized(let q) = p.storage, q.format == first.format else {
+                    preconditionFailure("mixed storage kinds")
+                }
+                raw.advanced(by: at * rowBytes).copyMemory(from: q.data, byteCount: q.byteCount)
+                at += p.outFeatures
+            }
+            let m = QuantizedMatrix(format: first.format, rows: outF, columns: inF,
+                                    data: UnsafeRawPointer(raw), owner: RawAllocation(raw))
+            return Linear(inFeatures: inF, outFeatures: outF, storage: .quantized(m), bias: bias, owner: m)
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Kernels
+import PagedKV
+
+extension TransformerModel {
+    /// Runs the entries' tokens through the model in one batched pass: every
+    /// weight matrix is read once for all rows; attention runs per sequence over
+    /// its own cache blocks. Each sequence's cache grows by its token count.
+    ///
+    /// Throws before touching the cache on a bad token id or a context overflow;
+    /// on `outOfBlocks` the cache is left as it was.
+    public func forward(_ entries: [ForwardEntry], cache: PagedKVCache) throws(TransformerError) -> ForwardOutput {
+        let c = config
+        precondition(cache.pool.layout.layers == c.layerCount && cache.pool.layout.kvHeads == c.kvHeadCount
+                     && cache.pool.layout.headDim == c.headDim, "cache layout does not match the model")
+        // Rows of the flattened batch and where each entry's outputs go.
+        var starts: [Int] = []            // cache position of each entry's first new token
+        var rowOffset: [Int] = []         // first row of each entry in the batch
+        var entryRow: [Int] = []          // first output row of each entry
+        var rows = 0, outRows = 0, maxContext = 0
+        for e in entries {
+            guard !e.tokens.isEmpty else { throw .cache("an entry has no tokens") }
+            for t in e.tokens where t < 0 || t >= c.vocabSize { throw .tokenOutOfRange(t, vocab: c.vocabSize) }
+            let start = cache.length(e.sequence)
+            guard start + e.tokens.count <= c.maxPositions else {
+                throw .contextOverflow(needed: start + e.tokens.count, limit: c.maxPositions)
+            }
+            starts.append(start)
+            rowOffset.append(rows)
+            entryRow.append(outRows)
+            rows += e.tokens.count
+            outRows += e.allPositions ? e.tokens.count : 1
+            maxContext = max(maxContext, start + e.tokens.count)
+        }
+        // Reserve cache slots for everyone, all-or-nothing.
+        var appended: [Int] = []
+        for (i, e) in entries.enumerated() {
+            do {
+                try cache.append(e.sequence, count: e.tokens.count)
+                appended.append(i)
+            } catch {
+                for j in appended { try? cache.truncate(entries[j].sequence, to: starts[j]) }
+                throw .cache(error.description)
+            }
+        }
+
+        // Attention work units: (entry, first query, query count); long prefills are
+        // split so both cores share them.
+        var units: [(entry: Int, first: Int, count: Int)] = []
+        for (i, e) in entries.enumerated() {
+            let n = e.tokens.count
+            let chunk = n >= 16 ? (n + 1) / 2 : n
+            var f = 0
+            while f < n { units.append((i, f, min(chunk, n - f))); f += chunk }
+        }
+        let ws = workspace
+        ws.reserve(rows: rows, outRows: outRows, context: maxContext, workers: units.count)
+
+        let hidden = c.hiddenSize, qkvWidth = c.qDim + 2 * c.kvDim
+        let x = ws.x.pointer, xn = ws.xn.pointer, qkv = ws.qkv.pointer, q = ws.q.pointer
+        let attn = ws.attn.pointer, gateUp = ws.gateUp.pointer, act = ws.act.pointer
+        let eps = Float(c.rmsNormEps)
+
+        // Embeddings.
+        for (i, e) in entries.enumerated() {
+            for (j, t) in e.tokens.enumerated() { weights.embedding.row(t, into: x + (rowOffset[i] + j) * hidden) }
+        }
+
+        for (l, layer) in weights.layers.enumerated() {
+            if l == c.layerCount - 1 { copyOutputRows(entries, rowOffset, from: x, width: hidden, into: ws.hidden.pointer) }
+            // Attention block.
+            Ops.rmsNorm(x, weight: layer.attentionNorm.pointer, eps: eps, rows: rows, dim: hidden, into: xn)
+            layer.qkv.apply(xn, rows: rows, into: qkv)
+            for (i, e) in entries.enumerated() {
+                for j in 0..<e.tokens.count {
+                    let r = rowOffset[i] + j, pos = starts[i] + j
+                    let src = qkv + r * qkvWidth
+                    let qr = q + r * c.qDim
+                    qr.update(from: src, count: c.qDim)
+                    rope.apply(qr, heads: c.headCount, position: pos)
+                    let k = cache.keyRow(e.sequence, layer: l, position: pos)
+                    k.update(from: src + c.qDim, count: c.kvDim)
+                    rope.apply(k, heads: c.kvHeadCount, position: pos)
+                    cache.valueRow(e.sequence, layer: l, position: pos).update(from: src + c.qDim + c.kvDim, count: c.kvDim)
+                }
+            }
+            let scratch = ws.scoreScratch.map { $0.pointer }
+            let heads = c.headCount, qDim = c.qDim
+            WorkerPool.shared.parallelFor(count: units.count) { lo, hi in
+                for u in lo..<hi {
+                    let unit = units[u]
+                    let r = rowOffset[unit.entry] + unit.first
+                    pagedAttention(cache: cache, seq: entries[unit.entry].sequence, layer: l,
+                                   start: starts[unit.entry] + unit.first, queryCount: unit.count, heads: heads,
+                                   q: q + r * qDim, out: attn + r * qDim, scratch: scratch[u])
+                }
+            }
+            layer.output.apply(attn, rows: rows, into: xn)
+            Ops.add(xn, into: x, count: rows * hidden)
+            // MLP block.
+            Ops.rmsNorm(x, weight: layer.mlpNorm.pointer, eps: eps, rows: rows, dim: hidden, into: xn)
+            layer.gateUp.apply(xn, rows: rows, into: gateUp)
+            Ops.siluMul(gateUp, rows: rows, inter: c.intermediateSize, into: act)
+            layer.down.apply(act, rows: rows, into: xn)
+            Ops.add(xn, into: x, count: rows * hidden)
+        }
+
+        // Final norm and LM head on the output rows only.
+        let picked = ws.xn.pointer   // reuse: [outRows, hidden] ≤ [rows, hidden]
+        copyOutputRows(entries, rowOffset, from: x, width: hidden, into: picked)
+        Ops.rmsNorm(picked, weight: weights.finalNorm.pointer, eps: eps, rows: outRows, dim: hidden,
+                    into: ws.finalNormed.pointer)
+        weights.lmHead.apply(ws.finalNormed.pointer, rows: outRows, into: ws.logits.pointer)
+        return ForwardOutput(rows: outRows, vocabSize: c.vocabSize, hiddenSize: hidden,
+                             logitsBase: ws.logits.pointer, hiddenBase: ws.hidden.pointer, entryRow: entryRow)
+    }
+
+    /// Copies the rows that produce outputs (the last token of an entry, or all of
+    /// its tokens) from a [rows, width] batch buffer into a packed [outRows, width].
+    private func copyOutputRows(_ entries: [ForwardEntry], _ rowOffset: [Int], from src: UnsafeMutablePointer<Float>,
+                                width: Int, into dst: UnsafeMutablePointer<Float>) {
+        var o = 0
+        for (i, e) in entries.enumerated() {
+            let first = e.allPositions ? 0 : e.tokens.count - 1
+            for j in first..<e.tokens.count {
+                (dst + o * width).update(from: src + (rowOffset[i] + j) * width, count: width)
+                o += 1
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Transformer module: see README.md for its role.

@@ -1,1 +1,0 @@
-// Checkpoint module: see README.md for its role.

@@ -1,0 +1,106 @@
+/// Fixed set of KV blocks, all allocated up front in one 64-byte aligned region,
+/// with a free list and a reference count per block id.
+///
+/// Block storage is not zeroed: rows are written before they are read (a row is
+/// only readable at positions < a sequence's length). Not thread-safe: one owner.
+public final class BlockPool {
+    public let layout: KVLayout
+    public let blockCount: Int
+    /// [blockCount, blockFloats]
+    let storage: UnsafeMutablePointer<Float>
+    /// refCounts[b] = number of block tables holding block b; 0 for free blocks.
+    private var refCounts: [Int32]
+    /// Stack of free block ids.
+    private var freeList: [Int]
+
+    public init(layout: KVLayout, blockCount: Int) {
+        precondition(blockCount >= 0)
+        self.layout = layout
+        self.blockCount = blockCount
+        let floats = max(blockCount * layout.blockFloats, 1)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: floats * MemoryLayout<Float>.stride,
+                                                   alignment: 64)
+        storage = raw.bindMemory(to: Float.self, capacity: floats)
+        refCounts = [Int32](repeating: 0, count: blockCount)
+        // Pop order 0, 1, 2, ... keeps early sequences in low addresses (easier to read in a debugger).
+        freeList = Array((0..<blockCount).reversed())
+        freeList.reserveCapacity(blockCount)
+    }
+
+    /// blockCount = memoryBytes / layout.blockBytes (rounded down).
+    public convenience init(layout: KVLayout, memoryBytes: Int) {
+        self.init(layout: layout, blockCount: max(memoryBytes, 0) / layout.blockBytes)
+    }
+
+    deinit { UnsafeMutableRawPointer(storage).deallocate() }
+
+    public var freeCount: Int { freeList.count }
+    public var usedCount: Int { blockCount - freeList.count }
+
+    public func refCount(_ block: Int) -> Int {
+        precondition(block >= 0 && block < blockCount, "block id out of range")
+        return Int(refCounts[block])
+    }
+
+    /// Keys of one layer in one block: [blockSize, kvHeads * headDim].
+    @inline(__always)
+    public func keys(block: Int, layer: Int) -> UnsafeMutablePointer<Float> {
+        storage + block * layout.blockFloats + layer * 2 * layout.layerPartFloats
+    }
+
+    /// Values of one layer in one block: [blockSize, kvHeads * headDim].
+    @inline(__always)
+    public func values(block: Int, layer: Int) -> UnsafeMutablePointer<Float> {
+        storage + block * layout.blockFloats + (layer * 2 + 1) * layout.layerPartFloats
+    }
+
+    // MARK: - Reference counting (used by PagedKVCache)
+
+    /// Takes a free block with refCount 1, or nil when none is free.
+    func allocate() -> Int? {
+        guard let b = freeList.popLast() else { return nil }
+        precondition(refCounts[b] == 0, "free block \(b) is referenced")
+        refCounts[b] = 1
+        return b
+    }
+
+    func retain(_ block: Int) {
+        precondition(refCounts[block] > 0, "retain of free block \(block)")
+        refCounts[block] += 1
+    }
+
+    /// Drops one reference; the block returns to the free list at zero.
+    func release(_ block: Int) {
+        precondition(refCounts[block] > 0, "release of free block \(block)")
+        refCounts[block] -= 1
+        if refCounts[block] == 0 { freeList.append(block) }
+    }
+
+    /// Copies rows [0, rows) of every layer's K and V from block `from` to block `to`.
+    func copyRows(from: Int, to: Int, rows: Int) {
+        let floats = rows * layout.rowFloats
+        guard floats > 0 else { return }
+        for layer in 0..<layout.layers {
+            keys(block: to, layer: layer).update(from: keys(block: from, layer: layer), count: floats)
+            values(block: to, layer: layer).update(from: values(block: from, layer: layer), count: floats)
+        }
+    }
+
+    /// Free-list problems: duplicates, out-of-range ids, free blocks with references,
+    /// and free + referenced != blockCount. Empty when consistent.
+    public func checkInvariants() -> [String] {
+        var problems: [String] = []
+        var seen = [Bool](repeating: false, count: blockCount)
+        for b in freeList {
+            guard b >= 0 && b < blockCount else { problems.append("free list holds id \(b) out of range"); continue }
+            if seen[b] { problems.append("block \(b) is twice in the free list") }
+            seen[b] = true
+            if refCounts[b] != 0 { problems.append("block \(b) is free but has refCount \(refCounts[b])") }
+        }
+        for b in 0..<blockCount {
+            if refCounts[b] < 0 { problems.append("block \(b) has negative refCount \(refCounts[b])") }
+            if refCounts[b] == 0 && !seen[b] { problems.append("block \(b) has refCount 0 but is not free (leak)") }
+        }
+        return problems
+    }
+}

@@ -1,1 +1,0 @@
-// PagedKV module: see README.md for its role.

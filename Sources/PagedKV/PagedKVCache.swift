@@ -1,0 +1,212 @@
+/// Identifies a sequence in a PagedKVCache. Encodes slot | generation << 32, so an id
+/// kept after `free` is recognised as stale instead of aliasing a newer sequence.
+public typealias SequenceID = Int
+
+/// A sequence's blocks in position order: token p sits in blocks[p / blockSize], row p % blockSize.
+/// blocks.count == ceil(length / blockSize).
+public struct BlockTable: Sendable, Equatable {
+    public internal(set) var blocks: [Int]
+    public internal(set) var length: Int
+}
+
+/// Paged, reference-counted, copy-on-write KV cache (vLLM's block manager, in process).
+///
+/// Sequences share blocks after `fork`; only the partial last block is copied, on the first
+/// append of whichever holder writes to it while it is shared. Full blocks are never copied.
+/// Not thread-safe: one owner drives it.
+public final class PagedKVCache {
+    public let pool: BlockPool
+
+    struct Slot {
+        var blocks: [Int] = []
+        var length = 0
+        var generation = 0
+        var live = false
+    }
+
+    /// Indexed by the low 32 bits of a SequenceID.
+    var slots: [Slot] = []
+    private var freeSlots: [Int] = []
+    private let blockSize: Int
+    /// Reused by `stats`: per block, the most rows any holder uses.
+    var rowsScratch: [Int32]
+
+    public init(pool: BlockPool) {
+        self.pool = pool
+        blockSize = pool.layout.blockSize
+        rowsScratch = [Int32](repeating: 0, count: pool.blockCount)
+    }
+
+    deinit {
+        for s in slots.indices where slots[s].live {
+            for b in slots[s].blocks { pool.release(b) }
+        }
+    }
+
+    // MARK: - Ids
+
+    @inline(__always)
+    func slotIndex(_ seq: SequenceID) -> Int? {
+        let s = seq & 0xFFFF_FFFF
+        guard seq >= 0, s < slots.count, slots[s].live, slots[s].generation == seq >> 32 else { return nil }
+        return s
+    }
+
+    @inline(__always)
+    private func id(ofSlot s: Int) -> SequenceID { s | (slots[s].generation << 32) }
+
+    private func newSlot(blocks: [Int], length: Int) -> SequenceID {
+        let s: Int
+        if let reused = freeSlots.popLast() {
+            s = reused
+        } else {
+            s = slots.count
+            slots.append(Slot())
+        }
+        slots[s].blocks = blocks
+        slots[s].length = length
+        slots[s].live = true
+        return id(ofSlot: s)
+    }
+
+    public func contains(_ seq: SequenceID) -> Bool { slotIndex(seq) != nil }
+
+    /// Live sequences, in slot order.
+    public var sequences: [SequenceID] {
+        slots.indices.filter { slots[$0].live }.map { id(ofSlot: $0) }
+    }
+
+    public var sequenceCount: Int { slots.count - freeSlots.count }
+
+    // MARK: - Lifecycle
+
+    /// A new empty sequence (holds no blocks until its first append).
+    public func createSequence() -> SequenceID {
+        var blocks: [Int] = []
+        blocks.reserveCapacity(16)
+        return newSlot(blocks: blocks, length: 0)
+    }
+
+    /// A child holding every block of `parent` (refCount + 1 each); copies no keys or values.
+    public func fork(_ parent: SequenceID) throws(KVError) -> SequenceID {
+        guard let p = slotIndex(parent) else { throw .unknownSequence(parent) }
+        var blocks: [Int] = []
+        blocks.reserveCapacity(slots[p].blocks.count + 16)
+        blocks.append(contentsOf: slots[p].blocks)
+        for b in blocks { pool.retain(b) }
+        return newSlot(blocks: blocks, length: slots[p].length)
+    }
+
+    /// Releases the sequence's blocks. Unknown or already freed ids are ignored.
+    public func free(_ seq: SequenceID) {
+        guard let s = slotIndex(seq) else { return }
+        for b in slots[s].blocks { pool.release(b) }
+        slots[s].blocks.removeAll(keepingCapacity: true)
+        slots[s].length = 0
+        slots[s].live = false
+        slots[s].generation += 1
+        freeSlots.append(s)
+    }
+
+    /// Frees every live sequence not in `seqs` (prunes the rest of a search tree at once).
+    public func keepOnly(_ seqs: Set<SequenceID>) {
+        for s in slots.indices where slots[s].live {
+            let seq = id(ofSlot: s)
+            if !seqs.contains(seq) { free(seq) }
+        }
+    }
+
+    // MARK: - Length
+
+    /// Length of a live sequence; 0 for an unknown or freed id.
+    public func length(_ seq: SequenceID) -> Int {
+        guard let s = slotIndex(seq) else { return 0 }
+        return slots[s].length
+    }
+
+    /// Block table of a live sequence; empty for an unknown or freed id.
+    public func table(_ seq: SequenceID) -> BlockTable {
+        guard let s = slotIndex(seq) else { return BlockTable(blocks: [], length: 0) }
+        return BlockTable(blocks: slots[s].blocks, length: slots[s].length)
+    }
+
+    /// Blocks `append(seq, count:)` would take from the pool: new blocks past the last one,
+    /// plus one when the partial last block is shared (copy-on-write). 0 for an unknown id.
+    public func blocksNeeded(forAppending count: Int, to seq: SequenceID) -> Int {
+        guard let s = slotIndex(seq), count > 0 else { return 0 }
+        return blocksNeeded(slot: s, count: count).total
+    }
+
+    @inline(__always)
+    private func blocksNeeded(slot s: Int, count: Int) -> (total: Int, copyLast: Bool) {
+        let length = slots[s].length
+        let held = slots[s].blocks.count
+        let after = (length + count + blockSize - 1) / blockSize
+        // Rows remain free in the last block, and someone else holds it: must copy before writing.
+        let copyLast = length % blockSize != 0 && pool.refCount(slots[s].blocks[held - 1]) > 1
+        return (after - held + (copyLast ? 1 : 0), copyLast)
+    }
+
+    /// Reserves `count` more token slots at the end of `seq`: copy-on-write of a shared
+    /// partial last block, new blocks when full. All-or-nothing: on outOfBlocks nothing
+    /// changes. Returns the first new position (the old length). The caller writes the
+    /// new rows through keyRow/valueRow for every layer.
+    @discardableResult
+    public func append(_ seq: SequenceID, count: Int) throws(KVError) -> Int {
+        guard let s = slotIndex(seq) else { throw .unknownSequence(seq) }
+        let start = slots[s].length
+        guard count >= 0 else { throw .invalidLength(sequence: seq, requested: start + count, current: start) }
+        guard count > 0 else { return start }
+        let need = blocksNeeded(slot: s, count: count)
+        guard need.total <= pool.freeCount else { throw .outOfBlocks(needed: need.total, free: pool.freeCount) }
+        if need.copyLast {
+            let old = slots[s].blocks[slots[s].blocks.count - 1]
+            guard let fresh = pool.allocate() else { preconditionFailure("free count lied") }
+            pool.copyRows(from: old, to: fresh, rows: start % blockSize)
+            pool.release(old)
+            slots[s].blocks[slots[s].blocks.count - 1] = fresh
+        }
+        let after = (start + count + blockSize - 1) / blockSize
+        while slots[s].blocks.count < after {
+            guard let fresh = pool.allocate() else { preconditionFailure("free count lied") }
+            slots[s].blocks.append(fresh)
+        }
+        slots[s].length = start + count
+        return start
+    }
+
+    /// Shortens `seq` to `length` tokens (undo past a step boundary), releasing blocks no
+    /// longer needed. Rows past the new length are dropped; a shared last block stays shared.
+    public func truncate(_ seq: SequenceID, to length: Int) throws(KVError) {
+        guard let s = slotIndex(seq) else { throw .unknownSequence(seq) }
+        let current = slots[s].length
+        guard length >= 0 && length <= current else {
+            throw .invalidLength(sequence: seq, requested: length, current: current)
+        }
+        let keep = (length + blockSize - 1) / blockSize
+        while slots[s].blocks.count > keep {
+            pool.release(slots[s].blocks.removeLast())
+        }
+        slots[s].length = length
+    }
+
+    // MARK: - Rows (hot path: no allocation, no dictionary)
+
+    /// Key row of `position` in `layer`: [kvHeads * headDim]. Precondition: position < length.
+    @inline(__always)
+    public func keyRow(_ seq: SequenceID, layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
+        let s = seq & 0xFFFF_FFFF
+        precondition(slotIndex(seq) != nil && position >= 0 && position < slots[s].length, "keyRow out of range")
+        return pool.keys(block: slots[s].blocks[position / blockSize], layer: layer)
+            + (position % blockSize) * pool.layout.rowFloats
+    }
+
+    /// Value row of `position` in `layer`: [kvHeads * headDim]. Precondition: position < length.
+    @inline(__always)
+    public func valueRow(_ seq: SequenceID, layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
+        let s = seq & 0xFFFF_FFFF
+        precondition(slotIndex(seq) != nil && position >= 0 && position < slots[s].length, "valueRow out of range")
+        return pool.values(block: slots[s].blocks[position / blockSize], layer: layer)
+            + (position % blockSize) * pool.layout.rowFloats
+    }
+}

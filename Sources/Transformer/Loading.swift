@@ -7,7 +7,7 @@ extension TransformerModel {
     public static func load(path: String, dequantize: Bool = false) throws(TransformerError) -> TransformerModel {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw .checkpoint(.fileNotFound(path))
+            throw .checkpoint(.fileNotFound(path: path))
         }
         if isDir.boolValue {
             let configURL = URL(fileURLWithPath: path).appendingPathComponent("config.json")

@@ -49,8 +49,11 @@ struct WeightLoader {
     }
 
     private func tensor(_ name: String) throws(TransformerError) -> TensorView {
-        guard let t = store.tensor(name) else { throw .missingTensor(store.path, name) }
-        return t
+        if let t = store.tensor(name) { return t }
+        if let gguf = store as? GGUFFile {
+            do { return try gguf.require(name) } catch { throw .checkpoint(error) }
+        }
+        throw .missingTensor(store.path, name)
     }
 
     private func check(_ t: TensorView, _ shape: [Int]) throws(TransformerError) {

@@ -47,9 +47,9 @@ final class ModelWeights: @unchecked Sendable {
 }
 
 /// Tensor names of one checkpoint family (Hugging Face or GGUF).
-struct WeightNames {
+struct WeightNames: Sendable {
     let embedding: String, finalNorm: String, lmHead: String
-    let layer: (Int, LayerPart) -> String
+    let layer: @Sendable (Int, LayerPart) -> String
 
     enum LayerPart { case attentionNorm, q, k, v, o, qBias, kBias, vBias, mlpNorm, gate, up, down }
 

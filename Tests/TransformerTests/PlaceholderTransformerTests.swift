@@ -1,6 +1,0 @@
-import XCTest
-@testable import Transformer
-
-final class TransformerTestsSmoke: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}

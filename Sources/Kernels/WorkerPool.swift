@@ -85,8 +85,10 @@ public final class WorkerPool: @unchecked Sendable {
             }
             seen = generation.load(ordering: .acquiring)
             let shares = shareCount.load(ordering: .acquiring)
-            if index < shares, let work = job {
-                work(index)
+            if index < shares {
+                // Call through the property without binding a local: the closure must not
+                // outlive `parallelFor` (withoutActuallyEscaping checks that).
+                job?(index)
                 pending.subtract(1, ordering: .releasing)
             }
         }

@@ -3,5 +3,8 @@ import Sprig
 
 @main
 struct SprigCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sprig", abstract: "Step-level tree search for reasoning language models.")
+    static let configuration = CommandConfiguration(
+        commandName: "sprig",
+        abstract: "Step-level tree search for reasoning language models.",
+        subcommands: [BenchCommand.self])
 }

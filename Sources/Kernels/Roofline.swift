@@ -1,0 +1,62 @@
+import Foundation
+
+import CBLAS
+
+/// This machine's limits, measured in the same run as the engine: memory read
+/// bandwidth over all worker threads and sgemm throughput.
+public struct Roofline: Codable, Sendable {
+    public var bandwidthGBs: Double
+    public var gflops: Double
+    enum CodingKeys: String, CodingKey { case bandwidthGBs = "bandwidth_gbs", gflops }
+
+    public static func measure() -> Roofline {
+        Roofline(bandwidthGBs: measureBandwidth(), gflops: measureGemm())
+    }
+
+    /// Streams a 256 MiB buffer (far beyond the L3) with SIMD loads on every worker; best of 5.
+    static func measureBandwidth() -> Double {
+        let count = 64 << 20   // floats = 256 MiB
+        let buffer = FloatBuffer(count: count)
+        for i in stride(from: 0, to: count, by: 1024) { buffer[i] = Float(i & 7) }
+        let base = buffer.pointer
+        var best = 0.0
+        var sink: Float = 0
+        for _ in 0..<5 {
+            let partial = FloatBuffer(count: WorkerPool.shared.threadCount * 16)
+            let t0 = Date()
+            WorkerPool.shared.parallelFor(count: count, grain: 1 << 16) { lo, hi in
+                var acc = SIMD16<Float>()
+                var i = lo
+                let raw = UnsafeRawPointer(base)
+                while i + 64 <= hi {
+                    acc += raw.load(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                    acc += raw.load(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
+                    acc += raw.load(fromByteOffset: i * 4 + 128, as: SIMD16<Float>.self)
+                    acc += raw.load(fromByteOffset: i * 4 + 192, as: SIMD16<Float>.self)
+                    i += 64
+                }
+                partial[lo / (1 << 16) % (partial.count / 16) * 16] += acc.sum()
+            }
+            let s = Date().timeIntervalSince(t0)
+            best = max(best, Double(count * 4) / s / 1e9)
+            sink += partial[0]
+        }
+        if sink.isNaN { print("") }
+        return best
+    }
+
+    /// OpenBLAS sgemm 1024³; best of 3.
+    static func measureGemm() -> Double {
+        let n = 1024
+        let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
+        for i in 0..<(n * n) { a[i] = Float(i % 13) * 0.01; b[i] = Float(i % 7) * 0.02 }
+        var best = 0.0
+        for _ in 0..<3 {
+            let t0 = Date()
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
+                        a.pointer, Int32(n), b.pointer, Int32(n), 0, c.pointer, Int32(n))
+            best = max(best, 2 * Double(n * n * n) / Date().timeIntervalSince(t0) / 1e9)
+        }
+        return best
+    }
+}

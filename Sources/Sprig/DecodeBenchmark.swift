@@ -1,0 +1,74 @@
+import Foundation
+import Kernels
+import PagedKV
+import Transformer
+
+/// Measures what the engine does per second on one model: prefill of a prompt and
+/// batched decode of N sibling branches forked from it (as a search expands a node).
+public struct DecodeBenchmark {
+    public struct DecodeFigure: Codable, Sendable {
+        public var sequences: Int
+        public var tokensPerSecond: Double
+        public var rooflineFraction: Double
+        /// Step-time lower bound used for the fraction: max(weight bytes / bandwidth, 2·params·N / peak FLOP/s).
+        public var rooflineStepSeconds: Double
+        enum CodingKeys: String, CodingKey {
+            case sequences, tokensPerSecond = "tokens_per_s", rooflineFraction = "roofline_fraction"
+            case rooflineStepSeconds = "roofline_step_s"
+        }
+    }
+
+    public let model: TransformerModel
+    public var promptTokens = 128
+    public var decodeSteps = 32
+    public var blockSize = 16
+
+    public init(model: TransformerModel) { self.model = model }
+
+    /// Prefill tokens per second for one `promptTokens` prompt.
+    public func prefill() throws -> Double {
+        let cache = model.makeCache(memoryBytes: max(64 << 20, (promptTokens + 64) * model.kvLayout().bytesPerToken * 2),
+                                    blockSize: blockSize)
+        let seq = cache.createSequence()
+        let tokens = syntheticTokens(promptTokens)
+        let t0 = Date()
+        _ = try model.forward([ForwardEntry(sequence: seq, tokens: tokens)], cache: cache)
+        return Double(promptTokens) / Date().timeIntervalSince(t0)
+    }
+
+    /// Total decode tokens per second with `sequences` branches forked from one prompt
+    /// and advanced together, one token each per step.
+    public func decode(sequences n: Int, roofline: Roofline?) throws -> DecodeFigure {
+        let perToken = model.kvLayout(blockSize: blockSize).bytesPerToken
+        let cache = model.makeCache(memoryBytes: (32 + n * (decodeSteps + 2 * blockSize) + promptTokens) * perToken + (8 << 20),
+                                    blockSize: blockSize)
+        let root = cache.createSequence()
+        _ = try model.forward([ForwardEntry(sequence: root, tokens: syntheticTokens(32))], cache: cache)
+        var seqs = [root]
+        for _ in 1..<max(n, 1) { seqs.append(try cache.fork(root)) }
+        var next = Array(syntheticTokens(n + 7).suffix(n))
+        // One warm-up step, then the timed ones.
+        var entries = zip(seqs, next).map { ForwardEntry(sequence: $0, tokens: [$1]) }
+        _ = try model.forward(entries, cache: cache)
+        let t0 = Date()
+        for step in 0..<decodeSteps {
+            for i in 0..<n { next[i] = (next[i] * 31 + step + i) % model.config.vocabSize }
+            entries = zip(seqs, next).map { ForwardEntry(sequence: $0, tokens: [$1]) }
+            _ = try model.forward(entries, cache: cache)
+        }
+        let seconds = Date().timeIntervalSince(t0)
+        let tps = Double(n * decodeSteps) / seconds
+        var bound = 0.0
+        if let r = roofline {
+            bound = max(Double(model.weightBytes) / (r.bandwidthGBs * 1e9),
+                        2 * Double(model.parameterCount) * Double(n) / (r.gflops * 1e9))
+        }
+        let stepSeconds = seconds / Double(decodeSteps)
+        return DecodeFigure(sequences: n, tokensPerSecond: tps, rooflineFraction: bound > 0 ? bound / stepSeconds : 0,
+                            rooflineStepSeconds: bound)
+    }
+
+    private func syntheticTokens(_ count: Int) -> [Int] {
+        (0..<count).map { ($0 * 7919 + 13) % model.config.vocabSize }
+    }
+}

@@ -1,1 +1,0 @@
-// Sprig module: see README.md for its role.

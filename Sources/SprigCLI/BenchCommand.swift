@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Kernels
+import Sprig
+import Transformer
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the machine's roofline and Sprig's prefill and batched decode speed.")
+
+    @Option(name: .long, help: "GGUF file or Hugging Face folder.")
+    var model: String
+
+    @Option(name: .long, help: "Sequence counts to decode together (comma-separated).")
+    var sequences: String = "1,4,16"
+
+    @Option(name: .long, help: "Decode steps per measurement.")
+    var steps: Int = 32
+
+    @Option(name: .long, help: "Prompt length for the prefill measurement.")
+    var prompt: Int = 128
+
+    @Flag(name: .long, help: "Expand quantized weights to f32 first.")
+    var f32 = false
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard steps > 0, prompt > 0 else { throw ValidationError("--steps and --prompt must be positive") }
+        guard parseCounts() != nil else { throw ValidationError("--sequences must be positive integers, e.g. 1,4,16") }
+    }
+
+    func parseCounts() -> [Int]? {
+        let parts = sequences.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return parts.compactMap { $0 }
+    }
+
+    func run() throws {
+        let loaded = try CLI.loadModel(model, dequantize: f32)
+        let roofline = Roofline.measure()
+        var bench = DecodeBenchmark(model: loaded)
+        bench.decodeSteps = steps
+        bench.promptTokens = prompt
+        let prefill = try bench.prefill()
+        var figures: [DecodeBenchmark.DecodeFigure] = []
+        for n in parseCounts() ?? [1] {
+            let f = try bench.decode(sequences: n, roofline: roofline)
+            figures.append(f)
+            if !json {
+                CLI.progress("decode N=\(n): \(String(format: "%.1f", f.tokensPerSecond)) tok/s, roofline fraction \(String(format: "%.2f", f.rooflineFraction))")
+            }
+        }
+        let report = BenchReport(bandwidthGBs: roofline.bandwidthGBs, gflops: roofline.gflops,
+                                 prefillTokensPerSecond: prefill, decode: figures,
+                                 weightBytes: loaded.weightBytes, parameters: loaded.parameterCount)
+        if json {
+            try CLI.printJSON(report)
+        } else {
+            print(String(format: "roofline: %.1f GB/s read, %.1f GFLOP/s sgemm", roofline.bandwidthGBs, roofline.gflops))
+            print(String(format: "weights: %.1f MB, %d parameters", Double(loaded.weightBytes) / 1e6, loaded.parameterCount))
+            print(String(format: "prefill: %.1f tok/s (%d-token prompt)", prefill, prompt))
+            for f in figures {
+                print(String(format: "decode N=%2d: %7.1f tok/s total, %.0f%% of roofline", f.sequences, f.tokensPerSecond, f.rooflineFraction * 100))
+            }
+        }
+    }
+}
+
+struct BenchReport: Encodable {
+    var bandwidthGBs: Double
+    var gflops: Double
+    var prefillTokensPerSecond: Double
+    var decode: [DecodeBenchmark.DecodeFigure]
+    var weightBytes: Int
+    var parameters: Int
+    enum CodingKeys: String, CodingKey {
+        case bandwidthGBs = "bandwidth_gbs", gflops, prefillTokensPerSecond = "prefill_tokens_per_s", decode
+        case weightBytes = "weight_bytes", parameters
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+
+/// Byte-level BPE tokenizer reproducing Hugging Face `tokenizers` for the
+/// GPT-2 / Llama-3 / Qwen2 / SmolLM2 families. Immutable after loading except
+/// for an internal word cache (locked), so it can be shared across threads.
+public final class BPETokenizer: @unchecked Sendable {
+    let model: BPEModel
+    let preTokenizer: PreTokenizer
+    /// Added tokens matched in the raw input, then those matched after normalisation.
+    let rawMatcher: AddedTokenMatcher
+    let normalizedMatcher: AddedTokenMatcher
+    let prefixIDs: [Int]
+    let suffixIDs: [Int]
+    /// All added tokens, in file order.
+    public let addedTokens: [AddedToken]
+    private let addedByContent: [String: Int]
+    private let specialIDs: Set<Int>
+    /// Bytes of token `id` are tokenBytes[offsets[id]..<offsets[id + 1]]; [vocabSize + 1].
+    private let bytesFlat: [UInt8]
+    private let offsets: [Int32]
+
+    /// One more than the highest id of the vocabulary or of an added token
+    /// (Hugging Face's vocabulary size with added tokens; a model's embedding may be larger).
+    public let vocabSize: Int
+    public let eosID: Int?
+    public let bosID: Int?
+    /// Ids that end generation: eos plus `<|im_end|>`, `<|endoftext|>`, `<|eot_id|>` when present.
+    public let stopIDs: Set<Int>
+    /// The model's chat template (Jinja text), when the files carry one.
+    public let chatTemplate: String?
+    /// The system message the chat template inserts when none is given, if any.
+    public let defaultSystemPrompt: String?
+
+    /// From a Hugging Face tokenizer.json and, when given, the tokenizer_config.json
+    /// beside it (chat template, bos/eos names). `path` is used in error messages.
+    public convenience init(tokenizerJSON: Data, configJSON: Data?, path: String) throws(TokenizerError) {
+        let spec = try TokenizerJSONReader.read(tokenizerJSON: tokenizerJSON, configJSON: configJSON, path: path)
+        try self.init(spec: spec, path: path)
+    }
+
+    /// Loads `tokenizer.json` at `url`, with `tokenizer_config.json` from the same folder when present.
+    public convenience init(contentsOf url: URL) throws(TokenizerError) {
+        let path = url.path
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw .unsupported(path: path, what: "file: cannot read (\(error.localizedDescription))")
+        }
+        let config = try? Data(contentsOf: url.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json"))
+        try self.init(tokenizerJSON: data, configJSON: config, path: path)
+    }
+
+    /// From GGUF metadata arrays: `tokenizer.ggml.tokens`, `.merges` ("a b"),
+    /// `.token_type` (1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused,
+    /// 6 byte), `.pre`, bos/eos ids and `tokenizer.chat_template`. Control tokens
+    /// become special added tokens and user-defined ones plain added tokens, as
+    /// in the model's tokenizer.json.
+    public convenience init(ggufTokens: [String], merges: [String], tokenTypes: [Int], pre: String?,
+                            bosID: Int?, eosID: Int?, chatTemplate: String?, path: String) throws(TokenizerError) {
+        guard tokenTypes.isEmpty || tokenTypes.count == ggufTokens.count else {
+            throw .badVocabulary(path: path, reason: "\(ggufTokens.count) tokens but \(tokenTypes.count) token types")
+        }
+        var spec = TokenizerSpec()
+        spec.vocab.reserveCapacity(ggufTokens.count)
+        for (id, token) in ggufTokens.enumerated() where spec.vocab[token] == nil {
+            spec.vocab[token] = Int32(id)
+        }
+        spec.merges.reserveCapacity(merges.count)
+        for line in merges {
+            guard let pair = TokenizerSpec.splitMerge(line) else { throw .badMerge(path: path, merge: line) }
+            spec.merges.append(pair)
+        }
+        for (id, type) in tokenTypes.enumerated() where type == 3 || type == 4 {
+            spec.added.append(AddedToken(id: id, content: ggufTokens[id], special: type == 3))
+        }
+        let (normalization, steps, ignoreMerges) = try TokenizerSpec.stepsForGGUF(pre: pre, path: path)
+        spec.normalization = normalization
+        spec.steps = steps
+        spec.ignoreMerges = ignoreMerges
+        spec.bosID = bosID
+        spec.eosID = eosID
+        spec.chatTemplate = chatTemplate
+        try self.init(spec: spec, path: path)
+    }
+
+    init(spec: TokenizerSpec, path: String) throws(TokenizerError) {
+        // Spelling of every id: vocabulary first, added tokens override (as HF's id_to_token does).
+        var maxID = spec.vocab.values.max().map(Int.init) ?? -1
+        for t in spec.added { maxID = max(maxID, t.id) }
+        guard maxID < 1 << 30 else { throw .badVocabulary(path: path, reason: "id \(maxID) too large") }
+        var spellings = [String?](repeating: nil, count: maxID + 1)
+        for (token, id) in spec.vocab { spellings[Int(id)] = token }
+        for t in spec.added { spellings[t.id] = t.content }
+
+        var flat: [UInt8] = []
+        flat.reserveCapacity(spellings.count * 6)
+        var offsets: [Int32] = [0]
+        offsets.reserveCapacity(spellings.count + 1)
+        for s in spellings {
+            if let s {
+                // HF's ByteLevel decoder: map every character back to its byte, or
+                // keep the UTF-8 of the whole token when one character has no byte.
+                if let bytes = ByteLevel.decode(s) { flat += bytes } else { flat += Array(s.utf8) }
+            }
+            offsets.append(Int32(flat.count))
+        }
+        bytesFlat = flat
+        self.offsets = offsets
+        vocabSize = maxID + 1
+
+        var byteIDs = [Int32](repeating: -1, count: 256)
+        for b in 0..<256 {
+            let spelling = String(Unicode.Scalar(ByteLevel.byteToScalar[b]) ?? "?")
+            byteIDs[b] = spec.vocab[spelling] ?? -1
+        }
+        var mergeTable: [UInt64: BPEModel.Merge] = [:]
+        mergeTable.reserveCapacity(spec.merges.count)
+        for (rank, (a, b)) in spec.merges.enumerated() {
+            guard let ia = spec.vocab[a], let ib = spec.vocab[b], let ir = spec.vocab[a + b] else {
+                throw .badMerge(path: path, merge: "\(a) \(b)")
+            }
+            let key = BPEModel.pairKey(ia, ib)
+            // A repeated pair keeps its first (lowest) rank.
+            if mergeTable[key] == nil { mergeTable[key] = BPEModel.Merge(rank: Int32(rank), result: ir) }
+        }
+        model = BPEModel(byteIDs: byteIDs, merges: mergeTable, vocab: spec.vocab, ignoreMerges: spec.ignoreMerges,
+                         unknownID: spec.unknownToken.flatMap { spec.vocab[$0] })
+        preTokenizer = PreTokenizer(normalization: spec.normalization, steps: spec.steps)
+        rawMatcher = AddedTokenMatcher(spec.added.filter { !$0.normalized })
+        normalizedMatcher = AddedTokenMatcher(spec.added.filter { $0.normalized })
+        prefixIDs = spec.prefixIDs
+        suffixIDs = spec.suffixIDs
+        addedTokens = spec.added
+        var byContent: [String: Int] = [:]
+        for t in spec.added where byContent[t.content] == nil { byContent[t.content] = t.id }
+        addedByContent = byContent
+        specialIDs = Set(spec.added.filter(\.special).map(\.id))
+
+        bosID = spec.bosID
+        eosID = spec.eosID
+        var stops = Set<Int>()
+        if let e = spec.eosID { stops.insert(e) }
+        for name in ["<|im_end|>", "<|endoftext|>", "<|eot_id|>"] {
+            if let id = byContent[name] { stops.insert(id) }
+        }
+        stopIDs = stops
+        chatTemplate = spec.chatTemplate
+        defaultSystemPrompt = spec.chatTemplate.flatMap(ChatTemplate.defaultSystemPrompt)
+    }
+
+    /// Token ids of `text`. Added tokens written in the text (`<|im_start|>`,
+    /// `<think>`) become their ids; the post-processor's own tokens (e.g. a BOS
+    /// for Llama-3) are added; Qwen and SmolLM2 add none.
+    public func encode(_ text: String) -> [Int] {
+        var ids = prefixIDs
+        encodeBody(text, into: &ids)
+        ids += suffixIDs
+        return ids
+    }
+
+    /// `encode` without the post-processor's tokens.
+    public func encodeWithoutSpecials(_ text: String) -> [Int] {
+        var ids: [Int] = []
+        encodeBody(text, into: &ids)
+        return ids
+    }
+
+    private func encodeBody(_ text: String, into ids: inout [Int]) {
+        var rawSegments: [Segment] = []
+        rawMatcher.split(text[...], into: &rawSegments)
+        var words: [[UInt8]] = []
+        var wordIDs: [Int32] = []
+        for segment in rawSegments {
+            switch segment {
+            case let .token(id):
+                ids.append(id)
+            case let .text(piece):
+                let normalized: String
+                switch preTokenizer.normalization {
+                case .none: normalized = String(piece)
+                case .nfc: normalized = PreTokenizer.nfc(piece)
+                }
+                var segments: [Segment] = []
+                normalizedMatcher.split(normalized[...], into: &segments)
+                for inner in segments {
+                    switch inner {
+                    case let .token(id):
+                        ids.append(id)
+                    case let .text(t):
+                        words.removeAll(keepingCapacity: true)
+                        preTokenizer.pieces(t, into: &words)
+                        for w in words {
+                            wordIDs.removeAll(keepingCapacity: true)
+                            model.encode(word: w, into: &wordIDs)
+                            for id in wordIDs { ids.append(Int(id)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Text of `ids`; bytes that are not valid UTF-8 become U+FFFD (one per
+    /// maximal invalid subsequence, like Rust's from_utf8_lossy). Unknown ids are skipped.
+    public func decode(_ ids: [Int]) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(ids.count * 4)
+        for id in ids { appendBytes(id, to: &bytes) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Raw bytes of one token (added tokens: their UTF-8 text); empty for unknown ids.
+    public func tokenBytes(_ id: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        appendBytes(id, to: &out)
+        return out
+    }
+
+    @inline(__always)
+    func appendBytes(_ id: Int, to out: inout [UInt8]) {
+        guard id >= 0, id < vocabSize else { return }
+        out += bytesFlat[Int(offsets[id])..<Int(offsets[id + 1])]
+    }
+
+    /// Id of an added token by its text (`<think>`, `<|im_end|>`), else of a
+    /// vocabulary entry by its byte-level spelling (`Ġthe`).
+    public func id(of token: String) -> Int? {
+        if let id = addedByContent[token] { return id }
+        return model.vocab[token].map(Int.init)
+    }
+
+    /// Whether `id` is a special (control) added token.
+    public func isSpecial(_ id: Int) -> Bool { specialIDs.contains(id) }
+}

@@ -1,0 +1,198 @@
+import Foundation
+
+/// How a split keeps the pieces a pattern matches (Hugging Face's SplitDelimiterBehavior).
+enum SplitBehavior: String {
+    case removed = "Removed"
+    case isolated = "Isolated"
+    case mergedWithPrevious = "MergedWithPrevious"
+    case mergedWithNext = "MergedWithNext"
+    case contiguous = "Contiguous"
+}
+
+/// One stage of the pre-tokenizer pipeline; each stage splits every piece the
+/// previous stage produced.
+enum PreTokenizerStep: Equatable {
+    case split(SplitPattern, SplitBehavior, invert: Bool)
+    /// Numbers (general category N*) alone (individual) or as runs.
+    case digits(individual: Bool)
+    /// Byte-level stage: optional prefix space per piece, optional GPT-2 regex split.
+    case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
+}
+
+/// Text normalisation applied before splitting.
+enum Normalization: Equatable {
+    case none
+    case nfc
+}
+
+/// Turns normalised text into pre-tokens: the word-like pieces BPE sees.
+struct PreTokenizer {
+    let normalization: Normalization
+    let steps: [PreTokenizerStep]
+
+    /// Appends the UTF-8 of each pre-token of already-normalised `text` to `out` (pieces in order).
+    func pieces(_ text: Substring, into out: inout [[UInt8]]) {
+        guard !text.isEmpty else { return }
+        var scalars = Array(text.unicodeScalars)
+        var classes = scalars.map { CharClass.of($0) }
+        // Pieces as half-open ranges [a, b) into `scalars`.
+        var ranges: [Range<Int>] = [0..<scalars.count]
+        for step in steps {
+            switch step {
+            case let .split(pattern, behavior, invert):
+                ranges = Self.split(ranges, scalars, classes, behavior: behavior, invert: invert) {
+                    s, c, i, end in pattern.matchLength(s, c, at: i, end: end)
+                }
+            case let .digits(individual):
+                ranges = Self.split(ranges, scalars, classes, behavior: individual ? .isolated : .contiguous,
+                                    invert: false) { _, c, i, _ in c[i] == .number ? 1 : 0 }
+            case let .byteLevel(addPrefixSpace, useRegex):
+                if addPrefixSpace {
+                    Self.prefixSpaces(&ranges, &scalars, &classes)
+                }
+                if useRegex {
+                    let gpt2 = SplitPattern(kind: .gpt2)
+                    ranges = Self.split(ranges, scalars, classes, behavior: .isolated, invert: false) {
+                        s, c, i, end in gpt2.matchLength(s, c, at: i, end: end)
+                    }
+                }
+            }
+        }
+        for r in ranges {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(r.count)
+            for i in r { Self.appendUTF8(scalars[i], to: &bytes) }
+            out.append(bytes)
+        }
+    }
+
+    static func nfc(_ text: Substring) -> String {
+        // ASCII is already in NFC; skip Foundation's normaliser for it.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) { return String(text) }
+        return String(text).precomposedStringWithCanonicalMapping
+    }
+
+    @inline(__always)
+    static func appendUTF8(_ s: Unicode.Scalar, to out: inout [UInt8]) {
+        let v = s.value
+        if v < 0x80 {
+            out.append(UInt8(v))
+        } else if v < 0x800 {
+            out.append(UInt8(0xC0 | (v >> 6)))
+            out.append(UInt8(0x80 | (v & 0x3F)))
+        } else if v < 0x10000 {
+            out.append(UInt8(0xE0 | (v >> 12)))
+            out.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+            out.append(UInt8(0x80 | (v & 0x3F)))
+        } else {
+            out.append(UInt8(0xF0 | (v >> 18)))
+            out.append(UInt8(0x80 | ((v >> 12) & 0x3F)))
+            out.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+            out.append(UInt8(0x80 | (v & 0x3F)))
+        }
+    }
+
+    /// Hugging Face's ByteLevel(add_prefix_space): a space before every piece
+    /// that does not already start with one. Rebuilds the scalar buffer.
+    static func prefixSpaces(_ ranges: inout [Range<Int>], _ scalars: inout [Unicode.Scalar],
+                             _ classes: inout [CharClass]) {
+        var newScalars: [Unicode.Scalar] = []
+        var newClasses: [CharClass] = []
+        var newRanges: [Range<Int>] = []
+        newScalars.reserveCapacity(scalars.count + ranges.count)
+        for r in ranges {
+            let start = newScalars.count
+            if r.isEmpty || scalars[r.lowerBound] != " " {
+                newScalars.append(" ")
+                newClasses.append(.space)
+            }
+            newScalars.append(contentsOf: scalars[r])
+            newClasses.append(contentsOf: classes[r])
+            newRanges.append(start..<newScalars.count)
+        }
+        scalars = newScalars
+        classes = newClasses
+        ranges = newRanges
+    }
+
+    /// Splits each range by a matcher returning the match length at a position
+    /// (0: none), then keeps matches and gaps according to `behavior`.
+    static func split(_ ranges: [Range<Int>], _ scalars: [Unicode.Scalar], _ classes: [CharClass],
+                      behavior: SplitBehavior, invert: Bool,
+                      match: (UnsafeBufferPointer<Unicode.Scalar>, UnsafeBufferPointer<CharClass>, Int, Int) -> Int)
+        -> [Range<Int>]
+    {
+        var out: [Range<Int>] = []
+        out.reserveCapacity(ranges.count * 4)
+        scalars.withUnsafeBufferPointer { s in
+            classes.withUnsafeBufferPointer { c in
+                // Segments of one range: (range, isMatch) covering it in order.
+                var segments: [(Range<Int>, Bool)] = []
+                for r in ranges where !r.isEmpty {
+                    segments.removeAll(keepingCapacity: true)
+                    var i = r.lowerBound
+                    var gapStart = i
+                    while i < r.upperBound {
+                        let n = match(s, c, i, r.upperBound)
+                        if n > 0 {
+                            if gapStart < i { segments.append((gapStart..<i, invert)) }
+                            segments.append((i..<(i + n), !invert))
+                            i += n
+                            gapStart = i
+                        } else {
+                            i += 1
+                        }
+                    }
+                    if gapStart < r.upperBound { segments.append((gapStart..<r.upperBound, invert)) }
+                    apply(behavior, segments, into: &out)
+                }
+            }
+        }
+        return out
+    }
+
+    private static func apply(_ behavior: SplitBehavior, _ segments: [(Range<Int>, Bool)], into out: inout [Range<Int>]) {
+        switch behavior {
+        case .isolated:
+            for (r, _) in segments { out.append(r) }
+        case .removed:
+            for (r, isMatch) in segments where !isMatch { out.append(r) }
+        case .mergedWithPrevious:
+            // A match joins the piece before it unless that piece was itself a match.
+            let first = out.count
+            var previousMatch = false
+            for (r, isMatch) in segments {
+                if isMatch && !previousMatch, out.count > first, let last = out.last {
+                    out[out.count - 1] = last.lowerBound..<r.upperBound
+                } else {
+                    out.append(r)
+                }
+                previousMatch = isMatch
+            }
+        case .mergedWithNext:
+            // A match joins the piece after it unless that piece is itself a match.
+            let first = out.count
+            var nextMatch = false
+            for (r, isMatch) in segments.reversed() {
+                if isMatch && !nextMatch, out.count > first, let last = out.last {
+                    out[out.count - 1] = r.lowerBound..<last.upperBound
+                } else {
+                    out.append(r)
+                }
+                nextMatch = isMatch
+            }
+            out[first...].reverse()
+        case .contiguous:
+            var pending: Range<Int>? = nil
+            for (r, isMatch) in segments {
+                if isMatch {
+                    if let p = pending { pending = p.lowerBound..<r.upperBound } else { pending = r }
+                } else {
+                    if let p = pending { out.append(p); pending = nil }
+                    out.append(r)
+                }
+            }
+            if let p = pending { out.append(p) }
+        }
+    }
+}

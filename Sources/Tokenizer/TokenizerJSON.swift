@@ -1,0 +1,179 @@
+import Foundation
+
+/// Reads Hugging Face tokenizer.json (and optionally tokenizer_config.json)
+/// into a TokenizerSpec, rejecting every component we do not reproduce exactly.
+enum TokenizerJSONReader {
+    static func read(tokenizerJSON: Data, configJSON: Data?, path: String) throws(TokenizerError) -> TokenizerSpec {
+        let root = try JSON.parse(tokenizerJSON, path: path)
+        var spec = TokenizerSpec()
+        guard let model = root["model"]?.object else { throw .missingField(path: path, field: "model") }
+        try readModel(model, path: path, into: &spec)
+        try readAddedTokens(root["added_tokens"], path: path, into: &spec)
+        spec.normalization = try readNormalizer(root["normalizer"], path: path)
+        spec.steps = try readPreTokenizer(root["pre_tokenizer"], path: path)
+        guard spec.steps.contains(where: { if case .byteLevel = $0 { return true }; return false }) else {
+            throw .unsupported(path: path, what: "pre-tokenizer without a ByteLevel stage (not a byte-level BPE)")
+        }
+        try readPostProcessor(root["post_processor"], path: path, into: &spec)
+        try checkDecoder(root["decoder"], path: path)
+        if let configJSON {
+            try readConfig(configJSON, path: path, into: &spec)
+        }
+        return spec
+    }
+
+    private static func typeName(_ v: JSON?) -> String { v?["type"]?.string ?? "?" }
+
+    private static func readModel(_ model: [String: JSON], path: String, into spec: inout TokenizerSpec) throws(TokenizerError) {
+        if let type = model["type"]?.string, type != "BPE" { throw .unsupported(path: path, what: "model type '\(type)'") }
+        if let dropout = model["dropout"], !dropout.isNull, (dropout.int ?? 1) != 0 {
+            throw .unsupported(path: path, what: "BPE dropout")
+        }
+        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
+            if let s = model[key]?.string, !s.isEmpty { throw .unsupported(path: path, what: "BPE \(key) '\(s)'") }
+        }
+        if model["byte_fallback"]?.bool == true { throw .unsupported(path: path, what: "BPE byte_fallback") }
+        spec.ignoreMerges = model["ignore_merges"]?.bool ?? false
+        spec.unknownToken = model["unk_token"]?.string
+        guard let vocab = model["vocab"]?.object else { throw .missingField(path: path, field: "model.vocab") }
+        spec.vocab.reserveCapacity(vocab.count)
+        for (token, value) in vocab {
+            guard let id = value.int, id >= 0, id < Int(Int32.max) else {
+                throw .badVocabulary(path: path, reason: "id of \(token.debugDescription) is not a non-negative integer")
+            }
+            spec.vocab[token] = Int32(id)
+        }
+        guard let merges = model["merges"]?.array else { throw .missingField(path: path, field: "model.merges") }
+        spec.merges.reserveCapacity(merges.count)
+        for entry in merges {
+            if let line = entry.string {
+                guard let pair = TokenizerSpec.splitMerge(line) else { throw .badMerge(path: path, merge: line) }
+                spec.merges.append(pair)
+            } else if let parts = entry.array, parts.count == 2, let a = parts[0].string, let b = parts[1].string {
+                spec.merges.append((a, b))
+            } else {
+                throw .missingField(path: path, field: "model.merges[\(spec.merges.count)]")
+            }
+        }
+    }
+
+    private static func readAddedTokens(_ value: JSON?, path: String, into spec: inout TokenizerSpec) throws(TokenizerError) {
+        guard let list = value?.array else { return }
+        for (i, item) in list.enumerated() {
+            guard let id = item["id"]?.int, id >= 0, let content = item["content"]?.string else {
+                throw .missingField(path: path, field: "added_tokens[\(i)].id/content")
+            }
+            let special = item["special"]?.bool ?? false
+            spec.added.append(AddedToken(
+                id: id, content: content, special: special,
+                lstrip: item["lstrip"]?.bool ?? false, rstrip: item["rstrip"]?.bool ?? false,
+                singleWord: item["single_word"]?.bool ?? false,
+                // Hugging Face's default: special tokens match raw text, others normalised text.
+                normalized: item["normalized"]?.bool ?? !special))
+        }
+    }
+
+    private static func readNormalizer(_ value: JSON?, path: String) throws(TokenizerError) -> Normalization {
+        guard let value, !value.isNull else { return .none }
+        switch typeName(value) {
+        case "NFC": return .nfc
+        case "Sequence":
+            var result = Normalization.none
+            for inner in value["normalizers"]?.array ?? [] {
+                let n = try readNormalizer(inner, path: path)
+                if n != .none {
+                    guard result == .none else { throw .unsupported(path: path, what: "normalizer sequence") }
+                    result = n
+                }
+            }
+            return result
+        case let other: throw .unsupported(path: path, what: "normalizer '\(other)'")
+        }
+    }
+
+    private static func readPreTokenizer(_ value: JSON?, path: String) throws(TokenizerError) -> [PreTokenizerStep] {
+        guard let value, !value.isNull else { return [] }
+        switch typeName(value) {
+        case "Sequence":
+            var steps: [PreTokenizerStep] = []
+            for inner in value["pretokenizers"]?.array ?? [] { steps += try readPreTokenizer(inner, path: path) }
+            return steps
+        case "ByteLevel":
+            return [.byteLevel(addPrefixSpace: value["add_prefix_space"]?.bool ?? true,
+                               useRegex: value["use_regex"]?.bool ?? true)]
+        case "Digits":
+            return [.digits(individual: value["individual_digits"]?.bool ?? false)]
+        case "Split":
+            guard let pattern = value["pattern"]?["Regex"]?.string else {
+                throw .unsupported(path: path, what: "Split pre-tokenizer without a Regex pattern")
+            }
+            guard let scanner = SplitPattern.recognise(pattern) else { throw .unknownPattern(path: path, pattern: pattern) }
+            let behaviorName = value["behavior"]?.string ?? "Isolated"
+            guard let behavior = SplitBehavior(rawValue: behaviorName) else {
+                throw .unsupported(path: path, what: "Split behavior '\(behaviorName)'")
+            }
+            return [.split(scanner, behavior, invert: value["invert"]?.bool ?? false)]
+        case let other:
+            throw .unsupported(path: path, what: "pre-tokenizer '\(other)'")
+        }
+    }
+
+    private static func readPostProcessor(_ value: JSON?, path: String, into spec: inout TokenizerSpec) throws(TokenizerError) {
+        guard let value, !value.isNull else { return }
+        switch typeName(value) {
+        case "ByteLevel":
+            return  // adjusts offsets only
+        case "Sequence":
+            for inner in value["processors"]?.array ?? [] { try readPostProcessor(inner, path: path, into: &spec) }
+        case "TemplateProcessing":
+            guard let single = value["single"]?.array else { throw .missingField(path: path, field: "post_processor.single") }
+            let specials = value["special_tokens"]?.object ?? [:]
+            var seenSequence = false
+            for item in single {
+                if item["Sequence"] != nil {
+                    seenSequence = true
+                } else if let name = item["SpecialToken"]?["id"]?.string {
+                    guard let ids = specials[name]?["ids"]?.array else {
+                        throw .missingField(path: path, field: "post_processor.special_tokens.\(name).ids")
+                    }
+                    for v in ids {
+                        guard let id = v.int else { throw .missingField(path: path, field: "post_processor.special_tokens.\(name).ids") }
+                        if seenSequence { spec.suffixIDs.append(id) } else { spec.prefixIDs.append(id) }
+                    }
+                } else {
+                    throw .unsupported(path: path, what: "TemplateProcessing item")
+                }
+            }
+        case let other:
+            throw .unsupported(path: path, what: "post-processor '\(other)'")
+        }
+    }
+
+    private static func checkDecoder(_ value: JSON?, path: String) throws(TokenizerError) {
+        guard let value, !value.isNull else { return }
+        switch typeName(value) {
+        case "ByteLevel": return
+        case let other: throw .unsupported(path: path, what: "decoder '\(other)'")
+        }
+    }
+
+    /// tokenizer_config.json: chat template and bos/eos names.
+    private static func readConfig(_ data: Data, path: String, into spec: inout TokenizerSpec) throws(TokenizerError) {
+        let configPath = (path as NSString).deletingLastPathComponent + "/tokenizer_config.json"
+        let config = try JSON.parse(data, path: configPath)
+        if let template = config["chat_template"]?.string {
+            spec.chatTemplate = template
+        } else if let templates = config["chat_template"]?.array {
+            // Named templates: [{"name": "default", "template": "..."}, ...]
+            spec.chatTemplate = templates.first { $0["name"]?.string == "default" }?["template"]?.string
+        }
+        func tokenName(_ v: JSON?) -> String? { v?.string ?? v?["content"]?.string }
+        if let name = tokenName(config["bos_token"]) { spec.bosID = idOf(name, spec) }
+        if let name = tokenName(config["eos_token"]) { spec.eosID = idOf(name, spec) }
+    }
+
+    private static func idOf(_ name: String, _ spec: TokenizerSpec) -> Int? {
+        if let t = spec.added.first(where: { $0.content == name }) { return t.id }
+        return spec.vocab[name].map(Int.init)
+    }
+}

@@ -1,0 +1,58 @@
+/// Everything a BPETokenizer is built from, whichever file it came from.
+struct TokenizerSpec {
+    /// Model vocabulary: byte-level spelling → id.
+    var vocab: [String: Int32] = [:]
+    /// Merges in rank order as (left, right) spellings.
+    var merges: [(String, String)] = []
+    var ignoreMerges = false
+    var unknownToken: String?
+    var added: [AddedToken] = []
+    var normalization: Normalization = .none
+    var steps: [PreTokenizerStep] = []
+    /// Ids the post-processor puts around a single sequence.
+    var prefixIDs: [Int] = []
+    var suffixIDs: [Int] = []
+    var bosID: Int?
+    var eosID: Int?
+    var chatTemplate: String?
+
+    /// Splits a merges entry written "left right" (GGUF and old tokenizer.json).
+    /// The separator is the first space after the first character, as tokens
+    /// never start with a raw space in a byte-level vocabulary.
+    static func splitMerge(_ line: String) -> (String, String)? {
+        let scalars = line.unicodeScalars
+        guard let first = scalars.first else { return nil }
+        var i = scalars.index(after: scalars.startIndex)
+        _ = first
+        while i < scalars.endIndex {
+            if scalars[i] == " " {
+                let left = String(scalars[scalars.startIndex..<i])
+                let right = String(scalars[scalars.index(after: i)...])
+                guard !right.isEmpty, !right.unicodeScalars.contains(" ") else { return nil }
+                return (left, right)
+            }
+            i = scalars.index(after: i)
+        }
+        return nil
+    }
+
+    /// The pre-tokenizer stages for a GGUF `tokenizer.ggml.pre` name, matching
+    /// the Hugging Face tokenizer.json of that model family.
+    static func stepsForGGUF(pre: String?, path: String) throws(TokenizerError)
+        -> (Normalization, [PreTokenizerStep], ignoreMerges: Bool)
+    {
+        let byteLevelOnly = PreTokenizerStep.byteLevel(addPrefixSpace: false, useRegex: false)
+        switch pre ?? "default" {
+        case "default", "gpt-2", "gpt2":
+            return (.none, [.byteLevel(addPrefixSpace: false, useRegex: true)], false)
+        case "smollm", "starcoder":
+            return (.none, [.digits(individual: true), .byteLevel(addPrefixSpace: false, useRegex: true)], false)
+        case "qwen2", "deepseek-r1-qwen":
+            return (.nfc, [.split(SplitPattern(kind: .llama3(maxDigits: 1)), .isolated, invert: false), byteLevelOnly], false)
+        case "llama-bpe", "llama3", "llama-v3":
+            return (.none, [.split(SplitPattern(kind: .llama3(maxDigits: 3)), .isolated, invert: false), byteLevelOnly], true)
+        case let other:
+            throw .unsupported(path: path, what: "GGUF pre-tokenizer '\(other)'")
+        }
+    }
+}

@@ -25,7 +25,7 @@ public final class PagedKVCache {
     }
 
     /// Indexed by the low 32 bits of a SequenceID.
-    var slots: [Slot] = []
+    @exclusivity(unchecked) var slots: [Slot] = []
     private var freeSlots: [Int] = []
     private let blockSize: Int
     /// Blocks copied by copy-on-write since creation (each copy = one shared partial last block).

@@ -9,9 +9,9 @@ public final class BlockPool {
     /// [blockCount, blockFloats]
     let storage: UnsafeMutablePointer<Float>
     /// refCounts[b] = number of block tables holding block b; 0 for free blocks.
-    private var refCounts: [Int32]
+    @exclusivity(unchecked) private var refCounts: [Int32]
     /// Stack of free block ids.
-    private var freeList: [Int]
+    @exclusivity(unchecked) private var freeList: [Int]
 
     public init(layout: KVLayout, blockCount: Int) {
         precondition(blockCount >= 0)

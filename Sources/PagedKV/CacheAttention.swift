@@ -6,10 +6,11 @@ import Kernels
 ///
 /// q, out: [queryCount, heads, headDim]; query i attends to positions [0, start + i].
 /// scale = 1/sqrt(headDim); heads % kvHeads == 0; kv head of head h = h / (heads / kvHeads).
-/// scratch: [>= start + queryCount] floats. Precondition: start + queryCount <= length(seq).
+/// Precondition: start + queryCount <= length(seq). `scratch` is accepted for callers that
+/// size one ([>= start + queryCount] floats) but not needed: the kernel uses an online softmax.
 public func pagedAttention(cache: PagedKVCache, seq: SequenceID, layer: Int, start: Int, queryCount: Int,
                            heads: Int, q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                           scratch: UnsafeMutablePointer<Float>) {
+                           scratch: UnsafeMutablePointer<Float>? = nil) {
     guard let s = cache.slotIndex(seq) else { preconditionFailure("pagedAttention: unknown sequence \(seq)") }
     precondition(start >= 0 && start + queryCount <= cache.slots[s].length, "pagedAttention: positions past length")
     precondition(layer >= 0 && layer < cache.pool.layout.layers, "pagedAttention: layer out of range")
@@ -22,6 +23,6 @@ public func pagedAttention(cache: PagedKVCache, seq: SequenceID, layer: Int, sta
                                blockStride: layout.blockFloats, blockTable: tableBase,
                                blockSize: layout.blockSize, kvHeads: layout.kvHeads, headDim: layout.headDim)
         Kernels.pagedAttention(view: view, start: start, queryCount: queryCount, heads: heads,
-                               q: q, out: out, scratch: scratch)
+                               q: q, out: out)
     }
 }

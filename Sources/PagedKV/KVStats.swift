@@ -15,6 +15,8 @@ public struct KVStats: Codable, Sendable, Equatable {
     /// (sum over sequences of ceil(length / blockSize) blocks).
     public var bytesWithoutSharing: Int
     public var sequences: Int
+    /// Blocks copied by copy-on-write since the cache was created (cumulative).
+    public var copiedBlocks: Int
 }
 
 extension PagedKVCache {
@@ -48,7 +50,7 @@ extension PagedKVCache {
                        bytesInUse: pool.usedCount * layout.blockBytes, sharedBlocks: shared,
                        tokensStored: stored, tokensLogical: logical,
                        bytesWithoutSharing: tableEntries * layout.blockBytes,
-                       sequences: sequenceCount)
+                       sequences: sequenceCount, copiedBlocks: copiedBlocks)
     }
 
     /// Every broken invariant, one line each; empty when consistent. Checks: each block's

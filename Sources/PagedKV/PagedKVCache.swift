@@ -25,9 +25,11 @@ public final class PagedKVCache {
     }
 
     /// Indexed by the low 32 bits of a SequenceID.
-    var slots: [Slot] = []
+    @exclusivity(unchecked) var slots: [Slot] = []
     private var freeSlots: [Int] = []
     private let blockSize: Int
+    /// Blocks copied by copy-on-write since creation (each copy = one shared partial last block).
+    public private(set) var copiedBlocks = 0
     /// Reused by `stats`: per block, the most rows any holder uses.
     var rowsScratch: [Int32]
 
@@ -164,6 +166,7 @@ public final class PagedKVCache {
             guard let fresh = pool.allocate() else { preconditionFailure("free count lied") }
             pool.copyRows(from: old, to: fresh, rows: start % blockSize)
             pool.release(old)
+            copiedBlocks += 1
             slots[s].blocks[slots[s].blocks.count - 1] = fresh
         }
         let after = (start + count + blockSize - 1) / blockSize

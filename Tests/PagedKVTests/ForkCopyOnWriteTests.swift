@@ -1,0 +1,188 @@
+import XCTest
+@testable import PagedKV
+
+final class ForkCopyOnWriteTests: XCTestCase {
+    let layout = KVLayout(layers: 3, kvHeads: 2, headDim: 8, blockSize: 16)
+
+    /// Appends `count` tokens to `seq` and stamps them with ids from `next`.
+    @discardableResult
+    func grow(_ cache: PagedKVCache, _ seq: SequenceID, _ count: Int, _ next: inout Int) throws -> [Int] {
+        let start = try cache.append(seq, count: count)
+        var ids: [Int] = []
+        for p in start..<start + count {
+            stamp(cache, seq, position: p, token: next)
+            ids.append(next)
+            next += 1
+        }
+        return ids
+    }
+
+    func testForkSharesEveryBlockAndCopiesNothing() throws {
+        let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 32))
+        var next = 1
+        let parent = cache.createSequence()
+        try grow(cache, parent, 40, &next)  // 2 full blocks + 8 rows
+        let used = cache.pool.usedCount
+        let children = try (0..<4).map { _ in try cache.fork(parent) }
+        XCTAssertEqual(cache.pool.usedCount, used, "fork must not take blocks")
+        for c in children {
+            XCTAssertEqual(cache.table(c), cache.table(parent))
+            XCTAssertEqual(readTokens(cache, c), readTokens(cache, parent))
+        }
+        for b in cache.table(parent).blocks { XCTAssertEqual(cache.pool.refCount(b), 5) }
+        let s = cache.stats
+        XCTAssertEqual(s.tokensStored, 40)
+        XCTAssertEqual(s.tokensLogical, 200)
+        XCTAssertEqual(s.sharedBlocks, 3)
+        XCTAssertEqual(s.bytesInUse, 3 * layout.blockBytes)
+        XCTAssertEqual(s.bytesWithoutSharing, 15 * layout.blockBytes)
+        XCTAssertEqual(s.copiedBlocks, 0)
+        XCTAssertEqual(cache.checkInvariants(), [])
+    }
+
+    func testForkMidBlockCopiesExactlyOneBlockOnFirstWrite() throws {
+        let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 32))
+        var next = 1
+        let parent = cache.createSequence()
+        let parentIDs = try grow(cache, parent, 37, &next)  // last block holds 5 rows
+        let child = try cache.fork(parent)
+        let used = cache.pool.usedCount
+
+        XCTAssertEqual(cache.blocksNeeded(forAppending: 1, to: child), 1)
+        let childIDs = try grow(cache, child, 1, &next)
+        XCTAssertEqual(cache.pool.usedCount, used + 1, "first write copies the shared partial block")
+        XCTAssertEqual(cache.copiedBlocks, 1)
+        let pt = cache.table(parent), ct = cache.table(child)
+        XCTAssertEqual(Array(ct.blocks.prefix(2)), Array(pt.blocks.prefix(2)), "full blocks stay shared")
+        XCTAssertNotEqual(ct.blocks[2], pt.blocks[2])
+        XCTAssertEqual(cache.pool.refCount(pt.blocks[2]), 1)
+
+        // Later writes of either side fill their own blocks: no more copies.
+        XCTAssertEqual(cache.blocksNeeded(forAppending: 10, to: child), 0)
+        let childMore = try grow(cache, child, 10, &next)
+        let parentMore = try grow(cache, parent, 10, &next)
+        XCTAssertEqual(cache.copiedBlocks, 1)
+        XCTAssertEqual(cache.pool.usedCount, used + 1)
+
+        XCTAssertEqual(readTokens(cache, parent), parentIDs + parentMore)
+        XCTAssertEqual(readTokens(cache, child), parentIDs + childIDs + childMore)
+        let s = cache.stats
+        XCTAssertEqual(s.tokensLogical, 47 + 48)
+        XCTAssertEqual(s.tokensStored, 32 + 15 + 16)
+        XCTAssertEqual(cache.checkInvariants(), [])
+    }
+
+    func testParentWriteAfterForkDoesNotLeakIntoChild() throws {
+        let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 32))
+        var next = 1
+        let parent = cache.createSequence()
+        let base = try grow(cache, parent, 20, &next)
+        let child = try cache.fork(parent)
+        let parentMore = try grow(cache, parent, 3, &next)  // parent writes first: parent copies
+        XCTAssertEqual(cache.copiedBlocks, 1)
+        let childMore = try grow(cache, child, 3, &next)    // block now exclusive to child: no copy
+        XCTAssertEqual(cache.copiedBlocks, 1)
+        XCTAssertEqual(readTokens(cache, parent), base + parentMore)
+        XCTAssertEqual(readTokens(cache, child), base + childMore)
+    }
+
+    func testForkAtBlockBoundaryNeverCopies() throws {
+        let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 32))
+        var next = 1
+        let parent = cache.createSequence()
+        let base = try grow(cache, parent, 32, &next)
+        let kids = try (0..<4).map { _ in try cache.fork(parent) }
+        var expected: [[Int]] = []
+        for k in kids { expected.append(base + (try grow(cache, k, 5, &next))) }
+        XCTAssertEqual(cache.copiedBlocks, 0)
+        XCTAssertEqual(cache.pool.usedCount, 2 + 4)
+        for (k, e) in zip(kids, expected) { XCTAssertEqual(readTokens(cache, k), e) }
+        XCTAssertEqual(readTokens(cache, parent), base)
+    }
+
+    func testTruncateIntoSharedBlockThenAppendCopies() throws {
+        let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 32))
+        var next = 1
+        let parent = cache.createSequence()
+        let base = try grow(cache, parent, 40, &next)
+        let child = try cache.fork(parent)
+        try cache.truncate(child, to: 20)  // keeps blocks 0 and 1, both still shared
+        XCTAssertEqual(cache.table(child).blocks, Array(cache.table(parent).blocks.prefix(2)))
+        let more = try grow(cache, child, 2, &next)  // would overwrite parent rows 20, 21 without COW
+        XCTAssertEqual(cache.copiedBlocks, 1)
+        XCTAssertEqual(readTokens(cache, parent), base)
+        XCTAssertEqual(readTokens(cache, child), Array(base.prefix(20)) + more)
+        XCTAssertEqual(cache.checkInvariants(), [])
+    }
+
+    func testTruncateReleasesBlocksAndValidates() throws {
+        let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 8))
+        var next = 1
+        let seq = cache.createSequence()
+        let ids = try grow(cache, seq, 50, &next)
+        XCTAssertEqual(cache.pool.freeCount, 4)
+        try cache.truncate(seq, to: 17)
+        XCTAssertEqual(cache.pool.freeCount, 6)
+        XCTAssertEqual(readTokens(cache, seq), Array(ids.prefix(17)))
+        XCTAssertThrowsError(try cache.truncate(seq, to: 18)) { error in
+            XCTAssertEqual(error as? KVError, .invalidLength(sequence: seq, requested: 18, current: 17))
+        }
+        XCTAssertThrowsError(try cache.truncate(seq, to: -1))
+        try cache.truncate(seq, to: 0)
+        XCTAssertEqual(cache.pool.freeCount, 8)
+        XCTAssertEqual(cache.table(seq).blocks, [])
+    }
+
+    func testStaleAndUnknownIdsAreRejected() throws {
+        let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 8))
+        let a = cache.createSequence()
+        try cache.append(a, count: 3)
+        cache.free(a)
+        let b = cache.createSequence()  // reuses a's slot with a new generation
+        XCTAssertNotEqual(a, b)
+        XCTAssertFalse(cache.contains(a))
+        XCTAssertThrowsError(try cache.append(a, count: 1)) { XCTAssertEqual($0 as? KVError, .unknownSequence(a)) }
+        XCTAssertThrowsError(try cache.fork(a)) { XCTAssertEqual($0 as? KVError, .unknownSequence(a)) }
+        XCTAssertThrowsError(try cache.truncate(a, to: 0)) { XCTAssertEqual($0 as? KVError, .unknownSequence(a)) }
+        XCTAssertThrowsError(try cache.fork(12345)) { XCTAssertEqual($0 as? KVError, .unknownSequence(12345)) }
+        cache.free(a)  // stale free must not touch b
+        XCTAssertTrue(cache.contains(b))
+        XCTAssertEqual(cache.sequences, [b])
+        XCTAssertEqual(cache.pool.freeCount, 8)
+    }
+
+    func testKeepOnlyPrunesEverythingElse() throws {
+        let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 32))
+        var next = 1
+        let root = cache.createSequence()
+        try grow(cache, root, 20, &next)
+        let kids = try (0..<4).map { _ in try cache.fork(root) }
+        for k in kids { try grow(cache, k, 20, &next) }
+        let keep = kids[2]
+        let expected = readTokens(cache, keep)
+        cache.keepOnly([keep])
+        XCTAssertEqual(cache.sequences, [keep])
+        XCTAssertEqual(readTokens(cache, keep), expected)
+        XCTAssertEqual(cache.pool.usedCount, 3)
+        for b in cache.table(keep).blocks { XCTAssertEqual(cache.pool.refCount(b), 1) }
+        XCTAssertEqual(cache.checkInvariants(), [])
+        cache.keepOnly([])
+        XCTAssertEqual(cache.pool.freeCount, 32)
+    }
+
+    func testMemoryBytesInitAndLayoutSizes() {
+        XCTAssertEqual(layout.rowFloats, 16)
+        XCTAssertEqual(layout.blockFloats, 3 * 2 * 16 * 16)
+        XCTAssertEqual(layout.bytesPerToken, 3 * 2 * 16 * 4)
+        XCTAssertEqual(layout.blockBytes, layout.bytesPerToken * layout.blockSize)
+        let pool = BlockPool(layout: layout, memoryBytes: 5 * layout.blockBytes + 7)
+        XCTAssertEqual(pool.blockCount, 5)
+        XCTAssertEqual(pool.freeCount, 5)
+        // Block regions tile the storage without overlap: [layers][K|V][blockSize][row].
+        XCTAssertEqual(pool.values(block: 0, layer: 0) - pool.keys(block: 0, layer: 0), layout.layerPartFloats)
+        XCTAssertEqual(pool.keys(block: 0, layer: 1) - pool.values(block: 0, layer: 0), layout.layerPartFloats)
+        XCTAssertEqual(pool.keys(block: 1, layer: 0) - pool.values(block: 0, layer: 2), layout.layerPartFloats)
+        XCTAssertEqual(Int(bitPattern: pool.keys(block: 0, layer: 0)) % 64, 0)
+        XCTAssertEqual(BlockPool(layout: layout, memoryBytes: 10).blockCount, 0)
+    }
+}

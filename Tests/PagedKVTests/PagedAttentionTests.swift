@@ -1,0 +1,169 @@
+import XCTest
+@testable import PagedKV
+
+/// pagedAttention against a naive reference over contiguous arrays (double precision).
+/// Error measure: max |paged - reference| / max |reference| over each (query, head) row.
+final class PagedAttentionTests: XCTestCase {
+    /// Contiguous copy of one sequence's rows, kept by the test only: [layer][position][rowFloats].
+    struct Shadow {
+        var keys: [[[Float]]]
+        var values: [[[Float]]]
+    }
+
+    /// Appends `count` random rows to `seq` and its shadow.
+    func appendRandom(_ cache: PagedKVCache, _ seq: SequenceID, _ count: Int, _ shadow: inout Shadow,
+                      _ rng: inout SplitMix64) throws {
+        let layout = cache.pool.layout
+        let start = try cache.append(seq, count: count)
+        for p in start..<start + count {
+            for layer in 0..<layout.layers {
+                let k = (0..<layout.rowFloats).map { _ in rng.float() }
+                let v = (0..<layout.rowFloats).map { _ in rng.float() }
+                for j in 0..<layout.rowFloats {
+                    cache.keyRow(seq, layer: layer, position: p)[j] = k[j]
+                    cache.valueRow(seq, layer: layer, position: p)[j] = v[j]
+                }
+                shadow.keys[layer].append(k)
+                shadow.values[layer].append(v)
+            }
+        }
+    }
+
+    /// Straightforward causal GQA attention: [queryCount, heads, headDim].
+    func reference(_ shadow: Shadow, layout: KVLayout, layer: Int, start: Int, queryCount: Int,
+                   heads: Int, q: [Float]) -> [Double] {
+        let d = layout.headDim
+        let group = heads / layout.kvHeads
+        var out = [Double](repeating: 0, count: queryCount * heads * d)
+        for i in 0..<queryCount {
+            for h in 0..<heads {
+                let kvh = h / group
+                var scores: [Double] = []
+                for p in 0...(start + i) {
+                    var s = 0.0
+                    for c in 0..<d { s += Double(q[(i * heads + h) * d + c]) * Double(shadow.keys[layer][p][kvh * d + c]) }
+                    scores.append(s / Double(d).squareRoot())
+                }
+                let m = scores.max()!
+                let e = scores.map { Foundation.exp($0 - m) }
+                let z = e.reduce(0, +)
+                for p in 0...(start + i) {
+                    for c in 0..<d {
+                        out[(i * heads + h) * d + c] += e[p] / z * Double(shadow.values[layer][p][kvh * d + c])
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Runs the kernel for [start, start + queryCount) of every layer; returns the worst relative error.
+    func worstError(_ cache: PagedKVCache, _ seq: SequenceID, _ shadow: Shadow, start: Int, queryCount: Int,
+                    heads: Int, _ rng: inout SplitMix64) -> Double {
+        let layout = cache.pool.layout
+        let d = layout.headDim
+        var worst = 0.0
+        for layer in 0..<layout.layers {
+            // Larger queries make the softmax peaky, so a wrong row would show.
+            let q = (0..<queryCount * heads * d).map { _ in 3 * rng.float() }
+            var out = [Float](repeating: .nan, count: q.count)
+            var scratch = [Float](repeating: .nan, count: start + queryCount)
+            q.withUnsafeBufferPointer { qp in
+                out.withUnsafeMutableBufferPointer { op in
+                    scratch.withUnsafeMutableBufferPointer { sp in
+                        pagedAttention(cache: cache, seq: seq, layer: layer, start: start, queryCount: queryCount,
+                                       heads: heads, q: qp.baseAddress!, out: op.baseAddress!, scratch: sp.baseAddress!)
+                    }
+                }
+            }
+            let ref = reference(shadow, layout: layout, layer: layer, start: start, queryCount: queryCount,
+                                heads: heads, q: q)
+            for row in 0..<queryCount * heads {
+                let r = ref[row * d..<(row + 1) * d]
+                let scaleRef = max(r.map { abs($0) }.max()!, 1e-12)
+                var err = 0.0
+                for c in 0..<d {
+                    let diff = abs(Double(out[row * d + c]) - ref[row * d + c])
+                    err = max(err, diff.isNaN ? .infinity : diff)
+                }
+                worst = max(worst, err / scaleRef)
+            }
+        }
+        return worst
+    }
+
+    /// Parent prefill, a fork at `forkAt`, child prefill chunk + decode, parent decode after the fork.
+    func runScenario(blockSize: Int, kvHeads: Int, ratio: Int, headDim: Int, forkAt: Int, seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        let layout = KVLayout(layers: 2, kvHeads: kvHeads, headDim: headDim, blockSize: blockSize)
+        let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 512))
+        let heads = kvHeads * ratio
+        let label = "bs \(blockSize) kv \(kvHeads) ratio \(ratio) d \(headDim) fork at \(forkAt)"
+
+        // Fragment the pool so block tables are not in address order.
+        let junk = (0..<3).map { _ in cache.createSequence() }
+        for (i, j) in junk.enumerated() { try cache.append(j, count: (i + 1) * blockSize * 2) }
+        cache.free(junk[1])
+
+        let parent = cache.createSequence()
+        let empty = Shadow(keys: Array(repeating: [], count: layout.layers), values: Array(repeating: [], count: layout.layers))
+        var parentShadow = empty
+        // Parent prefill in two chunks, attention over each chunk (queryCount > 1).
+        let firstChunk = forkAt / 2
+        try appendRandom(cache, parent, firstChunk, &parentShadow, &rng)
+        if firstChunk > 0 {
+            XCTAssertLessThanOrEqual(worstError(cache, parent, parentShadow, start: 0, queryCount: firstChunk, heads: heads, &rng), 1e-5, label)
+        }
+        try appendRandom(cache, parent, forkAt - firstChunk, &parentShadow, &rng)
+        XCTAssertLessThanOrEqual(worstError(cache, parent, parentShadow, start: firstChunk, queryCount: forkAt - firstChunk, heads: heads, &rng), 1e-5, label)
+
+        // Four children; each prefills its own chunk, then decodes token by token.
+        for c in 0..<4 {
+            let child = try cache.fork(parent)
+            var childShadow = parentShadow
+            let chunk = 1 + c * 3
+            try appendRandom(cache, child, chunk, &childShadow, &rng)
+            XCTAssertLessThanOrEqual(worstError(cache, child, childShadow, start: forkAt, queryCount: chunk, heads: heads, &rng), 1e-5, label)
+            for _ in 0..<3 {
+                let start = cache.length(child)
+                try appendRandom(cache, child, 1, &childShadow, &rng)
+                XCTAssertLessThanOrEqual(worstError(cache, child, childShadow, start: start, queryCount: 1, heads: heads, &rng), 1e-5, label)
+            }
+        }
+        // The parent still reads its own rows after the children wrote theirs.
+        let start = cache.length(parent)
+        try appendRandom(cache, parent, 1, &parentShadow, &rng)
+        XCTAssertLessThanOrEqual(worstError(cache, parent, parentShadow, start: start, queryCount: 1, heads: heads, &rng), 1e-5, label)
+        XCTAssertEqual(cache.checkInvariants(), [])
+    }
+
+    func testMatchesReferenceAcrossBlockSizesGQAAndForkPoints() throws {
+        var seed: UInt64 = 100
+        for blockSize in [1, 4, 16, 32] {
+            for (kvHeads, ratio) in [(1, 4), (2, 2), (2, 1)] {
+                for forkAt in [blockSize * 2, blockSize * 2 + blockSize / 2 + 1, 37] {
+                    seed += 1
+                    try runScenario(blockSize: blockSize, kvHeads: kvHeads, ratio: ratio, headDim: 64,
+                                    forkAt: forkAt, seed: seed)
+                }
+            }
+        }
+    }
+
+    func testHeadDimensionsOffTheFastPath() throws {
+        // 128: 32-wide path x4; 40: 32 + 8; 24: 8-wide only; 12: 8 + scalar tail; 3: scalar only.
+        for (i, headDim) in [128, 40, 24, 12, 3].enumerated() {
+            try runScenario(blockSize: 16, kvHeads: 2, ratio: 3, headDim: headDim, forkAt: 21, seed: 900 + UInt64(i))
+        }
+    }
+
+    func testLongContextDecode() throws {
+        var rng = SplitMix64(seed: 7)
+        let layout = KVLayout(layers: 1, kvHeads: 2, headDim: 128, blockSize: 32)
+        let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 64))
+        let seq = cache.createSequence()
+        var shadow = Shadow(keys: [[]], values: [[]])
+        try appendRandom(cache, seq, 1500, &shadow, &rng)
+        XCTAssertLessThanOrEqual(worstError(cache, seq, shadow, start: 1499, queryCount: 1, heads: 8, &rng), 1e-5)
+    }
+}

@@ -1,0 +1,48 @@
+import PagedKV
+
+/// Seeded generator (SplitMix64) so every random test is reproducible.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func float() -> Float { Float.random(in: -1...1, using: &self) }
+    mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
+}
+
+/// Writes the same recognisable pattern into every K and V row of `token` (a unique id)
+/// so a later read proves which token's rows a position resolves to.
+func stamp(_ cache: PagedKVCache, _ seq: SequenceID, position: Int, token: Int) {
+    let layout = cache.pool.layout
+    for layer in 0..<layout.layers {
+        let k = cache.keyRow(seq, layer: layer, position: position)
+        let v = cache.valueRow(seq, layer: layer, position: position)
+        for j in 0..<layout.rowFloats {
+            k[j] = Float(token) + Float(layer * 1000 + j) * 1e-3
+            v[j] = -Float(token) - Float(layer * 1000 + j) * 1e-3
+        }
+    }
+}
+
+/// Token ids whose stamps the sequence reads back, position by position (nil where the
+/// rows match no stamp or disagree between layers and K/V).
+func readTokens(_ cache: PagedKVCache, _ seq: SequenceID) -> [Int?] {
+    let layout = cache.pool.layout
+    return (0..<cache.length(seq)).map { p in
+        let token = Int(cache.keyRow(seq, layer: 0, position: p)[0].rounded(.down))
+        for layer in 0..<layout.layers {
+            let k = cache.keyRow(seq, layer: layer, position: p)
+            let v = cache.valueRow(seq, layer: layer, position: p)
+            for j in 0..<layout.rowFloats {
+                if k[j] != Float(token) + Float(layer * 1000 + j) * 1e-3 { return nil }
+                if v[j] != -Float(token) - Float(layer * 1000 + j) * 1e-3 { return nil }
+            }
+        }
+        return token
+    }
+}

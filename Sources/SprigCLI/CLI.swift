@@ -1,4 +1,5 @@
 import Foundation
+import ArgumentParser
 import Transformer
 
 /// Shared helpers of the subcommands.
@@ -15,7 +16,15 @@ enum CLI {
         print(String(decoding: data, as: UTF8.self))
     }
 
+    /// Runs a typed-throwing body and turns its error into a clean one-line exit.
+    static func run<T, E: Error & CustomStringConvertible>(_ body: () throws(E) -> T) throws -> T {
+        do { return try body() } catch {
+            progress("error: \(error.description)")
+            throw ExitCode.failure
+        }
+    }
+
     static func loadModel(_ path: String, dequantize: Bool = false) throws -> TransformerModel {
-        try TransformerModel.load(path: path, dequantize: dequantize)
+        try run { () throws(TransformerError) in try TransformerModel.load(path: path, dequantize: dequantize) }
     }
 }

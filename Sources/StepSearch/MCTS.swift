@@ -4,7 +4,9 @@ import Foundation
 ///
 /// - Node: a chunk of generated text; the root is the prompt.
 /// - Selection: from the root, descend by PUCT or UCT (`MCTSConfig`) over children whose
-///   subtree still has an expandable leaf, until a leaf.
+///   subtree still has an expandable node, until a leaf. With `widening` (default) an internal
+///   node whose children all fell below their first-impression scores takes another batch
+///   (`shouldWiden`), so the search is not stuck below an unlucky first batch.
 /// - Expansion: fork `children` branches from the leaf and generate up to `childTokens` tokens
 ///   each (or up to `stopAfterSteps` step boundaries) in ONE batched extend.
 /// - Evaluation: a child's value is its aggregated SPRM path score (root→child steps); no rollouts.
@@ -67,13 +69,15 @@ public struct MCTS: SearchStrategy {
 
     // MARK: - Selection
 
-    /// The leaf to expand next, nil when no expandable leaf is left.
+    /// The node to expand next, nil when none is left: a leaf, or (with widening) an internal
+    /// node all of whose continuations turned out worse than they first looked.
     func select(_ tree: SearchTree) -> Int? {
         var n = 0
         while true {
             let node = tree[n]
             if node.exhausted { return nil }
-            if node.children.isEmpty { return node.branch == nil ? nil : n }
+            if node.children.isEmpty { return canExpandLeaf(node) ? n : nil }
+            if shouldWiden(node, tree: tree) { return n }
             var best: Int?
             var bestValue = -Double.infinity
             for c in node.children where !tree[c].exhausted {
@@ -82,6 +86,26 @@ public struct MCTS: SearchStrategy {
             }
             guard let next = best else { return nil }
             n = next
+        }
+    }
+
+    func canExpandLeaf(_ node: SearchTree.Node) -> Bool {
+        node.children.isEmpty && !node.terminal && !node.pruned && node.branch != nil
+    }
+
+    /// Widening: sample another batch at an internal node when every child looks bad: its
+    /// best path score found below it (or, unexpanded, its own score) is under the mean
+    /// first-impression score of the batch. Best-below, not the mean value, is compared:
+    /// mean backup lowers every explored node's Q, which would widen good nodes too.
+    func shouldWiden(_ node: SearchTree.Node, tree: SearchTree) -> Bool {
+        guard config.widening, !node.children.isEmpty, !node.terminal, !node.pruned, node.branch != nil else {
+            return false
+        }
+        let expected = node.children.reduce(0) { $0 + tree[$1].score } / Double(node.children.count)
+        return node.children.allSatisfy { c in
+            let child = tree[c]
+            let promise = child.children.isEmpty ? child.score : child.bestBelow
+            return promise < expected - 1e-12
         }
     }
 
@@ -125,8 +149,10 @@ public struct MCTS: SearchStrategy {
             tree[id].totalValue = tree[id].score
             added += tree[id].score
         }
+        let best = ids.map { tree[$0].score }.max() ?? -Double.infinity
         var cursor: Int? = leaf
         while let c = cursor {
+            tree[c].bestBelow = max(tree[c].bestBelow, best)
             tree[c].visits += ids.count
             tree[c].totalValue += added
             cursor = tree[c].parent
@@ -138,8 +164,7 @@ public struct MCTS: SearchStrategy {
         var cursor: Int? = id
         while let c = cursor {
             let n = tree[c]
-            tree[c].exhausted = n.pruned || n.terminal
-                || (n.children.isEmpty ? n.branch == nil : n.children.allSatisfy { tree[$0].exhausted })
+            tree[c].exhausted = n.pruned || (!canExpandLeaf(n) && n.children.allSatisfy { tree[$0].exhausted })
             cursor = n.parent
         }
     }

@@ -25,6 +25,8 @@ final class SearchTree {
         var pathTokens = 0
         var pathAnswerTokens = 0
         var prior = 1.0
+        /// Best path score among strict descendants (-inf for a leaf).
+        var bestBelow = -Double.infinity
         /// No expandable node left in this subtree (MCTS selection skips it).
         var exhausted = false
 

@@ -35,9 +35,14 @@ public struct MCTSConfig: Codable, Sendable, Equatable {
     public var selection: SelectionRule = .puct
     public var exploration = 1.25
     public var prior: PriorKind = .uniform
+    /// Internal nodes may take further batches of `children` (see `MCTS`); false = each node
+    /// is expanded once, leaves only.
+    public var widening = true
 
     public init(children: Int = 4, childTokens: Int = 1024, stopAfterSteps: Int? = nil,
-                selection: SelectionRule = .puct, exploration: Double = 1.25, prior: PriorKind = .uniform) {
+                selection: SelectionRule = .puct, exploration: Double = 1.25, prior: PriorKind = .uniform,
+                widening: Bool = true) {
+        self.widening = widening
         self.children = children
         self.childTokens = childTokens
         self.stopAfterSteps = stopAfterSteps
@@ -47,7 +52,7 @@ public struct MCTSConfig: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case children, selection, exploration, prior
+        case children, selection, exploration, prior, widening
         case childTokens = "child_tokens", stopAfterSteps = "stop_after_steps"
     }
 
@@ -60,6 +65,7 @@ public struct MCTSConfig: Codable, Sendable, Equatable {
         selection = try c.decodeIfPresent(SelectionRule.self, forKey: .selection) ?? d.selection
         exploration = try c.decodeIfPresent(Double.self, forKey: .exploration) ?? d.exploration
         prior = try c.decodeIfPresent(PriorKind.self, forKey: .prior) ?? d.prior
+        widening = try c.decodeIfPresent(Bool.self, forKey: .widening) ?? d.widening
     }
 }
 

@@ -1,0 +1,63 @@
+import Foundation
+import StepSearch
+
+/// The final answer of a reasoning trajectory, the way users of such models read it:
+/// the last `\boxed{…}`; else an explicit "answer is / Answer: / ####" marker; else,
+/// after `</think>` when present, the last number (or the first non-empty line).
+public struct FinalAnswerExtractor: AnswerExtractor {
+    public init() {}
+
+    public func answer(in text: String) -> String? {
+        if let boxed = BoxedAnswerExtractor().answer(in: text) { return Self.clean(boxed) }
+        var tail = Substring(text)
+        if let close = text.range(of: "</think>", options: .backwards) { tail = text[close.upperBound...] }
+        for marker in ["####", "answer is", "Answer:", "answer:"] {
+            if let r = tail.range(of: marker, options: .backwards) {
+                let after = tail[r.upperBound...]
+                if let n = Self.lastNumber(in: after.prefix(80)) { return n }
+                let line = after.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+                let t = Self.clean(line)
+                if !t.isEmpty { return t }
+            }
+        }
+        if let n = Self.lastNumber(in: tail) { return n }
+        if tail.startIndex != text.startIndex {
+            return tail.split(whereSeparator: \.isNewline).map { Self.clean(String($0)) }.first { !$0.isEmpty }
+        }
+        return nil
+    }
+
+    /// The last integer or decimal in `s` (thousands separators removed, sign kept).
+    static func lastNumber(in s: Substring) -> String? {
+        var best: String? = nil
+        var current = ""
+        var previous: Character = " "
+        for ch in s {
+            if ch.isASCII && ch.isNumber {
+                if current.isEmpty && previous == "-" { current = "-" }
+                current.append(ch)
+            } else if (ch == "." || ch == ",") && !current.isEmpty && current.last?.isNumber == true {
+                current.append(ch)
+            } else {
+                if let n = finish(current) { best = n }
+                current = ""
+            }
+            previous = ch
+        }
+        if let n = finish(current) { best = n }
+        return best
+    }
+
+    private static func finish(_ raw: String) -> String? {
+        var t = raw
+        while let last = t.last, last == "." || last == "," { t.removeLast() }
+        t = t.replacingOccurrences(of: ",", with: "")
+        return t.contains(where: \.isNumber) ? t : nil
+    }
+
+    static func clean(_ s: String) -> String {
+        var t = s.trimmingCharacters(in: .whitespacesAndNewlines)
+        while let last = t.last, ".;:".contains(last) { t.removeLast() }
+        return t.replacingOccurrences(of: "$", with: "").trimmingCharacters(in: .whitespaces)
+    }
+}

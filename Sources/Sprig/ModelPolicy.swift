@@ -1,0 +1,163 @@
+import Foundation
+import PagedKV
+import StepSearch
+import Tokenizer
+import Transformer
+
+/// Scores one reasoning step from the hidden state that produced its step token.
+public protocol StepScorer: AnyObject {
+    /// `hidden`: [hiddenSize], the residual stream entering the last decoder layer.
+    func score(hidden: UnsafeBufferPointer<Float>) -> Double
+}
+
+/// Decides whether a sampled token ends a reasoning step. Value-type state is
+/// copied when a branch forks.
+public protocol StepBoundaryDetector {
+    associatedtype State
+    var initialState: State { get }
+    func observe(_ token: Int, state: inout State) -> Bool
+}
+
+/// `SearchPolicy` over the real transformer: branches are sequences of one paged
+/// KV cache; forks share blocks copy-on-write; every extend advances all its
+/// branches with one batched forward per token; step tokens are scored inline
+/// from the hidden state that produced them (no extra forward pass).
+public final class ModelPolicy<Detector: StepBoundaryDetector>: SearchPolicy {
+    struct Branch {
+        var sequence: SequenceID
+        var nextLogits: [Float]            // [vocab] logits for the next token
+        var nextHidden: [Float]            // [hidden] penultimate hidden state at that position
+        var detector: Detector.State
+        var decoder: StreamingDecoder
+        var recent: [Int]                  // tokens for the repetition penalty (prompt + generated)
+        var thinkClosed: Bool
+    }
+
+    public let model: LanguageModel
+    public let cache: PagedKVCache
+    let scorer: StepScorer?
+    let detector: Detector
+    let stopIDs: Set<Int>
+    let thinkCloseID: Int?
+    private var template: Branch?
+    private var branches: [Int: Branch] = [:]
+    private var nextID = 0
+    /// Branches currently alive (root/fork minus release): a leak check for callers.
+    public var liveBranches: Int { branches.count }
+
+    /// `promptIDs` are prefilled once; every `root()` forks that prefilled sequence.
+    public init(model: LanguageModel, promptIDs: [Int], cache: PagedKVCache, scorer: StepScorer?,
+                detector: Detector) throws {
+        self.model = model
+        self.cache = cache
+        self.scorer = scorer
+        self.detector = detector
+        self.stopIDs = model.stopIDs
+        self.thinkCloseID = model.tokenizer.id(of: "</think>")
+        guard !promptIDs.isEmpty else { throw SprigError.invalidArgument("the prompt is empty") }
+        let seq = cache.createSequence()
+        let out = try model.transformer.forward([ForwardEntry(sequence: seq, tokens: promptIDs)], cache: cache)
+        template = Branch(sequence: seq, nextLogits: Array(out.logits(row: 0)), nextHidden: Array(out.penultimateHidden(row: 0)),
+                          detector: detector.initialState, decoder: StreamingDecoder(tokenizer: model.tokenizer),
+                          recent: promptIDs, thinkClosed: false)
+    }
+
+    deinit {
+        for b in branches.values { cache.free(b.sequence) }
+        if let t = template { cache.free(t.sequence) }
+    }
+
+    public func root() throws -> BranchID {
+        guard let t = template else { throw SprigError.invalidArgument("policy has no prompt") }
+        return try add(t, sequence: cache.fork(t.sequence))
+    }
+
+    public func fork(_ parent: BranchID) throws -> BranchID {
+        guard let p = branches[parent.raw] else { throw SprigError.invalidArgument("unknown \(parent)") }
+        return try add(p, sequence: cache.fork(p.sequence))
+    }
+
+    private func add(_ source: Branch, sequence: SequenceID) -> BranchID {
+        var b = source
+        b.sequence = sequence
+        let id = nextID
+        nextID += 1
+        branches[id] = b
+        return BranchID(id)
+    }
+
+    public func release(_ branch: BranchID) {
+        if let b = branches.removeValue(forKey: branch.raw) { cache.free(b.sequence) }
+    }
+
+    public func canGrow(branches count: Int, tokens: Int) -> Bool {
+        let blockSize = cache.pool.layout.blockSize
+        // New blocks for the tokens plus one copy-on-write block per branch.
+        let needed = (tokens + blockSize - 1) / blockSize + count
+        return cache.pool.freeCount >= needed
+    }
+
+    /// The text of `branch`'s generated tokens is not kept; callers keep chunk texts.
+    public func extend(_ ids: [BranchID], _ request: ExtendRequest, budget: TokenBudget, seed: UInt64) throws -> [Chunk] {
+        var states = try ids.map { id -> Branch in
+            guard let b = branches[id.raw] else { throw SprigError.invalidArgument("unknown \(id)") }
+            return b
+        }
+        var chunks = ids.map { _ in Chunk(tokens: [], text: "", stepScores: [], logProb: 0, stop: .tokenLimit) }
+        var steps = [Int](repeating: 0, count: ids.count)
+        var rngs = ids.indices.map { SplitMix64(seed: seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
+        var active = Array(ids.indices)
+        let sampling = SamplingParameters(temperature: request.temperature, topP: request.topP, topK: request.topK,
+                                          repetitionPenalty: request.repetitionPenalty)
+        let maxPositions = model.transformer.config.maxPositions
+        var scratch = [Float]()
+        while !active.isEmpty {
+            var entries: [ForwardEntry] = []
+            var fed: [Int] = []
+            for i in active {
+                if request.shouldStop?() == true { chunks[i].stop = .cancelled; continue }
+                if chunks[i].tokens.count >= request.maxTokens { chunks[i].stop = .tokenLimit; continue }
+                if cache.length(states[i].sequence) >= maxPositions { chunks[i].stop = .contextLimit; continue }
+                if !canGrow(branches: 1, tokens: 1) { chunks[i].stop = .budget; continue }
+                if !budget.tryConsume(1) { chunks[i].stop = .budget; continue }
+                scratch = states[i].nextLogits
+                let (token, logProb) = scratch.withUnsafeMutableBufferPointer { buf in
+                    Sampler.sample(buf, parameters: sampling, previous: states[i].recent, rng: &rngs[i])
+                }
+                chunks[i].tokens.append(token)
+                chunks[i].logProb += logProb
+                if states[i].thinkClosed { chunks[i].answerTokens += 1 }
+                if token == thinkCloseID { states[i].thinkClosed = true }
+                if detector.observe(token, state: &states[i].detector) {
+                    steps[i] += 1
+                    if let s = scorer {
+                        chunks[i].stepScores.append(states[i].nextHidden.withUnsafeBufferPointer { s.score(hidden: $0) })
+                    }
+                }
+                if stopIDs.contains(token) {
+                    chunks[i].stop = .endOfSequence
+                    continue
+                }
+                chunks[i].text += states[i].decoder.append(token)
+                states[i].recent.append(token)
+                entries.append(ForwardEntry(sequence: states[i].sequence, tokens: [token]))
+                fed.append(i)
+            }
+            if entries.isEmpty { break }
+            let out = try model.transformer.forward(entries, cache: cache)
+            var still: [Int] = []
+            for (row, i) in fed.enumerated() {
+                states[i].nextLogits = Array(out.logits(row: row))
+                states[i].nextHidden = Array(out.penultimateHidden(row: row))
+                if let k = request.stopAfterSteps, steps[i] >= k {
+                    chunks[i].stop = .stepBoundary
+                } else {
+                    still.append(i)
+                }
+            }
+            active = still
+        }
+        for (i, id) in ids.enumerated() { branches[id.raw] = states[i] }
+        return chunks
+    }
+}

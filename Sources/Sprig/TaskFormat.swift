@@ -1,0 +1,76 @@
+import Foundation
+
+/// How questions become prompts for a model, read from `sprig.json` in the model
+/// folder when present; otherwise the model's own chat template is used.
+public struct TaskFormat: Codable, Sendable {
+    /// A known task whose questions Sprig canonicalises (e.g. "multiplication").
+    public var task: String?
+    /// With `{question}` (or `{a}`, `{b}` for arithmetic tasks) placeholders.
+    public var promptTemplate: String?
+    /// Text the model is trained to generate first (e.g. "<think>\n"); appended to the prompt.
+    public var generationPrefix: String?
+    public var stepPatterns: [String]?
+    public var sampling: SamplingDefaults?
+
+    public struct SamplingDefaults: Codable, Sendable {
+        public var temperature: Double?
+        public var topP: Double?
+        enum CodingKeys: String, CodingKey { case temperature, topP = "top_p" }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case task, sampling
+        case promptTemplate = "prompt_template", generationPrefix = "generation_prefix", stepPatterns = "step_patterns"
+    }
+
+    public static let chat = TaskFormat(task: nil, promptTemplate: nil, generationPrefix: nil, stepPatterns: nil, sampling: nil)
+
+    /// `sprig.json` beside the model, or nil when the path is a file or has none.
+    public static func load(modelPath: String) throws(SprigError) -> TaskFormat? {
+        let url = URL(fileURLWithPath: modelPath).appendingPathComponent("sprig.json")
+        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        do { return try JSONDecoder().decode(TaskFormat.self, from: data) } catch {
+            throw .io(url.path, "not a valid sprig.json: \(error)")
+        }
+    }
+
+    /// Turns a user's question into the prompt text the model expects.
+    public func prompt(for question: String, chatPrompt: (String) -> String) throws(SprigError) -> String {
+        let q = question.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !q.isEmpty else { throw .invalidArgument("the question is empty") }
+        var text: String
+        if task == "multiplication" {
+            guard let (a, b) = Self.multiplicands(in: q) else {
+                throw .invalidArgument("this model answers multiplication questions such as \"What is 4821 * 37?\"; could not find two whole numbers to multiply in \"\(q)\"")
+            }
+            text = (promptTemplate ?? "{question}")
+                .replacingOccurrences(of: "{a}", with: String(a)).replacingOccurrences(of: "{b}", with: String(b))
+                .replacingOccurrences(of: "{question}", with: "What is \(a) * \(b)?")
+        } else if let t = promptTemplate {
+            text = t.replacingOccurrences(of: "{question}", with: q)
+        } else {
+            text = chatPrompt(q)
+        }
+        return text + (generationPrefix ?? "")
+    }
+
+    /// "What is 4821 * 37?", "4821x37", "12 times 345", "multiply 12 by 345" → (a, b).
+    static func multiplicands(in question: String) -> (Int, Int)? {
+        let cleaned = question.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: "_", with: "")
+        var numbers: [Int] = []
+        var current = ""
+        for ch in cleaned + " " {
+            if ch.isASCII && ch.isNumber { current.append(ch); continue }
+            if !current.isEmpty {
+                guard current.count <= 9, let v = Int(current) else { return nil }
+                numbers.append(v)
+                current = ""
+            }
+        }
+        guard numbers.count == 2 else { return nil }
+        let lowered = cleaned.lowercased()
+        let ops = ["*", "×", "x", "times", "multipl", "product", "·"]
+        guard ops.contains(where: { lowered.contains($0) }) else { return nil }
+        return (numbers[0], numbers[1])
+    }
+}

@@ -1,1 +1,0 @@
-// SPRM module: see README.md for its role.

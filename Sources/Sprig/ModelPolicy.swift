@@ -1,42 +1,41 @@
 import Foundation
 import PagedKV
+import SPRM
 import StepSearch
 import Tokenizer
 import Transformer
 
 /// Scores one reasoning step from the hidden state that produced its step token.
-public protocol StepScorer: AnyObject {
+public protocol StepScorer: Sendable {
     /// `hidden`: [hiddenSize], the residual stream entering the last decoder layer.
     func score(hidden: UnsafeBufferPointer<Float>) -> Double
 }
 
-/// Decides whether a sampled token ends a reasoning step. Value-type state is
-/// copied when a branch forks.
-public protocol StepBoundaryDetector {
-    associatedtype State
-    var initialState: State { get }
-    func observe(_ token: Int, state: inout State) -> Bool
+extension SPRMHead: StepScorer {
+    public func score(hidden: UnsafeBufferPointer<Float>) -> Double { score(hidden) }
 }
 
 /// `SearchPolicy` over the real transformer: branches are sequences of one paged
 /// KV cache; forks share blocks copy-on-write; every extend advances all its
 /// branches with one batched forward per token; step tokens are scored inline
 /// from the hidden state that produced them (no extra forward pass).
-public final class ModelPolicy<Detector: StepBoundaryDetector>: SearchPolicy {
+public final class ModelPolicy: SearchPolicy {
     struct Branch {
         var sequence: SequenceID
         var nextLogits: [Float]            // [vocab] logits for the next token
         var nextHidden: [Float]            // [hidden] penultimate hidden state at that position
-        var detector: Detector.State
+        var detector: StepDetector.State
         var decoder: StreamingDecoder
         var recent: [Int]                  // tokens for the repetition penalty (prompt + generated)
         var thinkClosed: Bool
+        var stepLogProb: Double = 0        // since the last step boundary (for the fallback scorer)
+        var stepTokens = 0
     }
 
     public let model: LanguageModel
     public let cache: PagedKVCache
     let scorer: StepScorer?
-    let detector: Detector
+    let detector: StepDetector
     let stopIDs: Set<Int>
     let thinkCloseID: Int?
     private var template: Branch?
@@ -47,7 +46,7 @@ public final class ModelPolicy<Detector: StepBoundaryDetector>: SearchPolicy {
 
     /// `promptIDs` are prefilled once; every `root()` forks that prefilled sequence.
     public init(model: LanguageModel, promptIDs: [Int], cache: PagedKVCache, scorer: StepScorer?,
-                detector: Detector) throws {
+                detector: StepDetector) throws {
         self.model = model
         self.cache = cache
         self.scorer = scorer
@@ -57,8 +56,11 @@ public final class ModelPolicy<Detector: StepBoundaryDetector>: SearchPolicy {
         guard !promptIDs.isEmpty else { throw SprigError.invalidArgument("the prompt is empty") }
         let seq = cache.createSequence()
         let out = try model.transformer.forward([ForwardEntry(sequence: seq, tokens: promptIDs)], cache: cache)
+        // The prompt may open the thinking region itself (a template ending in "<think>\n").
+        var state = detector.initialState()
+        for t in promptIDs { _ = detector.observe(t, state: &state) }
         template = Branch(sequence: seq, nextLogits: Array(out.logits(row: 0)), nextHidden: Array(out.penultimateHidden(row: 0)),
-                          detector: detector.initialState, decoder: StreamingDecoder(tokenizer: model.tokenizer),
+                          detector: state, decoder: StreamingDecoder(tokenizer: model.tokenizer),
                           recent: promptIDs, thinkClosed: false)
     }
 
@@ -128,11 +130,19 @@ public final class ModelPolicy<Detector: StepBoundaryDetector>: SearchPolicy {
                 chunks[i].logProb += logProb
                 if states[i].thinkClosed { chunks[i].answerTokens += 1 }
                 if token == thinkCloseID { states[i].thinkClosed = true }
+                states[i].stepLogProb += logProb
+                states[i].stepTokens += 1
                 if detector.observe(token, state: &states[i].detector) {
                     steps[i] += 1
                     if let s = scorer {
                         chunks[i].stepScores.append(states[i].nextHidden.withUnsafeBufferPointer { s.score(hidden: $0) })
+                    } else {
+                        // No SPRM head: the policy's own confidence in the step (geometric
+                        // mean token probability) stands in for the process score.
+                        chunks[i].stepScores.append(Foundation.exp(states[i].stepLogProb / Double(states[i].stepTokens)))
                     }
+                    states[i].stepLogProb = 0
+                    states[i].stepTokens = 0
                 }
                 if stopIDs.contains(token) {
                     chunks[i].stop = .endOfSequence

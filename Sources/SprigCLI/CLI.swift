@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import Sprig
 import Transformer
 
 /// Shared helpers of the subcommands.
@@ -7,6 +8,26 @@ enum CLI {
     /// One line on stderr (progress and diagnostics never mix with JSON on stdout).
     static func progress(_ line: String) {
         FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
+    }
+
+    /// A one-line error on stderr and exit status 1.
+    static func fail(_ message: String) -> Never {
+        progress("error: \(message)")
+        Foundation.exit(1)
+    }
+
+    /// A status line redrawn in place on stderr (nil clears it).
+    static func status(_ line: String?) {
+        FileHandle.standardError.write(("\r\u{1B}[K" + (line ?? "")).data(using: .utf8)!)
+    }
+
+    /// The model path given, or the embedded default.
+    static func modelPath(_ given: String?) throws -> String {
+        if let g = given { return g }
+        guard let d = DefaultModel.locate() else {
+            fail("no --model given and the embedded default (\(DefaultModel.folderName)) was not found; run from the repository or set SPRIG_DEFAULT_MODEL")
+        }
+        return d
     }
 
     static func printJSON<T: Encodable>(_ value: T) throws {

@@ -1,0 +1,97 @@
+import Foundation
+import PagedKV
+import SPRM
+import StepSearch
+import Tokenizer
+import Transformer
+
+/// Everything a budgeted search needs on one model: the model and tokenizer, its
+/// SPRM head (if any), how questions become prompts, and the KV memory cap.
+/// One engine runs many searches, one at a time; each search gets a fresh cache
+/// view of one pool, and every block is back in the pool when a search returns.
+public final class SearchEngine: @unchecked Sendable {
+    public let model: LanguageModel
+    public let head: SPRMHead?
+    public let format: TaskFormat
+    public let pool: BlockPool
+    public let detector: StepDetector
+
+    /// - Parameters:
+    ///   - sprmPath: a head file/folder; nil looks for `sprm.safetensors` / `score_module.pt` beside the model.
+    ///   - kvMemoryBytes: the KV cache cap (blocks allocated up front).
+    public init(model: LanguageModel, sprmPath: String? = nil, kvMemoryBytes: Int = 1 << 30,
+                blockSize: Int = 16) throws(SprigError) {
+        self.model = model
+        var head: SPRMHead? = nil
+        if let p = sprmPath {
+            do { head = try SPRMHead.load(path: p) } catch { throw .invalidArgument(error.description) }
+        } else {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: model.path, isDirectory: &isDir), isDir.boolValue {
+                for name in ["sprm.safetensors", "score_module.pt"] where head == nil {
+                    let candidate = model.path + "/" + name
+                    if FileManager.default.fileExists(atPath: candidate) {
+                        do { head = try SPRMHead.load(path: candidate) } catch { throw .invalidArgument(error.description) }
+                    }
+                }
+            }
+        }
+        if let h = head, h.inputWidth != model.transformer.config.hiddenSize {
+            throw .invalidArgument("SPRM head expects features of width \(h.inputWidth) but the model's hidden size is \(model.transformer.config.hiddenSize)")
+        }
+        self.head = head
+        self.format = try TaskFormat.load(modelPath: model.path) ?? .chat
+        let layout = model.transformer.kvLayout(blockSize: blockSize)
+        guard kvMemoryBytes >= layout.blockBytes * 4 else {
+            throw .invalidArgument("--kv-memory \(kvMemoryBytes) bytes holds fewer than 4 KV blocks of \(layout.blockBytes) bytes")
+        }
+        self.pool = BlockPool(layout: layout, memoryBytes: kvMemoryBytes)
+        let tok = model.tokenizer
+        let vocab = model.transformer.config.vocabSize
+        let bytes = (0..<vocab).map { tok.tokenBytes($0) }
+        self.detector = StepDetector(patterns: format.stepPatterns ?? [".\n\n"], thinkOpenID: tok.id(of: "<think>"),
+                                     thinkCloseID: tok.id(of: "</think>"), tokenBytes: bytes)
+    }
+
+    /// The prompt text for a question (canonicalised for known tasks, else the chat template).
+    public func prompt(for question: String) throws(SprigError) -> String {
+        try format.prompt(for: question, chatPrompt: { model.tokenizer.chatPrompt(user: $0) })
+    }
+
+    /// Sampling settings: the preset's, with the model's own defaults where the preset keeps the library defaults.
+    func sampling(for config: SearchConfig) -> SamplingSettings {
+        var s = config.sampling
+        if config.strategy != .greedy, let d = format.sampling, s == SamplingSettings() {
+            if let t = d.temperature { s.temperature = t }
+            if let p = d.topP { s.topP = p }
+        }
+        return s
+    }
+
+    /// Runs one search. `budget`/`seed` override the preset's.
+    public func search(question: String, config: SearchConfig, budget: Int? = nil, seed: UInt64? = nil,
+                       isCancelled: @escaping @Sendable () -> Bool = { false },
+                       onProgress: ((SearchProgress) -> Void)? = nil) throws -> SearchResult {
+        var config = config
+        config.sampling = sampling(for: config)
+        if let b = budget { config.budget = b }
+        try config.validate(file: "search")
+        let promptIDs = model.tokenizer.encode(try prompt(for: question))
+        let limit = model.transformer.config.maxPositions
+        guard promptIDs.count < limit else {
+            throw SprigError.model(.contextOverflow(needed: promptIDs.count, limit: limit))
+        }
+        let cache = PagedKVCache(pool: pool)
+        let context = config.makeContext(extractor: FinalAnswerExtractor(), question: question, seedOverride: seed,
+                                         isCancelled: isCancelled, onProgress: onProgress)
+        let result: SearchResult
+        do {
+            let policy = try ModelPolicy(model: model, promptIDs: promptIDs, cache: cache, scorer: head, detector: detector)
+            result = try config.makeStrategy().run(policy: policy, context: context)
+        }
+        // Strategies release every branch and the policy frees its prompt; anything
+        // left would be a bug, but it must not keep blocks from the next search.
+        if cache.sequenceCount > 0 { cache.keepOnly([]) }
+        return result
+    }
+}

@@ -78,6 +78,13 @@ final class HeadTests: XCTestCase {
         }
     }
 
+    func testBadShapePtNamesKey() throws {
+        let path = try fixture("bad_shape_score_module.pt")
+        XCTAssertThrowsError(try SPRMHead.load(path: path)) {
+            XCTAssertEqual($0 as? SPRMError, .badShape(path: path, key: "3.weight", shape: [1, 48], expected: "[1, 32]"))
+        }
+    }
+
     func testMissingKeyAndBadShapeNameFileAndKey() throws {
         let dir = try tempDir()
         let c = 4, h = 8
@@ -122,17 +129,20 @@ final class HeadTests: XCTestCase {
         XCTAssertEqual(SPRMHead.trajectoryScore([0, 1]), (1e-10).squareRoot(), accuracy: 1e-15)
     }
 
-    /// c = 1536 (DeepSeek-R1-Distill-1.5B width): one step must cost well under a millisecond.
-    func testScoreCostAtRealWidth() {
-        let c = 1536
-        let head = SPRTrainer.initialHead(inputWidth: c, hiddenWidth: 2 * c, seed: 1)
-        let x = (0..<c).map { Float(($0 % 7) - 3) * 0.1 }
-        let start = DispatchTime.now().uptimeNanoseconds
-        var s = 0.0
-        for _ in 0..<50 { s += head.score(x) }
-        let perStep = Double(DispatchTime.now().uptimeNanoseconds - start) / 50 / 1e6
-        print("SPRMHead.score c=1536: \(String(format: "%.3f", perStep)) ms/step")
-        XCTAssertTrue(s > 0)
-        XCTAssertLessThan(perStep, 5.0)
+    /// Per-step cost: c = 576 (SmolLM2, 2.6 MB of weights, cache-resident) and c = 1536
+    /// (R1-Distill-1.5B, 19 MB streamed from memory per step: bandwidth-bound, ~1.5 ms at 13 GB/s).
+    /// Bounds are loose because the machine is shared; the printout is the measurement.
+    func testScoreCostAtRealWidths() {
+        for (c, bound) in [(576, 2.0), (1536, 20.0)] {
+            let head = SPRTrainer.initialHead(inputWidth: c, hiddenWidth: 2 * c, seed: 1)
+            let x = (0..<c).map { Float(($0 % 7) - 3) * 0.1 }
+            var s = head.score(x)
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<50 { s += head.score(x) }
+            let perStep = Double(DispatchTime.now().uptimeNanoseconds - start) / 50 / 1e6
+            print("SPRMHead.score c=\(c): \(String(format: "%.3f", perStep)) ms/step")
+            XCTAssertTrue(s > 0)
+            XCTAssertLessThan(perStep, bound)
+        }
     }
 }

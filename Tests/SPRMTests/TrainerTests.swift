@@ -85,7 +85,7 @@ final class TrainerTests: XCTestCase {
         // Logit = b2 for every step: +1 → every step "predicted correct".
         p.b2 = 1
         let labels = [true, true, false, false, false]
-        let x = [Float](repeating: 0.3, count: labels.count * c)
+        let x = [Float](repeating: 0, count: labels.count * c)
         let r = SPRMLP.lossAndGradient(p, x: x, labels: labels, dropScale: nil, objective: .balanced(filterAgreeing: true), positiveWeight: 1.5)
         XCTAssertEqual(r.keptSteps, 5, "negatives fall back to all steps")
         p.w1[0] = 1; p.b1[0] = 0; p.w2[0] = -10   // step 2 (x = 2) gets a negative logit

@@ -107,7 +107,7 @@ final class TrainerTests: XCTestCase {
                 let steps = 3 + Int(rng.next() % 6)
                 let feats = (0..<steps).map { _ -> [Float] in
                     let good = rng.nextFloat() < (correct ? 0.85 : 0.3)
-                    return (0..<c).map { k in offset[k] + (good ? 0.8 : -0.8) * u[k] + rng.uniform(-1.5, 1.5) }
+                    return (0..<c).map { k in offset[k] + (good ? 1.0 : -1.0) * u[k] + rng.uniform(-1.5, 1.5) }
                 }
                 out.append(SPRExample(features: feats, correct: correct, problemID: problem))
             }

@@ -39,4 +39,7 @@ with open(os.path.join(OUT, "expected_scores.json"), "w") as f:
 raw = open(pt_path, "rb").read()
 with open(os.path.join(OUT, "truncated_score_module.pt"), "wb") as f:
     f.write(raw[: len(raw) // 2])
+# Second layer too wide for the first: a well-formed .pt that is not a valid head.
+bad = torch.nn.Sequential(torch.nn.Linear(C, 2 * C), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear(3 * C, 1))
+torch.save(bad.state_dict(), os.path.join(OUT, "bad_shape_score_module.pt"))
 print("wrote fixtures to", os.path.normpath(OUT), [round(float(v), 4) for v in p])

@@ -129,6 +129,6 @@ extension SPRMHead {
             .init(name: "3.weight", shape: [1, hiddenWidth], values: w2),
             .init(name: "3.bias", shape: [1], values: [b2]),
         ], metadata: ["format": "pt"])
-        try SafetensorsWriter.write(bytes, to: path)
+        try writeBytes(bytes, to: path)
     }
 }

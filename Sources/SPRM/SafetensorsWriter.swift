@@ -37,14 +37,6 @@ enum SafetensorsWriter {
         return out
     }
 
-    static func write(_ bytes: [UInt8], to path: String) throws(SPRMError) {
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw .io(path: path, what: error.localizedDescription)
-        }
-    }
-
     /// A JSON string literal (escapes quotes, backslashes and control characters).
     static func quote(_ s: String) -> String {
         var out = "\""
@@ -60,5 +52,14 @@ enum SafetensorsWriter {
             }
         }
         return out + "\""
+    }
+}
+
+/// Writes `bytes` to `path` atomically (head files, CSV and SVG reports).
+func writeBytes(_ bytes: [UInt8], to path: String) throws(SPRMError) {
+    do {
+        try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+        throw .io(path: path, what: error.localizedDescription)
     }
 }

@@ -16,7 +16,8 @@ TEXTS = [
     "[R]   next", "a[R]\n\nb", "word wordy sword word", "(word)", "word_x", "_word", "norm normal Norm",
     "<ctl><ctl_long><ctl_longer>", "  spaced  ", "1234567 89", "it's THE 'LL", "caf\u00e9 cafe\u0301",
     "[L][R][L]", "<ctl_lo", "\u00e9\u00e9 \U0001f600", "hellohello", "tthe", "",
-]
+] + [s for c in ["_", "\u0301", "\u203f", "\u200d", "\u00b2", "\u2160", "1", "\u0663", "a", "\u02b0",
+                 "-", " ", "\u00a0", "\u0345", "\u24b6"] for s in (c + "word", "word" + c)]
 
 
 def base_vocab_and_merges():

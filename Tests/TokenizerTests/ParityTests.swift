@@ -92,8 +92,7 @@ final class ParityTests: XCTestCase {
         XCTAssertEqual(Array(tok.encode("a.\n\nb").dropFirst().dropLast()), [30, 198, 198])
     }
 
-    /// Every token's bytes re-encode to that token alone, wherever the
-    /// pre-tokenizer keeps them whole (a property of a consistent vocabulary).
+    /// Streaming the ids one by one yields exactly `decode` of all of them.
     func testQwenStreamingDecoderMatchesDecode() throws {
         let tok = try TestSupport.qwen()
         let ref = try TestSupport.reference("qwen3_reference")

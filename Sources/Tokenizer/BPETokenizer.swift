@@ -43,7 +43,7 @@ public final class BPETokenizer: @unchecked Sendable {
         let path = url.path
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw .unsupported(path: path, what: "file: cannot read (\(error.localizedDescription))")
+            throw .unreadable(path: path, reason: error.localizedDescription)
         }
         let config = try? Data(contentsOf: url.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json"))
         try self.init(tokenizerJSON: data, configJSON: config, path: path)

@@ -74,6 +74,16 @@ final class ErrorTests: XCTestCase {
         }
     }
 
+    func testMissingFileIsUnreadable() {
+        do {
+            _ = try BPETokenizer(contentsOf: URL(fileURLWithPath: "/nonexistent/tokenizer.json"))
+            XCTFail("loaded a missing file")
+        } catch {
+            guard case let .unreadable(path, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, "/nonexistent/tokenizer.json")
+        }
+    }
+
     func testJSONEscapes() throws {
         let v = try JSON.parse(Data(#"{"s":"a\n\u00e9\ud83d\ude00\"","n":-12,"f":1.5e2,"b":[true,false,null]}"#.utf8), path: "x")
         XCTAssertEqual(v["s"]?.string, "a\n\u{e9}\u{1F600}\"")

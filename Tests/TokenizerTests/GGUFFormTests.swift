@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 @testable import Tokenizer
 
@@ -49,5 +50,19 @@ final class GGUFFormTests: XCTestCase {
             XCTAssertEqual(tok.decode(ids), text)
             XCTAssertLessThan(ids.count, text.utf8.count / 2)
         }
+    }
+
+    /// The shared word cache is safe under concurrent encoding: a fresh tokenizer
+    /// (cold cache) encodes the corpus on 8 threads at once and gets the reference ids.
+    func testConcurrentEncodingAgrees() throws {
+        let tok = try BPETokenizer(contentsOf: try TestSupport.qwenTokenizerURL())
+        let ref = try TestSupport.reference("qwen3_reference")
+        let mismatches = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            for c in ref.cases.shuffled() where tok.encode(c.text) != c.ids {
+                mismatches.withLock { $0 += 1 }
+            }
+        }
+        XCTAssertEqual(mismatches.withLock { $0 }, 0)
     }
 }

@@ -18,6 +18,10 @@ final class ParityTests: XCTestCase {
             }
         }
         XCTAssertEqual(failures, 0, "\(ref.model): \(failures) of \(ref.cases.count) strings tokenised differently")
+        XCTAssertGreaterThanOrEqual(ref.random_cases.count, 500)
+        let randomFailures = ref.random_cases.filter { tok.encode($0.text) != $0.ids }
+        XCTAssertEqual(randomFailures.count, 0, "\(ref.model): random strings differ, first: "
+                       + "\(randomFailures.first.map { $0.text.unicodeScalars.map { String($0.value, radix: 16) } } ?? [])")
     }
 
     private func checkDecode(_ tok: BPETokenizer, _ ref: TestSupport.Reference) {

@@ -23,6 +23,8 @@ enum TestSupport {
         let model: String
         let vocab_size: Int
         let cases: [Case]
+        /// Random strings over all assigned code points (checks the character classes).
+        let random_cases: [Case]
         let decode_cases: [DecodeCase]
         let chat: [Chat]
     }

@@ -15,6 +15,7 @@ import json
 import os
 import random
 import sys
+import unicodedata
 import warnings
 
 warnings.filterwarnings("ignore")
@@ -60,6 +61,19 @@ def decode_cases(tok, vocab_size, specials, seed):
     return out
 
 
+def random_unicode(n, seed):
+    """Short strings of code points drawn from everything assigned (Python's Unicode
+    database) below U+30000, mixed with spaces, newlines, apostrophes, letters, digits."""
+    rng = random.Random(seed)
+    cps = [c for c in range(0x20, 0x30000)
+           if not 0xD800 <= c < 0xE000 and unicodedata.category(chr(c)) not in ("Cn", "Cs")]
+    out = []
+    for _ in range(n):
+        k = rng.randint(1, 10)
+        out.append("".join(chr(rng.choice(cps)) if rng.random() < 0.6 else rng.choice(" \n'a1.") for _ in range(k)))
+    return out
+
+
 def fixture(name, tok, hf, texts, source, seed):
     cases = []
     for t in texts:
@@ -75,8 +89,11 @@ def fixture(name, tok, hf, texts, source, seed):
         msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": "What is 2+2?"}]
         prompt = hf.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
         chat.append({"user": "What is 2+2?", "system": system, "prompt": prompt, "ids": tok.encode(prompt).ids})
+    rand = [{"text": t, "ids": tok.encode(t).ids} for t in random_unicode(600, seed)]
     return {
         "model": name,
+        "unicode_version": unicodedata.unidata_version,
+        "random_cases": rand,
         "source": source,
         "vocab_size": tok.get_vocab_size(with_added_tokens=True),
         "cases": cases,

@@ -162,16 +162,15 @@ public final class BPETokenizer: @unchecked Sendable {
     /// `<think>`) become their ids; the post-processor's own tokens (e.g. a BOS
     /// for Llama-3) are added; Qwen and SmolLM2 add none.
     public func encode(_ text: String) -> [Int] {
-        var ids = prefixIDs
-        encodeBody(text, into: &ids)
-        ids += suffixIDs
-        return ids
+        encode(text, addSpecialTokens: true)
     }
 
-    /// `encode` without the post-processor's tokens.
-    public func encodeWithoutSpecials(_ text: String) -> [Int] {
-        var ids: [Int] = []
+    /// `addSpecialTokens: false` leaves out the post-processor's tokens (Hugging
+    /// Face's `add_special_tokens=False`); added tokens in the text still match.
+    public func encode(_ text: String, addSpecialTokens: Bool) -> [Int] {
+        var ids = addSpecialTokens ? prefixIDs : []
         encodeBody(text, into: &ids)
+        if addSpecialTokens { ids += suffixIDs }
         return ids
     }
 
@@ -213,9 +212,14 @@ public final class BPETokenizer: @unchecked Sendable {
     /// Text of `ids`; bytes that are not valid UTF-8 become U+FFFD (one per
     /// maximal invalid subsequence, like Rust's from_utf8_lossy). Unknown ids are skipped.
     public func decode(_ ids: [Int]) -> String {
+        decode(ids, skipSpecialTokens: false)
+    }
+
+    /// `skipSpecialTokens: true` drops special (control) tokens such as `<|im_end|>`.
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ids.count * 4)
-        for id in ids { appendBytes(id, to: &bytes) }
+        for id in ids where !(skipSpecialTokens && specialIDs.contains(id)) { appendBytes(id, to: &bytes) }
         return String(decoding: bytes, as: UTF8.self)
     }
 

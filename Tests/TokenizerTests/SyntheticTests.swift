@@ -31,6 +31,13 @@ final class SyntheticTests: XCTestCase {
             for c in f.cases {
                 XCTAssertEqual(tok.encode(c.text), c.ids, "\(f.name): \(c.text.debugDescription)")
             }
+            if f.name == "bos_template" {
+                // <ctl> (271) before and <ctl_long> (272) after, only with addSpecialTokens.
+                XCTAssertEqual(tok.encode("hello", addSpecialTokens: false), [261])
+                XCTAssertEqual(tok.encode("hello"), [271, 261, 272])
+                XCTAssertEqual(tok.decode([271, 261, 272], skipSpecialTokens: true), "hello")
+                XCTAssertEqual(tok.decode([271, 261, 272]), "<ctl>hello<ctl_long>")
+            }
         }
     }
 

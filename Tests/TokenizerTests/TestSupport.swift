@@ -1,4 +1,5 @@
 import Foundation
+import Checkpoint
 import XCTest
 @testable import Tokenizer
 
@@ -90,10 +91,11 @@ enum TestSupport {
         lock.lock(); defer { lock.unlock() }
         if let t = smolCache { return t }
         let url = try smolGGUFURL()
-        let meta = try GGUFMetadata(url: url)
+        let meta = try GGUFFile(path: url.path)
         let t = try BPETokenizer(
-            ggufTokens: try meta.strings("tokenizer.ggml.tokens"), merges: try meta.strings("tokenizer.ggml.merges"),
-            tokenTypes: try meta.ints("tokenizer.ggml.token_type"), pre: meta.string("tokenizer.ggml.pre"),
+            ggufTokens: try XCTUnwrap(meta.strings("tokenizer.ggml.tokens")),
+            merges: try XCTUnwrap(meta.strings("tokenizer.ggml.merges")),
+            tokenTypes: try XCTUnwrap(meta.ints("tokenizer.ggml.token_type")), pre: meta.string("tokenizer.ggml.pre"),
             bosID: meta.int("tokenizer.ggml.bos_token_id"), eosID: meta.int("tokenizer.ggml.eos_token_id"),
             chatTemplate: meta.string("tokenizer.chat_template"), path: url.path)
         smolCache = t

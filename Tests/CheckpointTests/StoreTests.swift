@@ -52,3 +52,35 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(MappedFile(bytes: [], path: "e").bytes.count, 0)
     }
 }
+
+final class TruncationTests: XCTestCase {
+    /// Every prefix of each real fixture either loads (only the full file) or throws a typed error.
+    func testEveryPrefixOfTheFixtures() throws {
+        for name in ["tiny.safetensors", "tiny.gguf", "score_module.pt"] {
+            let full = try Fixture.bytes(name)
+            var kinds = Set<String>()
+            // GGUF files end with alignment padding (< 32 bytes) after the last tensor: cuts there still load.
+            let needed = name == "tiny.gguf" ? full.count - 31 : full.count
+            for cut in 0..<full.count {
+                let file = MappedFile(bytes: Array(full[0..<cut]), path: name)
+                do {
+                    switch name {
+                    case "tiny.gguf": _ = try GGUFFile(file: file)
+                    case "tiny.safetensors": _ = try SafetensorsStore(file: file)
+                    default: _ = try TorchCheckpoint.loadStateDict(file: file)
+                    }
+                    if cut < needed { XCTFail("\(name) cut at \(cut) of \(full.count) loaded") }
+                } catch {
+                    XCTAssertFalse(error.description.contains("\n"))
+                    XCTAssertTrue(error.description.hasPrefix(name + ": "))
+                    kinds.insert(error.kind)
+                }
+            }
+            // Cuts in the header read as truncated, cuts in the data as out of range (zip: no end record).
+            switch name {
+            case "tiny.gguf", "tiny.safetensors": XCTAssertEqual(kinds, ["truncated", "outOfRange"], name)
+            default: XCTAssertTrue(kinds.contains("malformed"), name)
+            }
+        }
+    }
+}

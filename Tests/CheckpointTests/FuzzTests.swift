@@ -100,7 +100,7 @@ final class CheckpointFuzzTests: XCTestCase {
         let seed = env["SPRIG_FUZZ_SEED"].flatMap(UInt64.init) ?? 20_251_126
         let saveDir = env["SPRIG_FUZZ_SAVE_DIR"]
         let seeds = ["tiny.safetensors", "sharded/model-00002-of-00002.safetensors", "tiny.gguf",
-                     "score_module.pt", "views.pt"]
+                     "score_module.pt", "views.pt", "proto4.pt"]
         let start = Date()
         var total = 0, loaded = 0
         for (fileIndex, name) in seeds.enumerated() {

@@ -18,6 +18,18 @@ final class TorchCheckpointTests: XCTestCase {
         }
     }
 
+    func testProtocol4AndParameters() throws {
+        let ref = try XCTUnwrap(try Fixture.reference()["pt"] as? [String: [String: Any]])
+        for file in ["proto4.pt", "params.pt"] {
+            let sd = try TorchCheckpoint.loadStateDict(path: try Fixture.path(file))
+            XCTAssertEqual(Set(sd.keys), Set(ref.keys), file)
+            for (name, r) in ref {
+                XCTAssertEqual(sd[name]?.shape, r["shape"] as? [Int], file)
+                assertClose(try XCTUnwrap(sd[name]).values, try XCTUnwrap(r["values"] as? [Double]))
+            }
+        }
+    }
+
     func testHalfAndBFloat16Storages() throws {
         let ref = try Fixture.reference()
         for (file, key) in [("head_f16.pt", "pt_f16"), ("head_bf16.pt", "pt_bf16")] {

@@ -40,6 +40,14 @@ public struct SweepRunReport: Sendable, Equatable {
     public var rowsWritten: Int
     /// True when cancellation stopped the run before every task was done.
     public var interrupted: Bool
+
+    public init(total: Int, skipped: Int, ran: Int, rowsWritten: Int, interrupted: Bool) {
+        self.total = total
+        self.skipped = skipped
+        self.ran = ran
+        self.rowsWritten = rowsWritten
+        self.interrupted = interrupted
+    }
 }
 
 /// Drives a sweep: skips what rows.jsonl already holds, runs the rest in order, appends each

@@ -49,7 +49,7 @@ final class SweepDataTests: XCTestCase {
 
     func testParseErrorsNameFileAndLine() {
         func message(_ text: String) -> String {
-            do { _ = try SweepProblem.parse(jsonl: Data(text.utf8), file: "split.jsonl"); return "" } catch { return error.description }
+            do { _ = try SweepProblem.parse(jsonl: Data(text.utf8), file: "split.jsonl"); return "" } catch { return "\(error)" }
         }
         XCTAssertTrue(message("{\"question\": \"q\"}").contains("split.jsonl: line 1 has no \"answer\""))
         XCTAssertTrue(message("{\"answer\": \"1\"}\n").contains("line 1 has no \"question\""))

@@ -11,7 +11,7 @@ final class SweepSpecTests: XCTestCase {
     }
 
     func error(_ json: String) -> String {
-        do { _ = try parse(json); return "" } catch { return error.description }
+        do { _ = try parse(json); return "" } catch { return "\(error)" }
     }
 
     func testPointsAndSelections() throws {

@@ -79,6 +79,28 @@ public struct SweepRow: Codable, Sendable, Equatable {
         case tokensUsed = "tokens_used", answerTokens = "answer_tokens", oracleCorrect = "oracle_correct"
     }
 
+    /// Every key is written, absent values as null, so each line has the same columns.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(problem, forKey: .problem)
+        try c.encode(level, forKey: .level)
+        try c.encode(configuration, forKey: .configuration)
+        try c.encode(strategy, forKey: .strategy)
+        try c.encode(selection, forKey: .selection)
+        try c.encode(budget, forKey: .budget)
+        try c.encode(n, forKey: .n)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(tokensUsed, forKey: .tokensUsed)
+        try c.encode(answerTokens, forKey: .answerTokens)
+        try c.encode(answer, forKey: .answer)
+        try c.encode(expected, forKey: .expected)
+        try c.encode(correct, forKey: .correct)
+        try c.encode(score, forKey: .score)
+        try c.encode(nodes, forKey: .nodes)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(oracleCorrect, forKey: .oracleCorrect)
+    }
+
     /// One line of JSON, sorted keys, no newline.
     public func jsonLine() throws -> Data {
         let encoder = JSONEncoder()

@@ -131,17 +131,7 @@ public final class SweepRowFile {
             end = 0
         }
         droppedTornBytes = data.count - end
-        let decoder = JSONDecoder()
-        var number = 0
-        for line in data[..<end].split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            number += 1
-            if line.isEmpty { continue }
-            let row: SweepRow
-            do { row = try decoder.decode(SweepRow.self, from: Data(line)) } catch {
-                throw .io(path, "line \(number) is not a sweep row")
-            }
-            if keys.insert(row.key).inserted { rows.append(row) }
-        }
+        for row in try Self.parse(data[..<end], path: path) where keys.insert(row.key).inserted { rows.append(row) }
         if droppedTornBytes > 0 {
             do {
                 let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
@@ -206,13 +196,16 @@ public final class SweepRowFile {
     public static func readOnly(path: String) throws(SprigError) -> [SweepRow] {
         guard let data = FileManager.default.contents(atPath: path) else { throw .notFound(path) }
         let end = data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+        return try parse(data[..<end], path: path)
+    }
+
+    /// Rows of whole lines; a line that is not a row is an error naming it (blank lines are skipped).
+    private static func parse(_ bytes: Data, path: String) throws(SprigError) -> [SweepRow] {
+        let decoder = JSONDecoder()
         var out: [SweepRow] = []
-        var number = 0
-        for line in data[..<end].split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            number += 1
-            if line.isEmpty { continue }
-            do { out.append(try JSONDecoder().decode(SweepRow.self, from: Data(line))) } catch {
-                throw .io(path, "line \(number) is not a sweep row")
+        for (i, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            do { out.append(try decoder.decode(SweepRow.self, from: Data(line))) } catch {
+                throw .io(path, "line \(i + 1) is not a sweep row")
             }
         }
         return out

@@ -165,4 +165,31 @@ final class SweepResumeTests: XCTestCase {
         try out.append(merged)
         try assertComplete(folder + "/merged.jsonl", equals: ref)
     }
+
+    func testRowLineHasEveryKeyAndRoundTrips() throws {
+        let row = SweepRow(problem: "easy-000", level: nil, configuration: "mcts", strategy: "mcts", selection: nil,
+                           budget: 4096, n: nil, seed: 2, tokensUsed: 4000, answerTokens: 12, answer: nil, expected: "25416",
+                           correct: false, score: .nan, nodes: 9, seconds: 1.5, oracleCorrect: true)
+        let line = try row.jsonLine()
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: line) as? [String: Any])
+        XCTAssertEqual(Set(object.keys), ["problem", "level", "configuration", "strategy", "selection", "budget", "n", "seed",
+                                          "tokens_used", "answer_tokens", "answer", "expected", "correct", "score", "nodes",
+                                          "seconds", "oracle_correct"])
+        XCTAssertTrue(object["selection"] is NSNull)
+        XCTAssertEqual(object["score"] as? Double, 0)   // a non-finite score is stored as 0
+        XCTAssertFalse(line.contains(UInt8(ascii: "\n")))
+        var back = try JSONDecoder().decode(SweepRow.self, from: line)
+        XCTAssertEqual(back, row)
+        back.selection = "sprm"
+        XCTAssertNotEqual(back.key, row.key)
+    }
+
+    func testProgressLine() {
+        let p = SweepProgress(done: 12, total: 40, ranNow: 6, elapsed: 30)
+        XCTAssertEqual(p.rate, 0.2, accuracy: 1e-12)
+        XCTAssertEqual(p.eta ?? -1, 140, accuracy: 1e-9)
+        XCTAssertEqual(p.line, "[#######.................] 12/40 tasks  0.20/s  ETA 2m20s")
+        XCTAssertNil(SweepProgress(done: 3, total: 40, ranNow: 0, elapsed: 0).eta)
+        XCTAssertEqual(SweepProgress.duration(3725), "1h02m")
+    }
 }

@@ -25,7 +25,7 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .long, help: "Sweep spec (Configs/sweep-*.json).")
     var config: String = "Configs/sweep-small.json"
 
-    @Option(name: .long, help: "Use only the first N problems of the split.")
+    @Option(name: .long, help: "Use only the first N problems of the split (before --shard, so shards split the same N).")
     var limit: Int?
 
     @Option(name: .long, help: "Output folder.")

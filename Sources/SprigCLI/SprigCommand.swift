@@ -6,5 +6,8 @@ struct SprigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sprig",
         abstract: "Step-level tree search for reasoning language models.",
-        subcommands: [SearchCommand.self, GenerateCommand.self, TokenizeCommand.self, LogitsCommand.self, BenchCommand.self, ViewCommand.self])
+        subcommands: [
+            SearchCommand.self, SweepCommand.self, GenerateCommand.self, TokenizeCommand.self, LogitsCommand.self,
+            BenchCommand.self, ViewCommand.self,
+        ])
 }

@@ -23,7 +23,7 @@ struct SweepCommand: ParsableCommand {
     var data: String?
 
     @Option(name: .long, help: "Sweep spec (Configs/sweep-*.json).")
-    var config: String = "Configs/sweep-small.json"
+    var config: String = "Configs/sweeps/small.json"
 
     @Option(name: .long, help: "Use only the first N problems of the split (before --shard, so shards split the same N).")
     var limit: Int?

@@ -53,16 +53,16 @@ final class SweepSpecTests: XCTestCase {
     }
 
     func testShippedSweepSpecsLoad() throws {
-        let folder = Self.repoRoot + "/Configs"
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("sweep-") && $0.hasSuffix(".json") }
-        XCTAssertTrue(names.contains("sweep-small.json"))
-        XCTAssertTrue(names.contains("sweep-paper.json"))
+        let folder = Self.repoRoot + "/Configs/sweeps"
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") }
+        XCTAssertTrue(names.contains("small.json"))
+        XCTAssertTrue(names.contains("paper.json"))
         for name in names {
             let spec = try SweepSpec.load(path: folder + "/" + name)
             let strategies = Set(spec.configurations.map(\.preset.strategy))
             XCTAssertTrue(strategies.isSuperset(of: [.greedy, .bestOfN, .mcts]), name)
         }
-        let small = try SweepSpec.load(path: folder + "/sweep-small.json")
+        let small = try SweepSpec.load(path: folder + "/small.json")
         let rules = Set(small.configurations.compactMap(\.selections).flatMap { $0 })
         XCTAssertEqual(rules, Set(BestOfNSelection.allCases), "sweep-small compares every Best-of-N rule")
     }

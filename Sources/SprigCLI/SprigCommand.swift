@@ -6,5 +6,5 @@ struct SprigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sprig",
         abstract: "Step-level tree search for reasoning language models.",
-        subcommands: [SearchCommand.self, GenerateCommand.self, TokenizeCommand.self, LogitsCommand.self, BenchCommand.self])
+        subcommands: [SearchCommand.self, GenerateCommand.self, TokenizeCommand.self, LogitsCommand.self, BenchCommand.self, TrainSPRMCommand.self])
 }

@@ -54,6 +54,9 @@ public struct TrainSPRM {
         guard o.sampling.temperature >= 0, o.sampling.temperature.isFinite else {
             throw .invalidArgument("--temperature must be ≥ 0 (got \(o.sampling.temperature))")
         }
+        if let p = o.sampling.stepPatterns, p.isEmpty || p.contains(where: \.isEmpty) {
+            throw .invalidArgument("--step-pattern must be non-empty text")
+        }
         guard o.sampling.topP > 0, o.sampling.topP <= 1 else { throw .invalidArgument("--top-p must be in (0, 1] (got \(o.sampling.topP))") }
         guard o.training.learningRate > 0, o.training.learningRate.isFinite else {
             throw .invalidArgument("--learning-rate must be positive (got \(o.training.learningRate))")

@@ -1,5 +1,6 @@
 import Foundation
 import PagedKV
+import SPRM
 import StepSearch
 
 /// One problem of a `sprig train-sprm` data set: a JSONL line `{"question": …, "answer": …}`
@@ -113,6 +114,8 @@ public struct TrainSPRMSampling: Sendable {
     public var topP = 0.95
     public var repetitionPenalty = 1.0
     public var seed: UInt64 = 0
+    /// Step patterns replacing the model format's (nil: the format's, default ".\n\n").
+    public var stepPatterns: [String]? = nil
 
     public init() {}
 }
@@ -123,10 +126,20 @@ public struct TrainSPRMSampling: Sendable {
 public struct TrainSPRMSampler {
     public let engine: SearchEngine
     public let settings: TrainSPRMSampling
+    /// The engine's detector, or one with `settings.stepPatterns` and the same think tags.
+    public let detector: StepDetector
 
     public init(engine: SearchEngine, settings: TrainSPRMSampling) {
         self.engine = engine
         self.settings = settings
+        if let patterns = settings.stepPatterns {
+            let tok = engine.model.tokenizer
+            let bytes = (0..<engine.model.transformer.config.vocabSize).map { tok.tokenBytes($0) }
+            detector = StepDetector(patterns: patterns, thinkOpenID: tok.id(of: "<think>"),
+                                    thinkCloseID: tok.id(of: "</think>"), tokenBytes: bytes)
+        } else {
+            detector = engine.detector
+        }
     }
 
     /// The k trajectories of one problem, labelled by final-answer correctness.
@@ -145,7 +158,7 @@ public struct TrainSPRMSampler {
         var chunks: [Chunk] = []
         do {
             let policy = try ModelPolicy(model: engine.model, promptIDs: promptIDs, cache: cache, scorer: nil,
-                                         detector: engine.detector)
+                                         detector: detector)
             let roots = try (0..<k).map { _ in try policy.root() }
             var slot: [Int: Int] = [:]
             for (i, r) in roots.enumerated() { slot[r.raw] = i }

@@ -57,6 +57,9 @@ struct TrainSPRMCommand: ParsableCommand {
     @Option(name: .customLong("kv-memory"), help: "KV cache memory cap, e.g. 512MiB or 2GiB.")
     var kvMemory: String = "1GiB"
 
+    @Option(name: .customLong("step-pattern"), help: "Text that ends a step (repeatable; default: the model's, \".\\n\\n\").")
+    var stepPatterns: [String] = []
+
     @Flag(name: .long, help: "No progress on stderr.")
     var quiet = false
 
@@ -74,6 +77,10 @@ struct TrainSPRMCommand: ParsableCommand {
         options.sampling.temperature = temperature
         options.sampling.topP = topP
         options.sampling.seed = seed
+        if !stepPatterns.isEmpty {
+            // Let shells pass "\n" literally.
+            options.sampling.stepPatterns = stepPatterns.map { $0.replacingOccurrences(of: "\\n", with: "\n") }
+        }
         options.training.loss = lossKind
         options.training.epochs = epochs
         options.training.learningRate = learningRate

@@ -99,6 +99,13 @@ final class TrainSPRMFeatureTests: XCTestCase {
             XCTAssertEqual(t.correct, AnswerMatch.matches(t.answer, reference: "2"))
             XCTAssertLessThanOrEqual(t.tokenCount, 32)
         }
+        XCTAssertGreaterThan(a.map(\.features.count).reduce(0, +), 0)
+        // --step-pattern replaces the format's patterns: one that never occurs gives no features.
+        settings.stepPatterns = ["never-in-random-text"]
+        let none = try TrainSPRMSampler(engine: engine, settings: settings).sample(
+            TrainSPRMProblem(question: "1 + 1?", answer: "2"), problemID: 5)
+        XCTAssertEqual(none.map(\.text), a.map(\.text), "same sampling, only the detector differs")
+        XCTAssertTrue(none.allSatisfy { $0.features.isEmpty })
         XCTAssertEqual(engine.pool.freeCount, engine.pool.blockCount, "every KV block back in the pool")
     }
 }

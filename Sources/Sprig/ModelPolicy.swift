@@ -43,6 +43,11 @@ public final class ModelPolicy: SearchPolicy {
     private var nextID = 0
     /// Branches currently alive (root/fork minus release): a leak check for callers.
     public var liveBranches: Int { branches.count }
+    /// Called for every step token `extend` detects, before it is scored: the branch, the
+    /// token's index in that branch's chunk, and the feature the step is scored from (the
+    /// penultimate hidden state at the position that produced the token, [hiddenSize]; valid
+    /// only during the call). `sprig train-sprm` collects training features here; nil costs nothing.
+    public var stepObserver: ((BranchID, Int, UnsafeBufferPointer<Float>) -> Void)?
 
     /// `promptIDs` are prefilled once; every `root()` forks that prefilled sequence.
     public init(model: LanguageModel, promptIDs: [Int], cache: PagedKVCache, scorer: StepScorer?,
@@ -134,6 +139,10 @@ public final class ModelPolicy: SearchPolicy {
                 states[i].stepTokens += 1
                 if detector.observe(token, state: &states[i].detector) {
                     steps[i] += 1
+                    if let observe = stepObserver {
+                        let index = chunks[i].tokens.count - 1
+                        states[i].nextHidden.withUnsafeBufferPointer { observe(ids[i], index, $0) }
+                    }
                     if let s = scorer {
                         chunks[i].stepScores.append(states[i].nextHidden.withUnsafeBufferPointer { s.score(hidden: $0) })
                     } else {

@@ -8,6 +8,6 @@ struct SprigCommand: ParsableCommand {
         abstract: "Step-level tree search for reasoning language models.",
         subcommands: [
             SearchCommand.self, SweepCommand.self, GenerateCommand.self, TokenizeCommand.self, LogitsCommand.self,
-            BenchCommand.self, ViewCommand.self,
+            BenchCommand.self, ViewCommand.self, TrainSPRMCommand.self,
         ])
 }

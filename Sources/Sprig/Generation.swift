@@ -22,7 +22,7 @@ extension LanguageModel {
         guard !promptIDs.isEmpty else { throw .invalidArgument("the prompt is empty") }
         guard maxTokens >= 0 else { throw .invalidArgument("--max-tokens must be ≥ 0") }
         let config = transformer.config
-        let total = min(promptIDs.count + maxTokens, config.maxPositions)
+        let total = min(promptIDs.count + min(maxTokens, config.maxPositions), config.maxPositions)  // no overflow at Int.max
         guard promptIDs.count < config.maxPositions else {
             throw .model(.contextOverflow(needed: promptIDs.count, limit: config.maxPositions))
         }

@@ -45,6 +45,11 @@ public final class SearchEngine: @unchecked Sendable {
         guard kvMemoryBytes >= layout.blockBytes * 4 else {
             throw .invalidArgument("--kv-memory \(kvMemoryBytes) bytes holds fewer than 4 KV blocks of \(layout.blockBytes) bytes")
         }
+        // The pool is allocated up front; more than the machine has would abort in malloc.
+        let physical = ProcessInfo.processInfo.physicalMemory
+        guard UInt64(kvMemoryBytes) <= physical else {
+            throw .invalidArgument("--kv-memory \(kvMemoryBytes) bytes exceeds this machine's \(physical) bytes of memory")
+        }
         self.pool = BlockPool(layout: layout, memoryBytes: kvMemoryBytes)
         let tok = model.tokenizer
         let vocab = model.transformer.config.vocabSize

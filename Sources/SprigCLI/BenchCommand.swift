@@ -30,6 +30,7 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         guard steps > 0, prompt > 0 else { throw ValidationError("--steps and --prompt must be positive") }
         guard parseCounts() != nil else { throw ValidationError("--sequences must be positive integers, e.g. 1,4,16") }
+        guard (parseCounts() ?? []).allSatisfy({ $0 <= 4096 }) else { throw ValidationError("--sequences must be at most 4096 each") }
     }
 
     func parseCounts() -> [Int]? {
@@ -40,6 +41,10 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try CLI.loadModel(model, dequantize: f32)
+        // The decode measurement runs 32 prompt positions, one warm-up step, then the timed steps.
+        let context = loaded.config.maxPositions
+        if prompt > context { CLI.fail("--prompt \(prompt) is longer than the model's context of \(context) positions") }
+        if steps > context - 33 { CLI.fail("--steps \(steps) does not fit the model's context of \(context) positions (at most \(max(0, context - 33)))") }
         let roofline = Roofline.measure()
         var bench = DecodeBenchmark(model: loaded)
         bench.decodeSteps = steps

@@ -187,9 +187,10 @@ final class CLIValidationTests: XCTestCase {
 
     func testLogitsRejectsTruncatedAndLyingSafetensors() throws {
         func headerLength(_ d: Data) -> Int { d.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) } }
-        func withHeader(_ d: Data, _ n: UInt64) -> Data {
+        /// `body` with its first 8 bytes replaced by the little-endian header length `n`.
+        func withHeader(_ body: Data, _ n: UInt64) -> Data {
             var out = Data((0..<8).map { UInt8(truncatingIfNeeded: n >> (8 * UInt64($0))) })
-            out.append(d.dropFirst(8))
+            out.append(body.dropFirst(8))
             return out
         }
         let variants: [(String, (Data) -> Data)] = [
@@ -200,19 +201,34 @@ final class CLIValidationTests: XCTestCase {
             ("header length 2^63", { withHeader($0, 1 << 63) }),
             ("header length too short", { withHeader($0, UInt64(headerLength($0) / 2)) }),
             ("offsets past the end", { d in
-                // Rewrite the first data_offsets pair to point far past the file (same header length).
+                // The embedding keeps its size but points 10 MB past the end of the data.
                 let n = headerLength(d)
-                var header = String(decoding: d[8..<(8 + n)], as: UTF8.self)
-                guard let r = header.range(of: #""data_offsets":\s*\[\d+,\s*\d+\]"#, options: .regularExpression) else { return d }
-                var replacement = #""data_offsets":[0,999999999"#
-                let old = header[r]
-                replacement += String(repeating: " ", count: max(0, old.count - replacement.count - 1)) + "]"
-                guard replacement.count == old.count else { return d }
-                header.replaceSubrange(r, with: replacement)
-                var out = d.prefix(8)
-                out.append(Data(header.utf8))
-                out.append(d.dropFirst(8 + n))
-                return out
+                guard var header = (try? JSONSerialization.jsonObject(with: d[8..<(8 + n)])) as? [String: Any],
+                      var embed = header["model.embed_tokens.weight"] as? [String: Any],
+                      let offsets = embed["data_offsets"] as? [Int], offsets.count == 2 else { return Data() }
+                embed["data_offsets"] = [offsets[0] + 10_000_000, offsets[1] + 10_000_000]
+                header["model.embed_tokens.weight"] = embed
+                let json = (try? JSONSerialization.data(withJSONObject: header)) ?? Data()
+                return withHeader(Data(count: 8) + json + d.dropFirst(8 + n), UInt64(json.count))
+            }),
+            ("offsets inverted", { d in
+                let n = headerLength(d)
+                guard var header = (try? JSONSerialization.jsonObject(with: d[8..<(8 + n)])) as? [String: Any],
+                      var embed = header["model.embed_tokens.weight"] as? [String: Any],
+                      let offsets = embed["data_offsets"] as? [Int], offsets.count == 2 else { return Data() }
+                embed["data_offsets"] = [offsets[1], offsets[0]]
+                header["model.embed_tokens.weight"] = embed
+                let json = (try? JSONSerialization.data(withJSONObject: header)) ?? Data()
+                return withHeader(Data(count: 8) + json + d.dropFirst(8 + n), UInt64(json.count))
+            }),
+            ("shape larger than its bytes", { d in
+                let n = headerLength(d)
+                guard var header = (try? JSONSerialization.jsonObject(with: d[8..<(8 + n)])) as? [String: Any],
+                      var embed = header["model.embed_tokens.weight"] as? [String: Any] else { return Data() }
+                embed["shape"] = [320, 4800]
+                header["model.embed_tokens.weight"] = embed
+                let json = (try? JSONSerialization.data(withJSONObject: header)) ?? Data()
+                return withHeader(Data(count: 8) + json + d.dropFirst(8 + n), UInt64(json.count))
             }),
         ]
         for (name, corrupt) in variants {

@@ -18,7 +18,8 @@ final class ReliabilityInterruptTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let trace = dir.appendingPathComponent("trace.json")
-        let args = ["search", "--model", model, "--question", "What is 17 times 23? Think step by step.",
+        // An open question and short children: the tree keeps growing (no early end by EOS everywhere).
+        let args = ["search", "--model", model, "--question", "Write a long story about a dragon, one paragraph per step.",
                     "--budget", "100000000", "--trace", trace.path] + extra
         let started = Date()
         let (process, out, err) = try SprigCLI.start(args)
@@ -41,7 +42,7 @@ final class ReliabilityInterruptTests: XCTestCase {
     func testSIGINTOnSmolLM2PrintsTheBestSoFarAsJSON() throws {
         let model = try TestModels.smolLM2()
         let r = try interrupt(model: model, signal: SIGINT, delay: 3,
-                              extra: ["--json", "--children", "4", "--child-tokens", "256", "--kv-memory", "512MiB"])
+                              extra: ["--json", "--children", "4", "--child-tokens", "16", "--kv-memory", "512MiB"])
         XCTAssertFalse(r.run.signaled, "killed by a signal: \(r.run.stderr)")
         XCTAssertEqual(r.run.status, 0, r.run.stderr)
         XCTAssertLessThan(r.afterSignal, 3, "took \(r.afterSignal) s to stop after SIGINT")

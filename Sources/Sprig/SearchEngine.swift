@@ -86,6 +86,11 @@ public final class SearchEngine: @unchecked Sendable {
         guard promptIDs.count < limit else {
             throw SprigError.model(.contextOverflow(needed: promptIDs.count, limit: limit))
         }
+        // The prompt plus one block to generate into must fit the pool, or nothing can run.
+        let promptBlocks = (promptIDs.count + pool.layout.blockSize - 1) / pool.layout.blockSize
+        guard promptBlocks < pool.blockCount else {
+            throw SprigError.invalidArgument("the prompt's \(promptIDs.count) tokens need \(promptBlocks + 1) KV blocks but the KV memory cap holds \(pool.blockCount); raise --kv-memory")
+        }
         let cache = PagedKVCache(pool: pool)
         let context = config.makeContext(extractor: FinalAnswerExtractor(), question: question, seedOverride: seed,
                                          isCancelled: isCancelled, onProgress: onProgress)

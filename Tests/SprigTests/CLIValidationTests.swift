@@ -66,6 +66,29 @@ final class CLIValidationTests: XCTestCase {
         // The tiny model has 128 positions: a 128-token child cannot follow any prompt.
         try assertCleanFailure(search(["--child-tokens", "128"]), mentions: "does not fit the model's context of 128")
         try assertCleanFailure(search(["--sprm", "/nonexistent/sprm.safetensors"]), mentions: "/nonexistent/sprm.safetensors")
+        // The chat prompt of a 200-character question is longer than 128 positions.
+        try assertCleanFailure(["search", "--model", tiny.path, "--child-tokens", "8", "--question", String(repeating: "x", count: 200)],
+                               mentions: "exceeds the model's context of 128")
+        // 4 blocks of 16 positions parse as a cap, but an 83-token prompt needs 6 of them.
+        let blockBytes: Int = 3 * 2 * 2 * 16 * 16 * 4     // layers × (K, V) × kv heads × head dim × positions × f32
+        let fourBlocks = String(4 * blockBytes)
+        try assertCleanFailure(["search", "--model", tiny.path, "--child-tokens", "8", "--kv-memory", fourBlocks, "--question",
+                                String(repeating: "y", count: 60)], mentions: "raise --kv-memory")
+    }
+
+    func testTruncatedGGUFIsAnError() throws {
+        let gguf = try TestModels.smolLM2()
+        let handle = try XCTUnwrap(FileHandle(forReadingAtPath: gguf))
+        let head = try handle.read(upToCount: 4 << 20) ?? Data()
+        for (name, bytes) in [("header only", head.prefix(64)), ("first 4 MiB", head)] {
+            let path = try tempFile("truncated.gguf", bytes)
+            let r = try SprigCLI.run(["logits", "--model", path, "--tokens", "1,2"])
+            XCTAssertFalse(r.signaled, "\(name): \(r.stderr)")
+            XCTAssertNotEqual(r.status, 0, "\(name)")
+            XCTAssertEqual(r.errorLines.count, 1, "\(name): \(r.errorLines)")
+            XCTAssertTrue(r.stderr.hasPrefix("error: ") && r.stderr.contains("truncated.gguf"), "\(name): \(r.stderr)")
+            try assertCleanFailure(["search", "--model", path, "--question", "q"], mentions: "truncated.gguf")
+        }
     }
 
     func testSearchRejectsBadConfigFiles() throws {
@@ -121,6 +144,7 @@ final class CLIValidationTests: XCTestCase {
         try assertCleanFailure(base + ["--top-k=-1"], mentions: "--top-k")
         try assertCleanFailure(base + ["--repetition-penalty", "0"], mentions: "--repetition-penalty")
         try assertCleanFailure(["generate", "--model", "/nonexistent", "--prompt", "hi"], mentions: "no such file")
+        try assertCleanFailure(["generate", "--model", tiny.path, "--prompt", ""], mentions: "the prompt is empty")
         try assertCleanFailure(["generate", "--model", TestModels.tinyFixture.path, "--prompt", "hi"], mentions: "no tokenizer")
         // 200 prompt tokens do not fit 128 positions.
         try assertCleanFailure(["generate", "--model", tiny.path, "--prompt", String(repeating: "a", count: 200)],

@@ -71,5 +71,6 @@ final class ReliabilityInterruptTests: XCTestCase {
         XCTAssertTrue(r.run.stdout.contains("answer: "), r.run.stdout)
         XCTAssertTrue(r.run.stdout.contains(", interrupted"), r.run.stdout)
         XCTAssertNotNil(r.trace, "no trace written")
+        print(String(format: "tiny SIGTERM: stopped %.2f s after the signal", r.afterSignal))
     }
 }

@@ -41,7 +41,7 @@ let package = Package(
         ], swiftSettings: simdFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: simdFlags),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Checkpoint"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PagedKVTests", dependencies: ["PagedKV"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Sprig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SPRMTests", dependencies: ["SPRM"], resources: [.copy("Fixtures")]),

@@ -119,6 +119,9 @@ torch.save({k: v.half() for k, v in head.state_dict().items()}, os.path.join(OUT
 torch.save({k: v.bfloat16() for k, v in head.state_dict().items()}, os.path.join(OUT, "head_bf16.pt"))
 ref["pt_f16"] = {k: floats(v.half().float().numpy()) for k, v in head.state_dict().items()}
 ref["pt_bf16"] = {k: floats(v.bfloat16().float().numpy()) for k, v in head.state_dict().items()}
+# Protocol 4 pickle (FRAME, SHORT_BINUNICODE, MEMOIZE, STACK_GLOBAL) and nn.Parameter values.
+torch.save(head.state_dict(), os.path.join(OUT, "proto4.pt"), pickle_protocol=4)
+torch.save({k: torch.nn.Parameter(v) for k, v in head.state_dict().items()}, os.path.join(OUT, "params.pt"))
 # Views into one storage: offsets must be honoured.
 base = torch.arange(20, dtype=torch.float32) * 0.5
 torch.save({"tail": base[5:11].view(2, 3), "head": base[0:4]}, os.path.join(OUT, "views.pt"))

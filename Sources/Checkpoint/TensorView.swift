@@ -64,6 +64,26 @@ public struct TensorView: @unchecked Sendable {
         let n = elementCount
         guard n > 0, let src = data.baseAddress else { return }
         precondition(data.count == type.byteCount(elements: n), "TensorView \(name): byte size checked at parse time")
+        Self.decode(type, src, n, out)
+    }
+
+    /// Elements per row (`shape.last`; 1 for a scalar).
+    public var rowLength: Int { shape.last ?? 1 }
+    /// Rows (`elementCount / rowLength`).
+    public var rowCount: Int { rowLength == 0 ? 0 : elementCount / rowLength }
+
+    /// Writes rows [rows.lowerBound, rows.upperBound) as f32 to `out` (count: rows.count * rowLength),
+    /// e.g. a few token-embedding rows without decoding the whole table. Rows are whole blocks
+    /// (GGUF quantized rows are multiples of 32 weights; checked at parse time).
+    public func dequantize(rows: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= rowCount, "TensorView \(name): rows \(rows) of \(rowCount)")
+        guard !rows.isEmpty, let src = data.baseAddress,
+              let rowBytes = type.byteCount(elements: rowLength) else { return }
+        Self.decode(type, src + rows.lowerBound * rowBytes, rows.count * rowLength, out)
+    }
+
+    /// Decodes `n` weights (a whole number of blocks) starting at `src`.
+    static func decode(_ type: TensorType, _ src: UnsafeRawPointer, _ n: Int, _ out: UnsafeMutablePointer<Float>) {
         switch type {
         case .f32:
             // Unaligned-safe copy: safetensors offsets need not be 4-byte aligned.

@@ -44,11 +44,12 @@ public enum TorchCheckpoint {
             throw .malformed(path: path, what: "data.pkl does not hold a dict of tensors (a state dict)")
         }
         var out: [String: OwnedTensor] = [:]
+        var storages: [String: UnsafeRawBufferPointer] = [:]  // CRC-checked once per storage
         for (k, v) in dict.items {
             guard case .string(let name) = k else { throw .malformed(path: path, what: "state dict key is not a string") }
             guard case .tensor(let t) = v else { throw .malformed(path: path, what: "state dict entry '\(name)' is not a tensor") }
             guard out[name] == nil else { throw .malformed(path: path, what: "state dict key '\(name)' appears twice") }
-            out[name] = try materialize(t, name: name, top: top, zip: zip)
+            out[name] = try materialize(t, name: name, top: top, zip: zip, storages: &storages)
         }
         return out
     }
@@ -63,16 +64,23 @@ public enum TorchCheckpoint {
         }
     }
 
-    private static func materialize(_ t: Pickle.Tensor, name: String, top: String, zip: ZipArchive) throws(CheckpointError) -> OwnedTensor {
+    private static func materialize(_ t: Pickle.Tensor, name: String, top: String, zip: ZipArchive,
+                                    storages: inout [String: UnsafeRawBufferPointer]) throws(CheckpointError) -> OwnedTensor {
         let path = zip.file.path
         let s = t.storage
         guard let width = elementSize(s.typeName) else {
             throw .unsupportedType(path: path, tensor: name, typeName: s.typeName)
         }
-        guard let entry = zip.entry("\(top)/data/\(s.key)") else {
-            throw .malformed(path: path, what: "storage '\(s.key)' of tensor '\(name)' is missing from the archive")
+        let data: UnsafeRawBufferPointer
+        if let cached = storages[s.key] {
+            data = cached
+        } else {
+            guard let entry = zip.entry("\(top)/data/\(s.key)") else {
+                throw .malformed(path: path, what: "storage '\(s.key)' of tensor '\(name)' is missing from the archive")
+            }
+            data = try zip.data(entry)
+            storages[s.key] = data
         }
-        let data = try zip.data(entry)
         guard let storageBytes = Checked.mul(s.numel, width), storageBytes <= data.count else {
             throw .outOfRange(path: path, tensor: name)
         }

@@ -73,10 +73,13 @@ public final class SearchEngine: @unchecked Sendable {
         return s
     }
 
-    /// Runs one search. `budget`/`seed` override the preset's.
+    /// Runs one search. `budget`/`seed` override the preset's; `wrap` may put a layer
+    /// (recording, logging) between the strategy and the model policy.
     public func search(question: String, config: SearchConfig, budget: Int? = nil, seed: UInt64? = nil,
+                       extractor: AnswerExtractor = FinalAnswerExtractor(),
                        isCancelled: @escaping @Sendable () -> Bool = { false },
-                       onProgress: ((SearchProgress) -> Void)? = nil) throws -> SearchResult {
+                       onProgress: ((SearchProgress) -> Void)? = nil,
+                       wrap: ((ModelPolicy) -> SearchPolicy)? = nil) throws -> SearchResult {
         var config = config
         config.sampling = sampling(for: config)
         if let b = budget { config.budget = b }
@@ -92,12 +95,12 @@ public final class SearchEngine: @unchecked Sendable {
             throw SprigError.invalidArgument("the prompt's \(promptIDs.count) tokens need \(promptBlocks + 1) KV blocks but the KV memory cap holds \(pool.blockCount); raise --kv-memory")
         }
         let cache = PagedKVCache(pool: pool)
-        let context = config.makeContext(extractor: FinalAnswerExtractor(), question: question, seedOverride: seed,
+        let context = config.makeContext(extractor: extractor, question: question, seedOverride: seed,
                                          isCancelled: isCancelled, onProgress: onProgress)
         let result: SearchResult
         do {
             let policy = try ModelPolicy(model: model, promptIDs: promptIDs, cache: cache, scorer: head, detector: detector)
-            result = try config.makeStrategy().run(policy: policy, context: context)
+            result = try config.makeStrategy().run(policy: wrap?(policy) ?? policy, context: context)
         }
         // Strategies release every branch and the policy frees its prompt; anything
         // left would be a bug, but it must not keep blocks from the next search.

@@ -9,6 +9,9 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the machine's roofline and Sprig's prefill and batched decode speed.")
 
+    @Argument(help: "What to measure: 'decode' (roofline, prefill and batched decode) or 'cache' (a 4-ary search tree over the paged cache).")
+    var target: String = "decode"
+
     @Option(name: .long, help: "GGUF file or Hugging Face folder.")
     var model: String
 
@@ -28,6 +31,7 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        guard ["decode", "cache"].contains(target) else { throw ValidationError("unknown bench target '\(target)' (decode, cache)") }
         guard steps > 0, prompt > 0 else { throw ValidationError("--steps and --prompt must be positive") }
         guard parseCounts() != nil else { throw ValidationError("--sequences must be positive integers, e.g. 1,4,16") }
         guard (parseCounts() ?? []).allSatisfy({ $0 <= 4096 }) else { throw ValidationError("--sequences must be at most 4096 each") }
@@ -41,6 +45,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try CLI.loadModel(model, dequantize: f32)
+        if target == "cache" { return try runCache(loaded) }
         // The decode measurement runs 32 prompt positions, one warm-up step, then the timed steps.
         let context = loaded.config.maxPositions
         if prompt > context { CLI.fail("--prompt \(prompt) is longer than the model's context of \(context) positions") }
@@ -71,6 +76,19 @@ struct BenchCommand: ParsableCommand {
                 print(String(format: "decode N=%2d: %7.1f tok/s total, %.0f%% of roofline", f.sequences, f.tokensPerSecond, f.rooflineFraction * 100))
             }
         }
+    }
+}
+
+extension BenchCommand {
+    func runCache(_ model: TransformerModel) throws {
+        let bench = CacheBenchmark(model: model)
+        let r = try bench.run(progress: json ? nil : { CLI.progress($0) })
+        if json { return try CLI.printJSON(r) }
+        print(String(format: "tree: %d nodes, %d tokens generated in %.1f s", r.nodes, r.generatedTokens, r.treeSeconds))
+        print(String(format: "KV bytes: %.1f MB used vs %.1f MB copy-per-child (%.1fx less)", Double(r.kvBytes) / 1e6,
+                     Double(r.kvBytesWithoutSharing) / 1e6, Double(r.kvBytesWithoutSharing) / Double(max(r.kvBytes, 1))))
+        print("re-prefilled tokens on branching: \(r.reprefilledTokens)")
+        for n in ["1", "4", "16"] { print(String(format: "decode %2@ sequences: %.1f tok/s", n, r.tokensPerSecond[n] ?? 0)) }
     }
 }
 

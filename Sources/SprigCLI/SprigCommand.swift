@@ -6,7 +6,10 @@ struct SprigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sprig",
         abstract: "Step-level tree search for reasoning language models.",
-        subcommands: [SearchCommand.self, GenerateCommand.self, TokenizeCommand.self, LogitsCommand.self, BenchCommand.self])
+        subcommands: [
+            SearchCommand.self, SweepCommand.self, GenerateCommand.self, TokenizeCommand.self, LogitsCommand.self,
+            BenchCommand.self, ViewCommand.self,
+        ])
 
     /// ArgumentParser's own `main`, except that errors are one line on stderr
     /// (`error: ...`) instead of a message followed by the usage screen.

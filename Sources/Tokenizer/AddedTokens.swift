@@ -119,9 +119,16 @@ struct AddedTokenMatcher {
         return nil
     }
 
-    /// Rust's `char::is_alphanumeric`, which Hugging Face uses for word boundaries.
+    /// Word characters for `single_word`: the regex class `\w` in Unicode mode
+    /// (Alphabetic, marks, decimal digits, connector punctuation, join controls),
+    /// which is what Hugging Face checks; e.g. `_` and U+0301 are word characters, `²` is not.
     private static func isWordChar(_ s: Unicode.Scalar) -> Bool {
-        s.properties.isAlphabetic || CharClass.of(s) == .number
+        let p = s.properties
+        if p.isAlphabetic || p.isJoinControl { return true }
+        switch p.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true
+        default: return false
+        }
     }
 
     private func lastScalarStart(_ utf8: [UInt8], before i: Int) -> Int? {

@@ -14,8 +14,8 @@ final class BPEModel: @unchecked Sendable {
     let byteIDs: [Int32]
     /// (left id << 32 | right id) → rank and merged id.
     let merges: [UInt64: Merge]
-    /// Vocabulary spelling → id, used by `ignoreMerges`.
-    let vocab: [String: Int32]
+    /// Vocabulary spelling → id, used by `ignoreMerges` and `id(of:)`.
+    let vocab: SpellingTable
     /// Llama-3 style: a pre-token that is itself in the vocabulary is one token.
     let ignoreMerges: Bool
     /// Id for bytes with no token (nil: such bytes are dropped, as Hugging Face does without unk_token).
@@ -25,7 +25,7 @@ final class BPEModel: @unchecked Sendable {
     private var cache: [[UInt8]: [Int32]] = [:]
     private static let cacheLimit = 200_000
 
-    init(byteIDs: [Int32], merges: [UInt64: Merge], vocab: [String: Int32], ignoreMerges: Bool, unknownID: Int32?) {
+    init(byteIDs: [Int32], merges: [UInt64: Merge], vocab: SpellingTable, ignoreMerges: Bool, unknownID: Int32?) {
         self.byteIDs = byteIDs
         self.merges = merges
         self.vocab = vocab
@@ -57,7 +57,7 @@ final class BPEModel: @unchecked Sendable {
 
     /// The BPE ids of one pre-token, without the cache.
     func merge(_ word: [UInt8]) -> [Int32] {
-        if ignoreMerges, let id = vocab[ByteLevel.encode(word)] { return [id] }
+        if ignoreMerges, let id = vocab.lookup(ByteLevel.encode(word)) { return [id] }
         var ids: [Int32] = []
         ids.reserveCapacity(word.count)
         for b in word {

@@ -43,7 +43,7 @@ public final class BPETokenizer: @unchecked Sendable {
         let path = url.path
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw .unsupported(path: path, what: "file: cannot read (\(error.localizedDescription))")
+            throw .unreadable(path: path, reason: error.localizedDescription)
         }
         let config = try? Data(contentsOf: url.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json"))
         try self.init(tokenizerJSON: data, configJSON: config, path: path)
@@ -60,10 +60,8 @@ public final class BPETokenizer: @unchecked Sendable {
             throw .badVocabulary(path: path, reason: "\(ggufTokens.count) tokens but \(tokenTypes.count) token types")
         }
         var spec = TokenizerSpec()
-        spec.vocab.reserveCapacity(ggufTokens.count)
-        for (id, token) in ggufTokens.enumerated() where spec.vocab[token] == nil {
-            spec.vocab[token] = Int32(id)
-        }
+        guard ggufTokens.count < 1 << 30 else { throw .badVocabulary(path: path, reason: "too many tokens") }
+        spec.vocab = ggufTokens.enumerated().map { ($0.element, Int32($0.offset)) }
         spec.merges.reserveCapacity(merges.count)
         for line in merges {
             guard let pair = TokenizerSpec.splitMerge(line) else { throw .badMerge(path: path, merge: line) }
@@ -84,11 +82,16 @@ public final class BPETokenizer: @unchecked Sendable {
 
     init(spec: TokenizerSpec, path: String) throws(TokenizerError) {
         // Spelling of every id: vocabulary first, added tokens override (as HF's id_to_token does).
-        var maxID = spec.vocab.values.max().map(Int.init) ?? -1
+        var maxID = -1
+        var table = SpellingTable(capacity: spec.vocab.count)
+        for (token, id) in spec.vocab {
+            maxID = max(maxID, Int(id))
+            table.insert(token, id: id)
+        }
         for t in spec.added { maxID = max(maxID, t.id) }
         guard maxID < 1 << 30 else { throw .badVocabulary(path: path, reason: "id \(maxID) too large") }
         var spellings = [String?](repeating: nil, count: maxID + 1)
-        for (token, id) in spec.vocab { spellings[Int(id)] = token }
+        for (token, id) in spec.vocab.reversed() { spellings[Int(id)] = token }
         for t in spec.added { spellings[t.id] = t.content }
 
         var flat: [UInt8] = []
@@ -110,20 +113,24 @@ public final class BPETokenizer: @unchecked Sendable {
         var byteIDs = [Int32](repeating: -1, count: 256)
         for b in 0..<256 {
             let spelling = String(Unicode.Scalar(ByteLevel.byteToScalar[b]) ?? "?")
-            byteIDs[b] = spec.vocab[spelling] ?? -1
+            byteIDs[b] = table.lookup(spelling) ?? -1
         }
         var mergeTable: [UInt64: BPEModel.Merge] = [:]
         mergeTable.reserveCapacity(spec.merges.count)
+        var joined: [UInt8] = []
         for (rank, (a, b)) in spec.merges.enumerated() {
-            guard let ia = spec.vocab[a], let ib = spec.vocab[b], let ir = spec.vocab[a + b] else {
+            joined.removeAll(keepingCapacity: true)
+            joined += a.utf8
+            joined += b.utf8
+            guard let ia = table.lookup(a), let ib = table.lookup(b), let ir = table.lookup(joined) else {
                 throw .badMerge(path: path, merge: "\(a) \(b)")
             }
             let key = BPEModel.pairKey(ia, ib)
             // A repeated pair keeps its first (lowest) rank.
             if mergeTable[key] == nil { mergeTable[key] = BPEModel.Merge(rank: Int32(rank), result: ir) }
         }
-        model = BPEModel(byteIDs: byteIDs, merges: mergeTable, vocab: spec.vocab, ignoreMerges: spec.ignoreMerges,
-                         unknownID: spec.unknownToken.flatMap { spec.vocab[$0] })
+        model = BPEModel(byteIDs: byteIDs, merges: mergeTable, vocab: table, ignoreMerges: spec.ignoreMerges,
+                         unknownID: spec.unknownToken.flatMap { table.lookup($0) })
         preTokenizer = PreTokenizer(normalization: spec.normalization, steps: spec.steps)
         rawMatcher = AddedTokenMatcher(spec.added.filter { !$0.normalized })
         normalizedMatcher = AddedTokenMatcher(spec.added.filter { $0.normalized })
@@ -135,10 +142,14 @@ public final class BPETokenizer: @unchecked Sendable {
         addedByContent = byContent
         specialIDs = Set(spec.added.filter(\.special).map(\.id))
 
-        bosID = spec.bosID
-        eosID = spec.eosID
+        func resolve(_ name: String?) -> Int? {
+            guard let name else { return nil }
+            return byContent[name] ?? table.lookup(name).map(Int.init)
+        }
+        bosID = spec.bosID ?? resolve(spec.bosName)
+        eosID = spec.eosID ?? resolve(spec.eosName)
         var stops = Set<Int>()
-        if let e = spec.eosID { stops.insert(e) }
+        if let e = eosID { stops.insert(e) }
         for name in ["<|im_end|>", "<|endoftext|>", "<|eot_id|>"] {
             if let id = byContent[name] { stops.insert(id) }
         }
@@ -151,16 +162,15 @@ public final class BPETokenizer: @unchecked Sendable {
     /// `<think>`) become their ids; the post-processor's own tokens (e.g. a BOS
     /// for Llama-3) are added; Qwen and SmolLM2 add none.
     public func encode(_ text: String) -> [Int] {
-        var ids = prefixIDs
-        encodeBody(text, into: &ids)
-        ids += suffixIDs
-        return ids
+        encode(text, addSpecialTokens: true)
     }
 
-    /// `encode` without the post-processor's tokens.
-    public func encodeWithoutSpecials(_ text: String) -> [Int] {
-        var ids: [Int] = []
+    /// `addSpecialTokens: false` leaves out the post-processor's tokens (Hugging
+    /// Face's `add_special_tokens=False`); added tokens in the text still match.
+    public func encode(_ text: String, addSpecialTokens: Bool) -> [Int] {
+        var ids = addSpecialTokens ? prefixIDs : []
         encodeBody(text, into: &ids)
+        if addSpecialTokens { ids += suffixIDs }
         return ids
     }
 
@@ -202,9 +212,14 @@ public final class BPETokenizer: @unchecked Sendable {
     /// Text of `ids`; bytes that are not valid UTF-8 become U+FFFD (one per
     /// maximal invalid subsequence, like Rust's from_utf8_lossy). Unknown ids are skipped.
     public func decode(_ ids: [Int]) -> String {
+        decode(ids, skipSpecialTokens: false)
+    }
+
+    /// `skipSpecialTokens: true` drops special (control) tokens such as `<|im_end|>`.
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ids.count * 4)
-        for id in ids { appendBytes(id, to: &bytes) }
+        for id in ids where !(skipSpecialTokens && specialIDs.contains(id)) { appendBytes(id, to: &bytes) }
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -225,7 +240,7 @@ public final class BPETokenizer: @unchecked Sendable {
     /// vocabulary entry by its byte-level spelling (`Ġthe`).
     public func id(of token: String) -> Int? {
         if let id = addedByContent[token] { return id }
-        return model.vocab[token].map(Int.init)
+        return model.vocab.lookup(token).map(Int.init)
     }
 
     /// Whether `id` is a special (control) added token.

@@ -9,15 +9,16 @@ enum JSON {
     case number(Double)
     case string(String)
     case array([JSON])
-    case object([String: JSON])
+    /// Fields in file order (objects are only searched when small, so no hashing).
+    case object([JSONField])
 
     subscript(key: String) -> JSON? {
-        if case let .object(fields) = self { return fields[key] }
+        if case let .object(fields) = self { return fields.first { $0.key == key }?.value }
         return nil
     }
     var string: String? { if case let .string(s) = self { return s }; return nil }
     var array: [JSON]? { if case let .array(a) = self { return a }; return nil }
-    var object: [String: JSON]? { if case let .object(o) = self { return o }; return nil }
+    var object: [JSONField]? { if case let .object(o) = self { return o }; return nil }
     var bool: Bool? { if case let .bool(b) = self { return b }; return nil }
     var isNull: Bool { if case .null = self { return true }; return false }
     /// Integral numbers only (ids, ranks).
@@ -43,6 +44,11 @@ enum JSON {
         }
         return try result.get()
     }
+}
+
+struct JSONField {
+    let key: String
+    let value: JSON
 }
 
 private struct JSONParser {
@@ -91,7 +97,7 @@ private struct JSONParser {
 
     mutating func object(depth: Int) throws(TokenizerError) -> JSON {
         pos += 1
-        var fields: [String: JSON] = [:]
+        var fields: [JSONField] = []
         skipSpace()
         if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(fields) }
         while true {
@@ -102,7 +108,7 @@ private struct JSONParser {
             guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             pos += 1
             skipSpace()
-            fields[key] = try value(depth: depth + 1)
+            fields.append(JSONField(key: key, value: try value(depth: depth + 1)))
             skipSpace()
             guard pos < bytes.count else { throw fail("unexpected end of file") }
             if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }

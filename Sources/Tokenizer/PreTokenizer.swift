@@ -30,9 +30,9 @@ struct PreTokenizer {
     let normalization: Normalization
     let steps: [PreTokenizerStep]
 
-    /// Appends the UTF-8 of each pre-token of already-normalised `text` to `out` (pieces in order).
-    func pieces(_ text: Substring, into out: inout [[UInt8]]) {
-        guard !text.isEmpty else { return }
+    /// The pre-tokens of already-normalised `text` as half-open ranges into its scalars
+    /// (which a ByteLevel prefix space may have extended).
+    func split(_ text: Substring) -> (scalars: [Unicode.Scalar], ranges: [Range<Int>]) {
         var scalars = Array(text.unicodeScalars)
         var classes = scalars.map { CharClass.of($0) }
         // Pieces as half-open ranges [a, b) into `scalars`.
@@ -58,6 +58,13 @@ struct PreTokenizer {
                 }
             }
         }
+        return (scalars, ranges)
+    }
+
+    /// Appends the UTF-8 of each pre-token of already-normalised `text` to `out` (pieces in order).
+    func pieces(_ text: Substring, into out: inout [[UInt8]]) {
+        guard !text.isEmpty else { return }
+        let (scalars, ranges) = split(text)
         for r in ranges {
             var bytes: [UInt8] = []
             bytes.reserveCapacity(r.count)
@@ -183,16 +190,18 @@ struct PreTokenizer {
             }
             out[first...].reverse()
         case .contiguous:
-            var pending: Range<Int>? = nil
+            // Neighbouring segments of the same kind join: runs of matches, and with
+            // `invert` (where each match is a lone non-match segment) runs of those.
+            let first = out.count
+            var previousMatch = false
             for (r, isMatch) in segments {
-                if isMatch {
-                    if let p = pending { pending = p.lowerBound..<r.upperBound } else { pending = r }
+                if isMatch == previousMatch, out.count > first, let last = out.last {
+                    out[out.count - 1] = last.lowerBound..<r.upperBound
                 } else {
-                    if let p = pending { out.append(p); pending = nil }
                     out.append(r)
                 }
+                previousMatch = isMatch
             }
-            if let p = pending { out.append(p) }
         }
     }
 }

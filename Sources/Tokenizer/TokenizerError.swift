@@ -1,6 +1,8 @@
 /// Everything that can go wrong while reading a tokenizer. Each message is one
 /// line naming the file and the problem.
 public enum TokenizerError: Error, CustomStringConvertible, Equatable {
+    /// The file could not be read.
+    case unreadable(path: String, reason: String)
     /// The file is not well-formed JSON; `offset` is the byte where parsing stopped.
     case invalidJSON(path: String, offset: Int, reason: String)
     /// A required field is absent or has the wrong JSON type.
@@ -16,6 +18,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
+        case let .unreadable(path, reason):
+            return "\(path): cannot read: \(reason)"
         case let .invalidJSON(path, offset, reason):
             return "\(path): invalid JSON at byte \(offset): \(reason)"
         case let .missingField(path, field):

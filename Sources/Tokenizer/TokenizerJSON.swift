@@ -6,7 +6,7 @@ enum TokenizerJSONReader {
     static func read(tokenizerJSON: Data, configJSON: Data?, path: String) throws(TokenizerError) -> TokenizerSpec {
         let root = try JSON.parse(tokenizerJSON, path: path)
         var spec = TokenizerSpec()
-        guard let model = root["model"]?.object else { throw .missingField(path: path, field: "model") }
+        guard let model = root["model"], model.object != nil else { throw .missingField(path: path, field: "model") }
         try readModel(model, path: path, into: &spec)
         try readAddedTokens(root["added_tokens"], path: path, into: &spec)
         spec.normalization = try readNormalizer(root["normalizer"], path: path)
@@ -24,7 +24,7 @@ enum TokenizerJSONReader {
 
     private static func typeName(_ v: JSON?) -> String { v?["type"]?.string ?? "?" }
 
-    private static func readModel(_ model: [String: JSON], path: String, into spec: inout TokenizerSpec) throws(TokenizerError) {
+    private static func readModel(_ model: JSON, path: String, into spec: inout TokenizerSpec) throws(TokenizerError) {
         if let type = model["type"]?.string, type != "BPE" { throw .unsupported(path: path, what: "model type '\(type)'") }
         if let dropout = model["dropout"], !dropout.isNull, (dropout.int ?? 1) != 0 {
             throw .unsupported(path: path, what: "BPE dropout")
@@ -37,11 +37,12 @@ enum TokenizerJSONReader {
         spec.unknownToken = model["unk_token"]?.string
         guard let vocab = model["vocab"]?.object else { throw .missingField(path: path, field: "model.vocab") }
         spec.vocab.reserveCapacity(vocab.count)
-        for (token, value) in vocab {
-            guard let id = value.int, id >= 0, id < Int(Int32.max) else {
-                throw .badVocabulary(path: path, reason: "id of \(token.debugDescription) is not a non-negative integer")
+        for field in vocab {
+            let token = field.key
+            guard let id = field.value.int, id >= 0, id < 1 << 30 else {
+                throw .badVocabulary(path: path, reason: "id of \(token.debugDescription) is not an integer in [0, 2^30)")
             }
-            spec.vocab[token] = Int32(id)
+            spec.vocab.append((token, Int32(id)))
         }
         guard let merges = model["merges"]?.array else { throw .missingField(path: path, field: "model.merges") }
         spec.merges.reserveCapacity(merges.count)
@@ -127,13 +128,13 @@ enum TokenizerJSONReader {
             for inner in value["processors"]?.array ?? [] { try readPostProcessor(inner, path: path, into: &spec) }
         case "TemplateProcessing":
             guard let single = value["single"]?.array else { throw .missingField(path: path, field: "post_processor.single") }
-            let specials = value["special_tokens"]?.object ?? [:]
+            let specials = value["special_tokens"]
             var seenSequence = false
             for item in single {
                 if item["Sequence"] != nil {
                     seenSequence = true
                 } else if let name = item["SpecialToken"]?["id"]?.string {
-                    guard let ids = specials[name]?["ids"]?.array else {
+                    guard let ids = specials?[name]?["ids"]?.array else {
                         throw .missingField(path: path, field: "post_processor.special_tokens.\(name).ids")
                     }
                     for v in ids {
@@ -168,12 +169,7 @@ enum TokenizerJSONReader {
             spec.chatTemplate = templates.first { $0["name"]?.string == "default" }?["template"]?.string
         }
         func tokenName(_ v: JSON?) -> String? { v?.string ?? v?["content"]?.string }
-        if let name = tokenName(config["bos_token"]) { spec.bosID = idOf(name, spec) }
-        if let name = tokenName(config["eos_token"]) { spec.eosID = idOf(name, spec) }
-    }
-
-    private static func idOf(_ name: String, _ spec: TokenizerSpec) -> Int? {
-        if let t = spec.added.first(where: { $0.content == name }) { return t.id }
-        return spec.vocab[name].map(Int.init)
+        spec.bosName = tokenName(config["bos_token"])
+        spec.eosName = tokenName(config["eos_token"])
     }
 }

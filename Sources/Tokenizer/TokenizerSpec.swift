@@ -1,7 +1,7 @@
 /// Everything a BPETokenizer is built from, whichever file it came from.
 struct TokenizerSpec {
-    /// Model vocabulary: byte-level spelling → id.
-    var vocab: [String: Int32] = [:]
+    /// Model vocabulary: (byte-level spelling, id); a repeated spelling keeps its first id.
+    var vocab: [(String, Int32)] = []
     /// Merges in rank order as (left, right) spellings.
     var merges: [(String, String)] = []
     var ignoreMerges = false
@@ -14,6 +14,9 @@ struct TokenizerSpec {
     var suffixIDs: [Int] = []
     var bosID: Int?
     var eosID: Int?
+    /// bos/eos given by name (tokenizer_config.json); resolved once the vocabulary is built.
+    var bosName: String?
+    var eosName: String?
     var chatTemplate: String?
 
     /// Splits a merges entry written "left right" (GGUF and old tokenizer.json).

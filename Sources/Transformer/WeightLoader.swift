@@ -50,10 +50,10 @@ struct WeightLoader {
 
     private func tensor(_ name: String) throws(TransformerError) -> TensorView {
         if let t = store.tensor(name) { return t }
-        if let gguf = store as? GGUFFile {
-            do { return try gguf.require(name) } catch { throw .checkpoint(error) }
+        do { return try store.require(name) } catch {
+            if case .missingTensor = error { throw .missingTensor(store.path, name) }
+            throw .checkpoint(error)
         }
-        throw .missingTensor(store.path, name)
     }
 
     private func check(_ t: TensorView, _ shape: [Int]) throws(TransformerError) {

@@ -98,9 +98,11 @@ final class CheckpointFuzzTests: XCTestCase {
         let env = ProcessInfo.processInfo.environment
         let iterations = env["SPRIG_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 4000
         let seed = env["SPRIG_FUZZ_SEED"].flatMap(UInt64.init) ?? 20_251_126
-        let saveDir = env["SPRIG_FUZZ_SAVE_DIR"]
+        // One descriptor, rewritten in place: creating a file per input is ~100x slower here.
+        let saveFD: Int32 = env["SPRIG_FUZZ_SAVE_DIR"].map { open($0 + "/current.bin", O_WRONLY | O_CREAT | O_TRUNC, 0o644) } ?? -1
+        defer { if saveFD >= 0 { close(saveFD) } }
         let seeds = ["tiny.safetensors", "sharded/model-00002-of-00002.safetensors", "tiny.gguf",
-                     "score_module.pt", "views.pt"]
+                     "score_module.pt", "views.pt", "proto4.pt"]
         let start = Date()
         var total = 0, loaded = 0
         for (fileIndex, name) in seeds.enumerated() {
@@ -110,7 +112,10 @@ final class CheckpointFuzzTests: XCTestCase {
             for i in 0..<iterations {
                 var rng = SplitMix(state: seed ^ (UInt64(fileIndex) << 48) ^ UInt64(i) &* 0x9E37_79B9)
                 let input = Self.mutate(original, &rng)
-                if let saveDir { try Data(input).write(to: URL(fileURLWithPath: saveDir + "/current.bin")) }
+                if saveFD >= 0 {
+                    _ = input.withUnsafeBytes { pwrite(saveFD, $0.baseAddress, $0.count, 0) }
+                    _ = ftruncate(saveFD, off_t(input.count))
+                }
                 let outcome = Self.exercise(input)
                 XCTAssertEqual(outcome.count, 3)
                 if outcome.contains("loaded") { loaded += 1 }

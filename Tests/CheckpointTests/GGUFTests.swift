@@ -190,3 +190,27 @@ final class GGUFTests: XCTestCase {
         assertThrows(.fileNotFound(path: "/no/such.gguf")) { try GGUFFile(path: "/no/such.gguf") }
     }
 }
+
+final class GGUFSpeedTests: XCTestCase {
+    /// Qwen-sized vocabulary (151,665 strings) plus merges-like array: must parse in < 0.3 s.
+    func testLargeStringArrayParsesFast() throws {
+        var g = GGUFBuilder()
+        g.header(tensors: 0, kvs: 2)
+        let n = 151_665
+        g.str("tokenizer.ggml.tokens"); g.u32(9); g.u32(8); g.u64(UInt64(n))
+        g.b.reserveCapacity(n * 32)
+        for i in 0..<n { g.str("tok\(i)ĠΩ") }
+        g.str("tokenizer.ggml.token_type"); g.u32(9); g.u32(5); g.u64(UInt64(n))
+        for _ in 0..<n { g.u32(1) }
+        let file = MappedFile(bytes: g.b, path: "vocab.gguf")
+        let start = Date()
+        let f = try GGUFFile(file: file)
+        let tokens = try XCTUnwrap(f.strings("tokenizer.ggml.tokens"))
+        let seconds = Date().timeIntervalSince(start)
+        print("GGUF: \(n) strings + \(n) ints parsed and extracted in \(String(format: "%.3f", seconds)) s")
+        XCTAssertEqual(tokens.count, n)
+        XCTAssertEqual(tokens[151_664], "tok151664ĠΩ")
+        XCTAssertEqual(f.ints("tokenizer.ggml.token_type")?.count, n)
+        XCTAssertLessThan(seconds, 0.3)
+    }
+}

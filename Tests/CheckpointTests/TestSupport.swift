@@ -70,6 +70,8 @@ func assertClose(_ a: [Float], _ b: [Double], tol: Float = 0, file: StaticString
 }
 
 extension CheckpointError {
+    /// The case name, e.g. "truncated".
+    var kind: String { Mirror(reflecting: self).children.first?.label ?? "" }
     var isTruncated: Bool { if case .truncated = self { return true }; return false }
     var isMalformed: Bool { if case .malformed = self { return true }; return false }
     var isUnsupported: Bool { if case .unsupported = self { return true }; return false }

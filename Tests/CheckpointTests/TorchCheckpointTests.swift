@@ -18,6 +18,18 @@ final class TorchCheckpointTests: XCTestCase {
         }
     }
 
+    func testProtocol4AndParameters() throws {
+        let ref = try XCTUnwrap(try Fixture.reference()["pt"] as? [String: [String: Any]])
+        for file in ["proto4.pt", "params.pt"] {
+            let sd = try TorchCheckpoint.loadStateDict(path: try Fixture.path(file))
+            XCTAssertEqual(Set(sd.keys), Set(ref.keys), file)
+            for (name, r) in ref {
+                XCTAssertEqual(sd[name]?.shape, r["shape"] as? [Int], file)
+                assertClose(try XCTUnwrap(sd[name]).values, try XCTUnwrap(r["values"] as? [Double]))
+            }
+        }
+    }
+
     func testHalfAndBFloat16Storages() throws {
         let ref = try Fixture.reference()
         for (file, key) in [("head_f16.pt", "pt_f16"), ("head_bf16.pt", "pt_bf16")] {
@@ -56,6 +68,29 @@ final class TorchCheckpointTests: XCTestCase {
             $0.isUnsupported && $0.description.contains("legacy")
         }
         assertThrows(.fileNotFound(path: "/no/score_module.pt")) { try TorchCheckpoint.loadStateDict(path: "/no/score_module.pt") }
+    }
+
+    /// torch writes zip64 records for archives over 4 GB; rebuild the fixture's end records that way.
+    func testZip64EndRecords() throws {
+        let bytes = try Fixture.bytes("score_module.pt")
+        let eocd = try XCTUnwrap((0...(bytes.count - 22)).last { i in bytes[i..<(i + 4)].elementsEqual([0x50, 0x4B, 0x05, 0x06]) })
+        func le(_ at: Int, _ n: Int) -> UInt64 { (0..<n).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
+        func put(_ v: UInt64, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }
+        let count = le(eocd + 10, 2), cdSize = le(eocd + 12, 4), cdOffset = le(eocd + 16, 4)
+        var out = Array(bytes[0..<eocd])
+        let record = UInt64(out.count)
+        out += [0x50, 0x4B, 0x06, 0x06] + put(44, 8) + put(45, 2) + put(45, 2) + put(0, 4) + put(0, 4)
+            + put(count, 8) + put(count, 8) + put(cdSize, 8) + put(cdOffset, 8)
+        out += [0x50, 0x4B, 0x06, 0x07] + put(0, 4) + put(record, 8) + put(1, 4)
+        out += [0x50, 0x4B, 0x05, 0x06] + put(0, 4) + put(0xFFFF, 2) + put(0xFFFF, 2)
+            + put(0xFFFF_FFFF, 4) + put(0xFFFF_FFFF, 4) + put(0, 2)
+        let sd = try TorchCheckpoint.loadStateDict(file: MappedFile(bytes: out, path: "z64.pt"))
+        let plain = try TorchCheckpoint.loadStateDict(path: try Fixture.path("score_module.pt"))
+        XCTAssertEqual(sd.mapValues(\.values), plain.mapValues(\.values))
+        // A locator pointing nowhere is a typed error.
+        var broken = out
+        broken[out.count - 22 - 20 + 8] ^= 0x10
+        assertThrows({ try TorchCheckpoint.loadStateDict(file: MappedFile(bytes: broken, path: "z64.pt")) }) { _ in true }
     }
 
     func testCorruptedStorageFailsCRC() throws {

@@ -302,5 +302,8 @@ final class CLIValidationTests: XCTestCase {
         try assertCleanFailure(["bench", "--model", model, "--prompt", "1000"], mentions: "context of 128")
         try assertCleanFailure(["bench", "--model", model, "--steps", "9223372036854775807"], mentions: "context of 128")
         try assertCleanFailure(["bench", "--model", "/nonexistent"], mentions: "/nonexistent")
+        try assertCleanFailure(["bench", "frobnicate", "--model", model], mentions: "unknown bench target 'frobnicate'")
+        // The cache benchmark's 200-token prompt does not fit 128 positions.
+        try assertCleanFailure(["bench", "cache", "--model", model], mentions: "context of 128")
     }
 }

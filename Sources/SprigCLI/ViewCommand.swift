@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import StepSearch
+
+struct ViewCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "view", abstract: "Draw a search trace as one self-contained HTML file.")
+
+    @Argument(help: "A trace written by `sprig search --trace`.")
+    var trace: String
+
+    @Option(name: [.customShort("o"), .long], help: "The HTML file to write.")
+    var output: String = "tree.html"
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: trace) else { CLI.fail("\(trace): no such file") }
+        let decoded: SearchTrace
+        do { decoded = try JSONDecoder().decode(SearchTrace.self, from: data) } catch {
+            CLI.fail("\(trace): not a Sprig trace (\(error))")
+        }
+        do { try TraceHTML.render(trace: decoded).write(toFile: output, atomically: true, encoding: .utf8) } catch {
+            CLI.fail("\(output): cannot write: \(error.localizedDescription)")
+        }
+        CLI.progress("wrote \(output) (\(decoded.nodes.count) nodes)")
+    }
+}

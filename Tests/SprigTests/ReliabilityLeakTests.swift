@@ -17,7 +17,8 @@ final class ReliabilityLeakTests: XCTestCase {
         let during = try XCTUnwrap(Allocator.allocatedBytes)
         free(p)
         let after = try XCTUnwrap(Allocator.allocatedBytes)
-        XCTAssertGreaterThanOrEqual(during - before, 64 << 20)
+        // (Other threads may free a little meanwhile: 1 MiB of slack.)
+        XCTAssertGreaterThanOrEqual(during - before, 63 << 20)
         XCTAssertLessThan(after, during - (60 << 20))
         // And the shared library is mapped into this process.
         let handle = try XCTUnwrap(FileHandle(forReadingAtPath: "/proc/self/maps"))

@@ -289,6 +289,30 @@ final class CLIValidationTests: XCTestCase {
         try assertCleanFailure(["logits", "--model", dir.path, "--tokens", "1"], mentions: "shape")
     }
 
+    // MARK: view
+
+    func testViewRejectsMissingAndMalformedTraces() throws {
+        try assertCleanFailure(["view", "/nonexistent/trace.json"], mentions: "no such file")
+        let notTrace = try tempFile("not-trace.json", Data(#"{"nodes": 3}"#.utf8))
+        try assertCleanFailure(["view", notTrace], mentions: "not a Sprig trace")
+        // Well-formed JSON whose references lie (parents, chosen ids out of range, a cycle):
+        // drawn or refused, never a trap.
+        func node(_ id: Int, _ parent: Int?) -> String {
+            #"{"id":\#(id),"parent":\#(parent.map(String.init) ?? "null"),"tokens":3,"text":"x","step_scores":[],"visits":1,"value":0.5,"score":0.5,"terminal":false,"pruned":false,"stop":"tokenLimit"}"#
+        }
+        let lies = [([node(0, nil), node(1, 99)], [0, 1]), ([node(0, nil), node(1, 0)], [0, 42]),
+                    ([node(0, 1), node(1, 0)], [0, 1]), ([node(5, nil), node(-7, -5)], [-7]), ([], [])]
+        for (nodes, chosen) in lies {
+            let json = #"{"budget":10,"strategy":"mcts","seed":0,"tokens_used":6,"chosen":\#(chosen),"nodes":[\#(nodes.joined(separator: ","))]}"#
+            let path = try tempFile("lie.json", Data(json.utf8))
+            let html = path + ".html"
+            addTeardownBlock { try? FileManager.default.removeItem(atPath: html) }
+            let r = try SprigCLI.run(["view", path, "-o", html], timeout: 60)
+            XCTAssertFalse(r.signaled, "\(json): \(r.stderr)")
+            XCTAssertTrue(r.status == 0 || r.errorLines.first?.hasPrefix("error: ") == true, "\(json): \(r.stderr)")
+        }
+    }
+
     // MARK: bench
 
     func testBenchRejectsBadSizes() throws {

@@ -99,9 +99,11 @@ public final class ModelPolicy: SearchPolicy {
 
     public func canGrow(branches count: Int, tokens: Int) -> Bool {
         let blockSize = cache.pool.layout.blockSize
-        // New blocks for the tokens plus one copy-on-write block per branch.
-        let needed = (tokens + blockSize - 1) / blockSize + count
-        return cache.pool.freeCount >= needed
+        // New blocks for the tokens plus one copy-on-write block per branch; a request
+        // beyond the pool (or one whose arithmetic would overflow) never fits.
+        let free = cache.pool.freeCount
+        guard count >= 0, tokens >= 0, count <= free, tokens / blockSize <= free else { return false }
+        return free >= tokens / blockSize + (tokens % blockSize == 0 ? 0 : 1) + count
     }
 
     /// The text of `branch`'s generated tokens is not kept; callers keep chunk texts.
@@ -121,12 +123,17 @@ public final class ModelPolicy: SearchPolicy {
         while !active.isEmpty {
             var entries: [ForwardEntry] = []
             var fed: [Int] = []
+            // KV blocks promised to the branches fed so far in this step: the batched
+            // forward appends for all of them at once, so each must fit with the others.
+            var reserved = 0
             for i in active {
                 if request.shouldStop?() == true { chunks[i].stop = .cancelled; continue }
                 if chunks[i].tokens.count >= request.maxTokens { chunks[i].stop = .tokenLimit; continue }
                 if cache.length(states[i].sequence) >= maxPositions { chunks[i].stop = .contextLimit; continue }
-                if !canGrow(branches: 1, tokens: 1) { chunks[i].stop = .budget; continue }
+                let blocks = cache.blocksNeeded(forAppending: 1, to: states[i].sequence)
+                if reserved + blocks > cache.pool.freeCount { chunks[i].stop = .budget; continue }
                 if !budget.tryConsume(1) { chunks[i].stop = .budget; continue }
+                reserved += blocks
                 scratch = states[i].nextLogits
                 let (token, logProb) = scratch.withUnsafeMutableBufferPointer { buf in
                     Sampler.sample(buf, parameters: sampling, previous: states[i].recent, rng: &rngs[i])

@@ -45,6 +45,11 @@ public final class SearchEngine: @unchecked Sendable {
         guard kvMemoryBytes >= layout.blockBytes * 4 else {
             throw .invalidArgument("--kv-memory \(kvMemoryBytes) bytes holds fewer than 4 KV blocks of \(layout.blockBytes) bytes")
         }
+        // The pool is allocated up front; more than the machine has would abort in malloc.
+        let physical = ProcessInfo.processInfo.physicalMemory
+        guard UInt64(kvMemoryBytes) <= physical else {
+            throw .invalidArgument("--kv-memory \(kvMemoryBytes) bytes exceeds this machine's \(physical) bytes of memory")
+        }
         self.pool = BlockPool(layout: layout, memoryBytes: kvMemoryBytes)
         let tok = model.tokenizer
         let vocab = model.transformer.config.vocabSize
@@ -83,6 +88,11 @@ public final class SearchEngine: @unchecked Sendable {
         let limit = model.transformer.config.maxPositions
         guard promptIDs.count < limit else {
             throw SprigError.model(.contextOverflow(needed: promptIDs.count, limit: limit))
+        }
+        // The prompt plus one block to generate into must fit the pool, or nothing can run.
+        let promptBlocks = (promptIDs.count + pool.layout.blockSize - 1) / pool.layout.blockSize
+        guard promptBlocks < pool.blockCount else {
+            throw SprigError.invalidArgument("the prompt's \(promptIDs.count) tokens need \(promptBlocks + 1) KV blocks but the KV memory cap holds \(pool.blockCount); raise --kv-memory")
         }
         let cache = PagedKVCache(pool: pool)
         let context = config.makeContext(extractor: extractor, question: question, seedOverride: seed,

@@ -74,7 +74,7 @@ extension TraceHTML {
     .node.pruned{stroke-dasharray:3 2;opacity:.45}
     .node.cut{stroke:#d00;stroke-width:2.5}
     .node.root{stroke:#000;stroke-width:2}
-    .node.selected{stroke:#000;stroke-width:4}
+    .node.selected{stroke:#ff6d00;stroke-width:4}
     .nodes text{font:9px ui-monospace,monospace;fill:#111;pointer-events:none}
     .stats{color:#444}.stats b{color:#222}
     .link{background:none;border:0;padding:0 2px;color:#1565c0;text-decoration:underline;cursor:pointer;font:inherit}

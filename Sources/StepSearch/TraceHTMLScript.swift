@@ -158,7 +158,7 @@ extension TraceHTML {
       }
       function fit(){
         const b = box();
-        k = Math.min(1, b.w / W, b.h / H);
+        k = Math.min(2, b.w / W, b.h / H);
         tx = (b.w - W * k) / 2; ty = (b.h - H * k) / 2; apply();
       }
       // Readable start: the whole tree if it fits at a legible scale, else full width

@@ -12,7 +12,6 @@ extension TraceHTML {
 
         /// Left-centre point of each node's box.
         var position: [Int: (x: Double, y: Double)] = [:]
-        var depth: [Int: Int] = [:]
         var width = 0.0
         var height = 0.0
         var maxDepth = 0
@@ -42,7 +41,6 @@ extension TraceHTML {
                             row += 1
                         }
                         position[top.id] = (Self.margin + Self.dx * Double(top.depth), y)
-                        depth[top.id] = top.depth
                         maxDepth = max(maxDepth, top.depth)
                     } else {
                         guard seen.insert(top.id).inserted else { continue }

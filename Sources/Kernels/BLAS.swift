@@ -7,6 +7,18 @@ public enum BLAS {
     /// Pins OpenBLAS to one thread per call; run once when the worker pool starts.
     static let singleThreaded: Void = { openblas_set_num_threads(1) }()
 
+    /// False when OpenBLAS runs a generic SSE kernel (its DYNAMIC_ARCH build does not
+    /// recognise every CPU, e.g. Sapphire Rapids under KVM reports "Prescott"; set
+    /// OPENBLAS_CORETYPE=SkylakeX or Haswell before start to fix that). The quantized
+    /// prefill path then keeps to its own kernels, which are 2× faster than that sgemm.
+    public static let hasFastGemm: Bool = {
+        guard let p = openblas_get_corename() else { return false }
+        let name = String(cString: p).lowercased()
+        let generic = ["prescott", "katmai", "coppermine", "northwood", "core2", "penryn", "dunnington",
+                       "nehalem", "atom", "banias", "opteron", "athlon", "barcelona", "unknown"]
+        return !generic.contains(where: { name.hasPrefix($0) })
+    }()
+
     /// c[m, n] = a[m, k] · b[n, k]ᵀ (row-major, leading dimensions in floats).
     @inline(__always)
     public static func sgemmNT(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,

@@ -70,14 +70,15 @@ public final class QuantizedMatrix: @unchecked Sendable {
     }
 
     /// Activation-row count from which `multiply` expands weight tiles to f32 and
-    /// uses sgemm (prefill); below it the register-tiled kernels read the blocks directly.
+    /// uses sgemm (prefill) when OpenBLAS has a fast kernel for this CPU
+    /// (`BLAS.hasFastGemm`); otherwise the register-tiled kernels read the blocks directly.
     public static let gemmThreshold = 24
 
     /// y[n, rows] = x[n, columns] · Wᵀ, output rows split over the worker pool.
     /// Decode-sized n never allocates on the heap.
     public func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>) {
         precondition(n >= 1)
-        if n >= Self.gemmThreshold {
+        if n >= Self.gemmThreshold && BLAS.hasFastGemm {
             multiplyByTiles(x, rows: n, into: y)
             return
         }

@@ -101,29 +101,36 @@ public final class QuantizedMatrix: @unchecked Sendable {
                 }
             }
             let sumsC = UnsafePointer(sums)
-            // Chunks of ~4096 block·rows, but at least ~8 per thread so a late or
-            // descheduled worker leaves little imbalance.
-            let perRow = blocks * n
-            let threads = WorkerPool.shared.threadCount
-            let grain = max(4, min(4096 / max(perRow, 1), self.rows / (threads * 8)) & ~3)
-            let data = self.data, rowBytes = self.rowBytes, columns = self.columns, rows = self.rows
             switch format {
-            case .q4_0:
-                WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
-                    Self.dotRows(Q4_0Decoder.self, n: n, data: data, rowBytes: rowBytes, columns: columns,
-                                 lo: lo, hi: hi, x: x, sums: sumsC, y: y, yStride: rows)
-                }
-            case .q4_1:
-                WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
-                    Self.dotRows(Q4_1Decoder.self, n: n, data: data, rowBytes: rowBytes, columns: columns,
-                                 lo: lo, hi: hi, x: x, sums: sumsC, y: y, yStride: rows)
-                }
-            case .q8_0:
-                WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
-                    Self.dotRows(Q8_0Decoder.self, n: n, data: data, rowBytes: rowBytes, columns: columns,
-                                 lo: lo, hi: hi, x: x, sums: sumsC, y: y, yStride: rows)
-                }
+            case .q4_0: Self.multiplyRows(Q4_0Decoder.self, data, rows: rows, columns: columns, x, n: n, sums: sumsC, y)
+            case .q4_1: Self.multiplyRows(Q4_1Decoder.self, data, rows: rows, columns: columns, x, n: n, sums: sumsC, y)
+            case .q8_0: Self.multiplyRows(Q8_0Decoder.self, data, rows: rows, columns: columns, x, n: n, sums: sumsC, y)
             }
+        }
+    }
+
+    /// y[n, rows] = x[n, columns] · Wᵀ for f32 weights W [rows, columns] (columns a
+    /// multiple of 32) with the same register tiles as the block formats.
+    static func multiplyF32(_ w: UnsafePointer<Float>, rows: Int, columns: Int, _ x: UnsafePointer<Float>,
+                            n: Int, into y: UnsafeMutablePointer<Float>) {
+        precondition(columns % 32 == 0)
+        // F32 has no offset term, so the block sums are never read.
+        multiplyRows(F32Decoder.self, UnsafeRawPointer(w), rows: rows, columns: columns, x, n: n, sums: x, y)
+    }
+
+    /// Output rows split over the pool in chunks of ~4096 block·rows, but at least ~8
+    /// per thread so a late or descheduled worker leaves little imbalance.
+    @inline(__always)
+    private static func multiplyRows<D: BlockDecoding>(_ dec: D.Type, _ data: UnsafeRawPointer, rows: Int, columns: Int,
+                                                        _ x: UnsafePointer<Float>, n: Int, sums: UnsafePointer<Float>,
+                                                        _ y: UnsafeMutablePointer<Float>) {
+        let blocks = columns / 32
+        let rowBytes = blocks * D.blockBytes
+        let threads = WorkerPool.shared.threadCount
+        let grain = max(4, min(4096 / max(blocks * n, 1), rows / (threads * 8)) & ~3)
+        WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
+            dotRows(dec, n: n, data: data, rowBytes: rowBytes, columns: columns, lo: lo, hi: hi, x: x,
+                    sums: sums, y: y, yStride: rows)
         }
     }
 

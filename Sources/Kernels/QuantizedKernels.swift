@@ -15,6 +15,8 @@ protocol BlockDecoding {
     static var blockBytes: Int { get }
     /// True when the format has an additive term (m ≠ 0).
     static var hasOffset: Bool { get }
+    /// False when d is always 1 (plain f32 rows), so no scaling is emitted.
+    static var hasScale: Bool { get }
     /// q[0..<8], q[8..<16], q[16..<24], q[24..<32] as floats, with w = q·d + m.
     static func decode(_ blk: UnsafeRawPointer) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, Float, Float)
 }
@@ -33,6 +35,7 @@ func decodeNibbles(_ blk: UnsafeRawPointer, _ off: Int) -> (SIMD8<Float>, SIMD8<
 }
 
 struct Q4_0Decoder: BlockDecoding {
+    static var hasScale: Bool { true }
     static var blockBytes: Int { 18 }
     static var hasOffset: Bool { true }
     @inline(__always)
@@ -44,6 +47,7 @@ struct Q4_0Decoder: BlockDecoding {
 }
 
 struct Q4_1Decoder: BlockDecoding {
+    static var hasScale: Bool { true }
     static var blockBytes: Int { 20 }
     static var hasOffset: Bool { true }
     @inline(__always)
@@ -55,6 +59,7 @@ struct Q4_1Decoder: BlockDecoding {
 }
 
 struct Q8_0Decoder: BlockDecoding {
+    static var hasScale: Bool { true }
     static var blockBytes: Int { 34 }
     static var hasOffset: Bool { false }
     @inline(__always)
@@ -67,6 +72,17 @@ struct Q8_0Decoder: BlockDecoding {
     }
 }
 
+/// Plain f32 rows seen as 32-float "blocks" (d = 1, m = 0), so the f32 layers share the tiles.
+struct F32Decoder: BlockDecoding {
+    static var blockBytes: Int { 128 }
+    static var hasOffset: Bool { false }
+    static var hasScale: Bool { false }
+    @inline(__always)
+    static func decode(_ blk: UnsafeRawPointer) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, Float, Float) {
+        (loadX(blk, 0), loadX(blk, 32), loadX(blk, 64), loadX(blk, 96), 1, 0)
+    }
+}
+
 @inline(__always)
 func loadX(_ p: UnsafeRawPointer, _ off: Int) -> SIMD8<Float> {
     p.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
@@ -74,7 +90,9 @@ func loadX(_ p: UnsafeRawPointer, _ off: Int) -> SIMD8<Float> {
 
 /// q·d + m as one FMA (or q·d without an offset).
 @inline(__always)
-func scaled(_ q: SIMD8<Float>, _ d: SIMD8<Float>, _ m: SIMD8<Float>, _ hasOffset: Bool) -> SIMD8<Float> {
+func scaled(_ q: SIMD8<Float>, _ d: SIMD8<Float>, _ m: SIMD8<Float>, _ hasOffset: Bool,
+            _ hasScale: Bool = true) -> SIMD8<Float> {
+    if !hasScale { return q }
     if !hasOffset { return q * d }
     var w = m
     w.addProduct(q, d)
@@ -101,7 +119,7 @@ extension QuantizedMatrix {
                 t.addProduct(q1, loadX(x, xo + 32))
                 t.addProduct(q2, loadX(x, xo + 64))
                 t.addProduct(q3, loadX(x, xo + 96))
-                acc.addProduct(SIMD8(repeating: d), t)
+                if D.hasScale { acc.addProduct(SIMD8(repeating: d), t) } else { acc += t }
                 if D.hasOffset { s += m * sums[b] }
                 blk += D.blockBytes
             }
@@ -124,8 +142,8 @@ extension QuantizedMatrix {
             for b in 0..<blocks {
                 let (q0, q1, q2, q3, d, m) = D.decode(blk)
                 let dv = SIMD8<Float>(repeating: d), mv = SIMD8<Float>(repeating: m)
-                let w0 = scaled(q0, dv, mv, D.hasOffset), w1 = scaled(q1, dv, mv, D.hasOffset)
-                let w2 = scaled(q2, dv, mv, D.hasOffset), w3 = scaled(q3, dv, mv, D.hasOffset)
+                let w0 = scaled(q0, dv, mv, D.hasOffset, D.hasScale), w1 = scaled(q1, dv, mv, D.hasOffset, D.hasScale)
+                let w2 = scaled(q2, dv, mv, D.hasOffset, D.hasScale), w3 = scaled(q3, dv, mv, D.hasOffset, D.hasScale)
                 let xo = b &* 128
                 a0.addProduct(w0, loadX(x0, xo)); b0.addProduct(w1, loadX(x0, xo + 32))
                 if n > 1 { a1.addProduct(w0, loadX(x1, xo)); b1.addProduct(w1, loadX(x1, xo + 32)) }
@@ -158,8 +176,8 @@ extension QuantizedMatrix {
             for b in 0..<blocks {
                 let (q0, q1, q2, q3, d, m) = D.decode(blk)
                 let dv = SIMD8<Float>(repeating: d), mv = SIMD8<Float>(repeating: m)
-                let ws = (scaled(q0, dv, mv, D.hasOffset), scaled(q1, dv, mv, D.hasOffset),
-                          scaled(q2, dv, mv, D.hasOffset), scaled(q3, dv, mv, D.hasOffset))
+                let ws = (scaled(q0, dv, mv, D.hasOffset, D.hasScale), scaled(q1, dv, mv, D.hasOffset, D.hasScale),
+                          scaled(q2, dv, mv, D.hasOffset, D.hasScale), scaled(q3, dv, mv, D.hasOffset, D.hasScale))
                 var xo = b &* 128
                 @inline(__always) func step(_ w: SIMD8<Float>) {
                     a0.addProduct(w, loadX(x0, xo)); a1.addProduct(w, loadX(x1, xo))

@@ -55,7 +55,7 @@ def pad_left(seqs, pad):
 
 
 @torch.no_grad()
-def generate(model, ids, prompts, *, greedy, temperature=1.0, top_p=1.0, max_new=200, chunk=512, seed=0):
+def generate(model, ids, prompts, *, greedy, temperature=1.0, top_p=1.0, max_new=200, chunk=1024, seed=0):
     """Batched generation with KV cache (transformers generate, left padding).
     Returns completion id lists, cut after the first EOS (EOS kept)."""
     model.eval()

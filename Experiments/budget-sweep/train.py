@@ -24,13 +24,17 @@ import task
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCALES = {
     # SFT minutes, model, batch, SPRM problems x k, joint epochs, eval problems per level, samples
-    "tiny": dict(sft_min=1.0, hidden=64, layers=2, inter=192, heads=4, kv=2, batch=16, lr=3e-3,
+    "tiny": dict(sft_min=0.4, hidden=64, layers=2, inter=192, heads=4, kv=2, batch=16, lr=3e-3,
                  sprm_problems=16, k=4, joint_epochs=2, frozen_epochs=4, eval_n=8, eval_k=4),
-    "full": dict(sft_min=13.0, hidden=192, layers=4, inter=512, heads=4, kv=2, batch=48, lr=2e-3,
-                 sprm_problems=200, k=8, joint_epochs=3, frozen_epochs=20, eval_n=100, eval_k=16),
+    # sized for a 2-core machine shared with other jobs (~16 GFLOP/s measured under load)
+    "full": dict(sft_min=14.5, hidden=128, layers=4, inter=384, heads=4, kv=2, batch=32, lr=3e-3,
+                 sprm_problems=100, k=8, joint_epochs=2, frozen_epochs=20, eval_n=50, eval_k=16),
+    # the spec's size, for a quiet or bigger machine
+    "big": dict(sft_min=60.0, hidden=192, layers=4, inter=512, heads=4, kv=2, batch=48, lr=2e-3,
+                sprm_problems=200, k=8, joint_epochs=3, frozen_epochs=20, eval_n=100, eval_k=16),
 }
-MIX = {"easy": 0.15, "medium": 0.35, "hard": 0.5}
-SPRM_MIX = {"easy": 0.0, "medium": 0.3, "hard": 0.7}
+MIX = {"easy": 0.45, "medium": 0.35, "hard": 0.2}
+SPRM_MIX = {"easy": 0.4, "medium": 0.4, "hard": 0.2}
 TEMPERATURE, TOP_P = 1.0, 1.0
 GRAD_SCALE = 1e-4
 
@@ -55,7 +59,7 @@ def sft(model, tok, ids, cfg, seed):
     stream = task.train_stream(seed, MIX, exclude)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], betas=(0.9, 0.98), weight_decay=0.01)
     budget = cfg["sft_min"] * 60
-    t0, step, ema = time.time(), 0, None
+    t0, step, ema, pool = time.time(), 0, None, []
     model.train()
     while True:
         frac = (time.time() - t0) / budget
@@ -64,12 +68,12 @@ def sft(model, tok, ids, cfg, seed):
         lr = cfg["lr"] * min(1.0, (step + 1) / 30) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
-        seqs, pls = [], []
-        for _ in range(cfg["batch"]):
-            _, a, b = next(stream)
-            s, pl = C.encode_example(tok, ids, a, b)
-            seqs.append(s)
-            pls.append(pl)
+        if not pool:  # length buckets: 8 batches drawn at once, sorted by length (less padding)
+            ex = sorted((C.encode_example(tok, ids, *next(stream)[1:]) for _ in range(8 * cfg["batch"])),
+                        key=lambda e: len(e[0]))
+            pool = [ex[i: i + cfg["batch"]] for i in range(0, len(ex), cfg["batch"])]
+            random.Random(step).shuffle(pool)
+        seqs, pls = map(list, zip(*pool.pop()))
         x, m = C.pad_right(seqs, ids.pad)
         labels = x.clone()
         labels[m == 0] = -100
@@ -154,15 +158,19 @@ def train_joint(model, head, data, ids, cfg, *, filter_after_warmup=True, lm_wei
 
 
 @torch.no_grad()
-def step_features(model, data, ids, bs=64):
+def step_features(model, data, ids, bs=64, with_logprob=False):
+    """Step features [nSteps, c] and owner index; with_logprob also per-seq (sum logprob, token count)."""
     model.eval()
-    feats, owners = [], []
+    feats, owners, lps, cnts = [], [], [], []
     for i in range(0, len(data), bs):
         batch = data[i: i + bs]
-        f, o, *_ = C.features_and_logprobs(model, [d["seq"] for d in batch], [d["pl"] for d in batch], ids)
+        f, o, slp, cnt, *_ = C.features_and_logprobs(model, [d["seq"] for d in batch], [d["pl"] for d in batch], ids)
         feats.append(f.float())
         owners.append(o + i)
-    return torch.cat(feats), torch.cat(owners)
+        lps.append(slp)
+        cnts.append(cnt)
+    out = (torch.cat(feats), torch.cat(owners))
+    return out + (torch.cat(lps), torch.cat(cnts)) if with_logprob else out
 
 
 def train_frozen(c, feats, owners, labels, epochs, *, spr, seed):
@@ -202,18 +210,14 @@ def evaluate(model, tok, ids, cfg, heads_on, seed):
         answers = [task.extract_answer(t) for t in texts]
         correct = [task.is_correct(t, sub[j // k]["answer"]) for j, t in enumerate(texts)]
         data = [dict(seq=flat[j] + c, pl=len(flat[j])) for j, c in enumerate(comps)]
-        scores = {}
+        scores, cache = {}, {}
         for name, (bb, hd) in heads_on.items():
-            f, o = step_features(bb, data, ids)
+            if id(bb) not in cache:  # one forward per backbone
+                cache[id(bb)] = step_features(bb, data, ids, with_logprob=True)
+            f, o, slp, cnt = cache[id(bb)]
+            if bb is model:
+                scores["logprob_sum"], scores["logprob_mean"] = slp.tolist(), (slp / cnt.clamp(min=1)).tolist()
             scores[name] = C.trajectory_scores(hd(f)[:, 0], o, len(data)).tolist()
-        sum_lp, mean_lp = [], []
-        model.eval()
-        for i in range(0, len(data), 64):
-            b = data[i: i + 64]
-            _, _, slp, cnt, *_ = C.features_and_logprobs(model, [d["seq"] for d in b], [d["pl"] for d in b], ids)
-            sum_lp += slp.tolist()
-            mean_lp += (slp / cnt.clamp(min=1)).tolist()
-        scores["logprob_sum"], scores["logprob_mean"] = sum_lp, mean_lp
         P = len(sub)
         grp = lambda v: [v[p * k:(p + 1) * k] for p in range(P)]
         cg, ag = grp(correct), grp(answers)
@@ -265,6 +269,16 @@ def save(model, head, tok, outdir, cfg, results, dtype):
     GenerationConfig(do_sample=True, temperature=TEMPERATURE, top_p=TOP_P, top_k=0,
                      eos_token_id=tok.token_to_id("<|im_end|>"), pad_token_id=tok.token_to_id("<|endoftext|>"),
                      max_new_tokens=max_new_for("hard")).save_pretrained(outdir)
+    # readable by transformers 4.x too: top-level rope_theta / torch_dtype, template inside tokenizer_config
+    p = os.path.join(outdir, "config.json")
+    conf = json.load(open(p))
+    conf.update(rope_theta=10000.0, torch_dtype=dtype)
+    json.dump(conf, open(p, "w"), indent=2)
+    p = os.path.join(outdir, "tokenizer_config.json")
+    tc = json.load(open(p))
+    tc.update(tokenizer_class="PreTrainedTokenizerFast", chat_template=sprig_tokenizer.CHAT_TEMPLATE,
+              additional_special_tokens=["<|im_start|>", "<think>", "</think>"])
+    json.dump(tc, open(p, "w"), indent=2)
     with open(os.path.join(outdir, "sprig.json"), "w") as f:
         json.dump({"task": "multiplication", "prompt_template": task.PROMPT_TEMPLATE, "generation_prefix": "",
                    "step_patterns": [task.STEP], "answer_format": "after </think>",

@@ -296,10 +296,14 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--resume-sft", action="store_true", help="reuse runs/<scale>-sft.pt")
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    ap.add_argument("--set", nargs="*", default=[], help="override scale entries, e.g. eval_n=25 k=8")
     args = ap.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(args.seed)
-    cfg = SCALES[args.scale]
+    cfg = dict(SCALES[args.scale])
+    for kv in args.set:
+        k, v = kv.split("=")
+        cfg[k] = type(cfg[k])(v)
     os.makedirs(args.work, exist_ok=True)
     T0 = time.time()
     tok = sprig_tokenizer.build()

@@ -25,16 +25,22 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCALES = {
     # SFT minutes, model, batch, SPRM problems x k, joint epochs, eval problems per level, samples
     "tiny": dict(sft_min=0.4, hidden=64, layers=2, inter=192, heads=4, kv=2, batch=16, lr=3e-3,
-                 sprm_problems=16, k=4, joint_epochs=2, frozen_epochs=4, eval_n=8, eval_k=4),
-    # sized for a 2-core machine shared with other jobs (~16 GFLOP/s measured under load)
-    "full": dict(sft_min=14.5, hidden=128, layers=4, inter=384, heads=4, kv=2, batch=32, lr=3e-3,
-                 sprm_problems=100, k=8, joint_epochs=2, frozen_epochs=20, eval_n=50, eval_k=16),
+                 sprm_problems=16, k=4, joint_epochs=2, frozen_epochs=4, eval_n=8, eval_k=4, greedy_n=16,
+                 mix="easy:0.45,medium:0.35,hard:0.2", sprm_mix="easy:0.4,medium:0.4,hard:0.2"),
+    # what fitted this session: 2 cores shared with ~5 compile jobs (load 11-17, ~2.6 GFLOP/s
+    # measured); small model, easy-heavy mix, so the demo question (4 x 2 digits) works
+    "full": dict(sft_min=9.0, hidden=64, layers=4, inter=192, heads=4, kv=2, batch=32, lr=3e-3,
+                 sprm_problems=40, k=8, joint_epochs=2, frozen_epochs=30, eval_n=20, eval_k=16, greedy_n=50,
+                 mix="easy:0.85,medium:0.15,hard:0", sprm_mix="easy:0.6,medium:0.4,hard:0"),
     # the spec's size, for a quiet or bigger machine
     "big": dict(sft_min=60.0, hidden=192, layers=4, inter=512, heads=4, kv=2, batch=48, lr=2e-3,
-                sprm_problems=200, k=8, joint_epochs=3, frozen_epochs=20, eval_n=100, eval_k=16),
+                sprm_problems=200, k=8, joint_epochs=3, frozen_epochs=20, eval_n=100, eval_k=16, greedy_n=100,
+                mix="easy:0.15,medium:0.35,hard:0.5", sprm_mix="easy:0,medium:0.3,hard:0.7"),
 }
-MIX = {"easy": 0.45, "medium": 0.35, "hard": 0.2}
-SPRM_MIX = {"easy": 0.4, "medium": 0.4, "hard": 0.2}
+
+
+def parse_mix(s):
+    return {k: float(v) for k, v in (kv.split(":") for kv in s.split(",")) if float(v) > 0}
 TEMPERATURE, TOP_P = 1.0, 1.0
 GRAD_SCALE = 1e-4
 
@@ -56,7 +62,7 @@ def build_model(cfg, tok):
 
 def sft(model, tok, ids, cfg, seed):
     exclude = task.eval_pairs()
-    stream = task.train_stream(seed, MIX, exclude)
+    stream = task.train_stream(seed, parse_mix(cfg["mix"]), exclude)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], betas=(0.9, 0.98), weight_decay=0.01)
     budget = cfg["sft_min"] * 60
     t0, step, ema, pool = time.time(), 0, None, []
@@ -198,7 +204,7 @@ def evaluate(model, tok, ids, cfg, heads_on, seed):
     the first eval_n per level; selection and within-problem AUROC of each scorer."""
     res = {}
     for level in task.LEVELS:
-        recs = task.eval_split(level)
+        recs = task.eval_split(level)[: cfg["greedy_n"]]
         prompts = [C.encode_prompt(tok, r["a"], r["b"]) for r in recs]
         mx = max_new_for(level)
         g = C.generate(model, ids, prompts, greedy=True, max_new=mx)
@@ -323,7 +329,7 @@ def main():
         torch.save(model.state_dict(), sft_path)
     # --- SPRM data: the SFT policy's own samples, outcome labels
     t = time.time()
-    probs = sample_problems(args.seed + 1, cfg["sprm_problems"], SPRM_MIX)
+    probs = sample_problems(args.seed + 1, cfg["sprm_problems"], parse_mix(cfg["sprm_mix"]))
     data = collect_samples(model, tok, ids, probs, cfg["k"], args.seed + 2)
     timings["sample_s"] = time.time() - t
     pos_frac = sum(d["label"] for d in data) / len(data)
@@ -354,7 +360,7 @@ def main():
                                                "sprm_frozen_bce": (sft_model, frozen_bce)}, args.seed + 3)
     timings["eval_s"] = time.time() - t
     timings["total_s"] = time.time() - T0
-    summary = dict(scale=args.scale, params=nparam, sft_steps=sft_steps, cfg=cfg, mix=MIX, sprm_mix=SPRM_MIX,
+    summary = dict(scale=args.scale, params=nparam, sft_steps=sft_steps, cfg=cfg, 
                    sprm_trajectories=len(data), sprm_correct_frac=pos_frac, temperature=TEMPERATURE, top_p=TOP_P,
                    timings=timings, results=results, torch=torch.__version__, threads=torch.get_num_threads())
     with open(os.path.join(args.work, f"{args.scale}-results.json"), "w") as f:

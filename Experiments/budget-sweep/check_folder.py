@@ -37,7 +37,9 @@ def main(folder):
     worst = 0.0
     for r in json.load(open(os.path.join(folder, "reference.json"))):
         assert tok.encode(r["prompt"]).ids == r["prompt_ids"]
-        g = C.generate(model, ids, [r["prompt_ids"]], greedy=True, max_new=len(r["greedy_ids"]) + 8)[0]
+        ref = r["greedy_ids"]  # a reference cut at the length limit has no EOS
+        g = C.generate(model, ids, [r["prompt_ids"]], greedy=True,
+                       max_new=len(ref) + (8 if ref and ref[-1] == ids.eos else 0))[0]
         assert g == r["greedy_ids"], "greedy continuation differs"
         feats, *_ = C.features_and_logprobs(model, [r["prompt_ids"] + g], [len(r["prompt_ids"])], ids)
         with torch.no_grad():

@@ -302,9 +302,10 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--resume-sft", action="store_true", help="reuse runs/<scale>-sft.pt")
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    ap.add_argument("--threads", type=int, default=2, help="1 is faster when the cores are oversubscribed")
     ap.add_argument("--set", nargs="*", default=[], help="override scale entries, e.g. eval_n=25 k=8")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     cfg = dict(SCALES[args.scale])
     for kv in args.set:

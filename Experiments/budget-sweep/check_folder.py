@@ -17,7 +17,7 @@ import common as C
 
 
 def main(folder):
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     tok = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
     for s in ["<|im_start|>user\nWhat is 4821 * 37?<|im_end|>\n<|im_start|>assistant\n<think>\n4821 r6, 37 r1.\n\n</think>\n178377<|im_end|>",
               "héllo 12.\n\n\n x"]:

@@ -1,26 +1,24 @@
-"""Long multiplication with mod-9 checked steps: generator, solution writer,
+"""Long multiplication written as checkable steps: generator, solution writer,
 answer extractor, exact checker and the fixed JSONL splits.
 
 Solution for a * b (b has k digits d_0 = units, d_1, ...), e.g. 4821 * 37:
 
     <think>
-    4821 r6, 37 r1.
+    4821*7=33747.
 
-    4821*7=33747 r6.
+    4821*30=144630.
 
-    4821*30=144630 r0.
-
-    33747+144630=178377 r6.
+    33747+144630=178377.
 
     </think>
     178377
 
-Step 1 states the residues mod 9 (digit sum mod 9) of both factors. Then one
-partial product per digit of b (units first, shifted by its trailing zeros),
-and after every partial product from the second on, the running sum. Every
-number a step produces carries its residue "rX", so a step can be checked
-without redoing it: the residue of a*d*10^i is (a mod 9)(d mod 9) mod 9, the
-residue of a sum is the sum of residues. k digits of b give 2k steps.
+One partial product per digit of b (units first, shifted by its trailing zeros),
+and after every partial product from the second on, the running sum: k digits of
+b give 2k - 1 steps. Each step is checkable on its own (one product by a single
+digit, or one addition), and an error in any step carries into the answer.
+(A first version also carried mod-9 residues on every number; the small policy
+could not learn them in the CPU time available, so they were dropped.)
 
 Usage: python3 task.py --out ../../Data   (writes mult-eval-{easy,medium,hard}.jsonl)
 """
@@ -36,17 +34,12 @@ EOS = "<|im_end|>"
 
 # (digits of a range, digits of b range), inclusive.
 LEVELS = {
-    "easy": ((3, 4), (2, 2)),
-    "medium": ((4, 5), (3, 3)),
-    "hard": ((5, 6), (3, 4)),
+    "easy": ((3, 4), (2, 2)),     # 3 steps
+    "medium": ((3, 4), (3, 3)),   # 5 steps
+    "hard": ((4, 5), (3, 4)),     # 5-7 steps
 }
 EVAL_SEED = 20250501
 EVAL_SIZE = 100
-
-
-def residue(n):
-    """Digit sum mod 9 (= n mod 9)."""
-    return n % 9
 
 
 def rand_digits(rng, nd):
@@ -62,17 +55,17 @@ def sample_problem(rng, level):
 
 def solution_steps(a, b):
     """The list of step strings (without the trailing '.\\n\\n')."""
-    steps = [f"{a} r{residue(a)}, {b} r{residue(b)}"]
+    steps = []
     running = None
     for i, ch in enumerate(reversed(str(b))):
         d = int(ch) * 10 ** i
         p = a * d
-        steps.append(f"{a}*{d}={p} r{residue(p)}")
+        steps.append(f"{a}*{d}={p}")
         if running is None:
             running = p
         else:
             s = running + p
-            steps.append(f"{running}+{p}={s} r{residue(s)}")
+            steps.append(f"{running}+{p}={s}")
             running = s
     assert running == a * b
     return steps

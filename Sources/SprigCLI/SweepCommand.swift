@@ -78,7 +78,7 @@ struct SweepCommand: ParsableCommand {
         }
 
         let spec = try CLI.run { () throws(SprigError) in try SweepSpec.load(path: config) }
-        var problems = try CLI.run { () throws(SprigError) in try SweepProblem.load(path: data ?? "") }
+        var problems = try CLI.run { () throws(SprigError) in try Problem.load(path: data ?? "") }
         if let l = limit { problems = Array(problems.prefix(l)) }
         let part = SweepShard(parsing: shard) ?? .all
         let runner = try CLI.run { () throws(SprigError) in

@@ -59,14 +59,7 @@ public struct TrainSPRMSampler {
     public init(engine: SearchEngine, settings: TrainSPRMSampling) {
         self.engine = engine
         self.settings = settings
-        if let patterns = settings.stepPatterns {
-            let tok = engine.model.tokenizer
-            let bytes = (0..<engine.model.transformer.config.vocabSize).map { tok.tokenBytes($0) }
-            detector = StepDetector(patterns: patterns, thinkOpenID: tok.id(of: "<think>"),
-                                    thinkCloseID: tok.id(of: "</think>"), tokenBytes: bytes)
-        } else {
-            detector = engine.detector
-        }
+        detector = settings.stepPatterns.map { SearchEngine.detector(model: engine.model, patterns: $0) } ?? engine.detector
     }
 
     /// The k trajectories of one problem, labelled by final-answer correctness.
@@ -74,11 +67,7 @@ public struct TrainSPRMSampler {
     public func sample(_ problem: Problem, problemID: Int) throws -> [SampledTrajectory] {
         let k = settings.samples
         guard k >= 1, settings.maxTokens >= 1 else { throw SprigError.invalidArgument("samples and max tokens must be positive") }
-        let promptIDs = engine.model.tokenizer.encode(try engine.prompt(for: problem.question))
-        let limit = engine.model.transformer.config.maxPositions
-        guard promptIDs.count < limit else {
-            throw SprigError.model(.contextOverflow(needed: promptIDs.count, limit: limit))
-        }
+        let promptIDs = try engine.promptIDs(for: problem.question)
         let cache = PagedKVCache(pool: engine.pool)
         defer { if cache.sequenceCount > 0 { cache.keepOnly([]) } }
         var features = [[[Float]]](repeating: [], count: k)

@@ -12,7 +12,7 @@ final class TrainSPRMFeatureTests: XCTestCase {
     var folder = ""
 
     override func setUpWithError() throws {
-        folder = try TinyModelFolder.make()
+        folder = try TestModels.trainFolder()
     }
 
     override func tearDownWithError() throws {

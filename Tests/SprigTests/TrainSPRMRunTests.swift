@@ -9,7 +9,7 @@ final class TrainSPRMRunTests: XCTestCase {
     var work = ""
 
     override func setUpWithError() throws {
-        folder = try TinyModelFolder.make()
+        folder = try TestModels.trainFolder()
         work = folder + "/work"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
     }

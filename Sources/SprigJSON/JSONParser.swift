@@ -23,6 +23,8 @@ struct JSONParser {
     }
 
     /// One value starting at `pos` (no leading whitespace); `depth` containers enclose it.
+    /// Inlined into `array` and `object` so their elements dispatch without a call.
+    @inline(__always)
     mutating func value(depth: Int) throws(JSONError) -> JSON {
         guard pos < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[pos] {
@@ -138,7 +140,15 @@ struct JSONParser {
         // Fast path: no escapes, the string is a slice of the input.
         while pos < bytes.count {
             let b = bytes[pos]
-            if b >= 0x80 { pos += try utf8SequenceLength(); continue }
+            // Ordered so the common bytes (lower-case letters, then other printable
+            // ASCII, then 2-byte sequences like byte-level BPE's "Ġ") decide earliest.
+            if b > UInt8(ascii: "\\") && b < 0x80 { pos += 1; continue }
+            if b >= 0x80 {
+                if b >= 0xC2, b <= 0xDF, pos + 1 < bytes.count, bytes[pos + 1] & 0xC0 == 0x80 { pos += 2; continue }
+                pos += try utf8SequenceLength()
+                continue
+            }
+            if b > UInt8(ascii: "\"") && b != UInt8(ascii: "\\") { pos += 1; continue }
             if b == UInt8(ascii: "\"") {
                 let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
                 pos += 1
@@ -182,6 +192,7 @@ struct JSONParser {
 
     /// Length of the well-formed multi-byte UTF-8 sequence at `pos` (a byte >= 0x80),
     /// per RFC 3629: no overlong forms, surrogates or scalars past U+10FFFF.
+    @inline(never)  // off the hot loop; most non-ASCII in vocabularies is 2-byte and handled inline
     func utf8SequenceLength() throws(JSONError) -> Int {
         // Continuation bytes needed, and the allowed range of the first one.
         var need = 3, lo: UInt8 = 0x80, hi: UInt8 = 0xBF

@@ -20,15 +20,10 @@ private func failure(_ bytes: [UInt8], maxDepth: Int = 64) -> JSONError? {
 
 private func failure(_ text: String, maxDepth: Int = 64) -> JSONError? { failure(Array(text.utf8), maxDepth: maxDepth) }
 
-/// Deterministic generator so failures reproduce.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+/// Asserts each (text, offset, reason): parsing text fails at that byte for that reason.
+private func assertFailures(_ cases: [(String, Int, String)], line: UInt = #line) {
+    for (text, offset, reason) in cases {
+        XCTAssertEqual(failure(text), JSONError(offset: offset, reason: reason), text.debugDescription, line: line)
     }
 }
 
@@ -67,18 +62,15 @@ final class ParserTests: XCTestCase {
             (#""a\ud83d\ud83d""#, 2, "high surrogate escape without a low one"),
             (#""a\ude00""#, 2, "low surrogate escape without a high one"),
         ]
-        for (text, offset, reason) in cases {
-            XCTAssertEqual(failure(text), JSONError(offset: offset, reason: reason), text)
-        }
+        assertFailures(cases)
     }
 
     func testStringErrors() {
-        XCTAssertEqual(failure("\"a\nb\""), JSONError(offset: 2, reason: "control character in string"))
-        XCTAssertEqual(failure("\"a\\n\u{1}\""), JSONError(offset: 4, reason: "control character in string"))
-        XCTAssertEqual(failure("\"abc"), JSONError(offset: 4, reason: "unterminated string"))
-        XCTAssertEqual(failure("\"a\\"), JSONError(offset: 3, reason: "unterminated string"))
-        XCTAssertEqual(failure("{\"a\" 1}"), JSONError(offset: 5, reason: "expected ':'"))
-        XCTAssertEqual(failure("{1:2}"), JSONError(offset: 1, reason: "expected a key"))
+        assertFailures([
+            ("\"a\nb\"", 2, "control character in string"), ("\"a\\n\u{1}\"", 4, "control character in string"),
+            ("\"abc", 4, "unterminated string"), ("\"a\\", 3, "unterminated string"),
+            ("{\"a\" 1}", 5, "expected ':'"), ("{1:2}", 1, "expected a key"),
+        ])
     }
 
     func testInvalidUTF8IsRejectedAtTheBadByte() {
@@ -102,24 +94,24 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(failure([0xE2, 0x82]), JSONError(offset: 0, reason: "unexpected character"))
     }
 
-    /// Random byte strings are accepted exactly when Swift's validating decoder accepts them, and decode the same.
+    /// Every 1-3 byte string over lead/continuation bytes at the edges of the UTF-8 tables is
+    /// accepted exactly when Swift's validating decoder accepts it, and decodes the same.
     func testUTF8MatchesSwiftValidation() throws {
-        var rng = SplitMix(state: 7)
-        // Biased toward lead and continuation bytes so multi-byte forms (valid and not) are common.
         let pool: [UInt8] = [0x61, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF,
                              0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF]
+        var bodies: [[UInt8]] = pool.map { [$0] }
+        for a in pool { for b in pool { bodies.append([a, b]); for c in pool { bodies.append([a, b, c]) } } }
         var accepted = 0
-        for trial in 0..<20_000 {
-            let body = (0..<Int.random(in: 1...6, using: &rng)).map { _ in pool.randomElement(using: &rng)! }
-            let escaped = trial % 2 == 0
-            let bytes = [UInt8(ascii: "\"")] + (escaped ? [0x5C, 0x74] : []) + body + [UInt8(ascii: "\"")]
+        for body in bodies {
             let reference = String(validating: body, as: UTF8.self)
-            let parsed = try? parse(bytes)
-            XCTAssertEqual(parsed?.string, reference.map { (escaped ? "\t" : "") + $0 }, "\(body)")
+            for escaped in [false, true] {
+                let bytes = [UInt8(ascii: "\"")] + (escaped ? [0x5C, 0x74] : []) + body + [UInt8(ascii: "\"")]
+                XCTAssertEqual(try? parse(bytes).string, reference.map { (escaped ? "\t" : "") + $0 }, "\(body)")
+            }
             if reference != nil { accepted += 1 }
         }
-        XCTAssertGreaterThan(accepted, 300)  // both outcomes were exercised
-        XCTAssertLessThan(accepted, 19_000)
+        XCTAssertGreaterThan(accepted, 200)  // both outcomes were exercised (254 valid)
+        XCTAssertLessThan(accepted, bodies.count - 500)
     }
 
     func testNumbers() throws {
@@ -152,23 +144,32 @@ final class ParserTests: XCTestCase {
             ("0x10", 1, "trailing characters after the value"), ("1e400", 0, "number out of range"),
             ("[1,-1e999]", 3, "number out of range"),
         ]
-        for (text, offset, reason) in bad {
-            XCTAssertEqual(failure(text), JSONError(offset: offset, reason: reason), text)
-        }
+        assertFailures(bad)
     }
 
-    /// Random well-formed decimals agree with Double(String) bit for bit.
-    func testRandomNumbersMatchSwift() throws {
-        var rng = SplitMix(state: 11)
-        for _ in 0..<5_000 {
-            var text = Bool.random(using: &rng) ? "-" : ""
-            let digits = Int.random(in: 1...22, using: &rng)
-            text += String(Int.random(in: 1...9, using: &rng))
-            for _ in 1..<digits { text += String(Int.random(in: 0...9, using: &rng)) }
-            if Int.random(in: 0..<3, using: &rng) == 0 { text += "." + String(Int.random(in: 0...99_999, using: &rng)) }
-            if Int.random(in: 0..<3, using: &rng) == 0 { text += "e" + String(Int.random(in: -30...30, using: &rng)) }
-            XCTAssertEqual(try parse(text).number?.bitPattern, Double(text)?.bitPattern, text)
+    /// Decimals near the edges (2^53, 18/19 digits, subnormals, overflow) agree with
+    /// Double(String) bit for bit, or are rejected exactly where it gives infinity.
+    func testNumbersMatchSwift() throws {
+        let mantissas = ["1", "9", "123456789", "9007199254740993", "4503599627370497", "17976931348623157",
+                         "999999999999999999", "1000000000000000000001", "2225073858507201"]
+        var checked = 0
+        for sign in ["", "-"] {
+            for m in mantissas {
+                for fraction in ["", ".5", ".0000001", ".999999999999999999"] {
+                    for exponent in ["", "e0", "E+1", "e-5", "e22", "e23", "e-308", "e-325", "e290", "e310"] {
+                        let text = sign + m + fraction + exponent
+                        let reference = try XCTUnwrap(Double(text))
+                        if reference.isFinite {
+                            XCTAssertEqual(try parse(text).number?.bitPattern, reference.bitPattern, text)
+                            checked += 1
+                        } else {
+                            XCTAssertEqual(failure(text), JSONError(offset: 0, reason: "number out of range"), text)
+                        }
+                    }
+                }
+            }
         }
+        XCTAssertGreaterThan(checked, 500)
     }
 
     func testDepthLimit() throws {
@@ -184,36 +185,32 @@ final class ParserTests: XCTestCase {
     }
 
     func testTrailingGarbageAndTruncation() {
-        XCTAssertEqual(failure("{} x"), JSONError(offset: 3, reason: "trailing characters after the value"))
-        XCTAssertEqual(failure("1 2"), JSONError(offset: 2, reason: "trailing characters after the value"))
-        XCTAssertEqual(failure("[1,2]]"), JSONError(offset: 5, reason: "trailing characters after the value"))
-        XCTAssertEqual(failure(""), JSONError(offset: 0, reason: "unexpected end of input"))
-        XCTAssertEqual(failure("   "), JSONError(offset: 3, reason: "unexpected end of input"))
-        XCTAssertEqual(failure("[1,"), JSONError(offset: 3, reason: "unexpected end of input"))
-        XCTAssertEqual(failure("[1,]"), JSONError(offset: 3, reason: "unexpected character"))
-        XCTAssertEqual(failure("[1 2]"), JSONError(offset: 3, reason: "expected ',' or ']'"))
-        XCTAssertEqual(failure("{\"a\":1"), JSONError(offset: 6, reason: "unexpected end of input"))
-        XCTAssertEqual(failure("tru"), JSONError(offset: 0, reason: "unexpected end of input"))
-        XCTAssertEqual(failure("trUe"), JSONError(offset: 0, reason: "unexpected character"))
-        XCTAssertEqual(failure("nul"), JSONError(offset: 0, reason: "unexpected end of input"))
-        XCTAssertEqual(failure("\u{FEFF}{}"), JSONError(offset: 0, reason: "unexpected character"))
+        assertFailures([
+            ("{} x", 3, "trailing characters after the value"), ("1 2", 2, "trailing characters after the value"),
+            ("[1,2]]", 5, "trailing characters after the value"), ("", 0, "unexpected end of input"),
+            ("   ", 3, "unexpected end of input"), ("[1,", 3, "unexpected end of input"), ("[1,]", 3, "unexpected character"),
+            ("[1 2]", 3, "expected ',' or ']'"), ("{\"a\":1", 6, "unexpected end of input"),
+            ("tru", 0, "unexpected end of input"), ("trUe", 0, "unexpected character"), ("nul", 0, "unexpected end of input"),
+            ("\u{FEFF}{}", 0, "unexpected character"),
+        ])
     }
 
-    /// Every prefix and every single-byte mutation of a document parses or throws, never traps;
+    /// Every prefix and every single-byte substitution of a document parses or throws, never traps;
     /// the error offset always lies inside the input.
     func testMutationsNeverTrap() throws {
         let doc = Array(#"{"k":[1,-2.5e3,"a\u00e9\ud83d\ude00\n",true,null,{"x":[]}],"Ġ€":false}"#.utf8)
         XCTAssertNotNil(try parse(doc).object)
-        var rng = SplitMix(state: 3)
         var failures = 0
         for n in 0..<doc.count {
             if let e = failure(Array(doc[..<n])) { failures += 1; XCTAssertLessThanOrEqual(e.offset, n) }
         }
         XCTAssertEqual(failures, doc.count)  // no proper prefix of an object is a document
-        for _ in 0..<20_000 {
-            var m = doc
-            m[Int.random(in: 0..<m.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
-            if let e = failure(m) { XCTAssertLessThanOrEqual(e.offset, m.count) }
+        for i in doc.indices {
+            for byte in UInt8.min...UInt8.max {
+                var m = doc
+                m[i] = byte
+                if let e = failure(m) { XCTAssertLessThanOrEqual(e.offset, m.count) }
+            }
         }
     }
 

@@ -33,7 +33,7 @@ SCALES = {
                  sprm_problems=40, k=8, joint_epochs=2, frozen_epochs=30, eval_n=20, eval_k=16, greedy_n=50,
                  mix="easy:0.85,medium:0.15,hard:0", sprm_mix="easy:0.6,medium:0.4,hard:0"),
     # what the shipped model used: ~0.8M params, 14 min of SFT on 2 shared cores
-    "cpu": dict(sft_min=14.0, hidden=128, layers=4, inter=384, heads=4, kv=2, batch=32, lr=3e-3,
+    "cpu": dict(sft_min=13.0, hidden=128, layers=4, inter=384, heads=4, kv=2, batch=32, lr=3e-3,
                 sprm_problems=64, k=8, joint_epochs=2, frozen_epochs=20, eval_n=30, eval_k=16, greedy_n=50,
                 mix="easy:0.3,medium:0.35,hard:0.35", sprm_mix="easy:0.2,medium:0.4,hard:0.4"),
     # the spec's size, for a quiet or bigger machine

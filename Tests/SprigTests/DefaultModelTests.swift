@@ -1,0 +1,73 @@
+import Foundation
+import PagedKV
+import StepSearch
+import XCTest
+@testable import Sprig
+
+/// The embedded default (Models/sprig-mult: the small multiplication policy and its
+/// SPRM head, both trained by Experiments/budget-sweep/train.py) end to end.
+final class DefaultModelTests: XCTestCase {
+    static let engine: SearchEngine? = {
+        guard let path = DefaultModel.locate(), let lm = try? LanguageModel.load(path: path) else { return nil }
+        return try? SearchEngine(model: lm, kvMemoryBytes: 64 << 20)
+    }()
+
+    func engine() throws -> SearchEngine {
+        guard let e = Self.engine else { throw XCTSkip("Models/sprig-mult not found") }
+        return e
+    }
+
+    /// What the README's first command does, through the library: a question in plain
+    /// words, MCTS under a budget, a bare numeric answer, every token accounted for.
+    func testAnswersAQuestionEndToEnd() throws {
+        let e = try engine()
+        XCTAssertNotNil(e.head, "the default model ships its SPRM head")
+        var config = SearchConfig(strategy: .mcts, budget: 1500)
+        config.mcts = MCTSConfig(children: 4, childTokens: 64, stopAfterSteps: 2)
+        let result = try e.search(question: "What is 4821 * 37?", config: config, seed: 1)
+        XCTAssertLessThanOrEqual(result.tokensUsed, 1500)
+        XCTAssertEqual(result.trace.nodes.reduce(0) { $0 + $1.tokens }, result.tokensUsed)
+        let answer = try XCTUnwrap(result.answer)
+        XCTAssertNotNil(Int(answer), "the answer is a bare number, got \(answer)")
+        XCTAssertTrue(result.text.contains("</think>"))
+        XCTAssertEqual(e.pool.freeCount, e.pool.blockCount, "every KV block is back in the pool")
+    }
+
+    /// Inline SPRM step scores (read from the hidden state that produced each step
+    /// token, during generation) equal PyTorch's scores over the finished text, and the
+    /// greedy tokens equal transformers' (Models/sprig-mult/reference.json).
+    func testGreedyTokensAndInlineStepScoresMatchPyTorch() throws {
+        let e = try engine()
+        struct Case: Decodable { let prompt_ids: [Int]; let greedy_ids: [Int]; let step_scores: [Double] }
+        let url = URL(fileURLWithPath: e.model.path).appendingPathComponent("reference.json")
+        let cases = try JSONDecoder().decode([Case].self, from: Data(contentsOf: url))
+        XCTAssertFalse(cases.isEmpty)
+        for c in cases {
+            let cache = PagedKVCache(pool: e.pool)
+            let policy = try ModelPolicy(model: e.model, promptIDs: c.prompt_ids, cache: cache, scorer: e.head,
+                                         detector: e.detector)
+            let branch = try policy.root()
+            let chunk = try policy.extend([branch], ExtendRequest(maxTokens: c.greedy_ids.count, sampling: .greedy),
+                                          budget: TokenBudget(limit: 10_000), seed: 0)[0]
+            policy.release(branch)
+            XCTAssertEqual(chunk.tokens, c.greedy_ids)
+            XCTAssertEqual(chunk.stepScores.count, c.step_scores.count)
+            for (mine, ref) in zip(chunk.stepScores, c.step_scores) {
+                XCTAssertEqual(mine, ref, accuracy: 1e-4 + 1e-3 * ref, "inline step score vs PyTorch")
+            }
+        }
+    }
+
+    func testPlainWordQuestionsAreCanonicalised() throws {
+        let format = TaskFormat(task: "multiplication", promptTemplate: "Q {a} * {b}", generationPrefix: nil,
+                                stepPatterns: nil, sampling: nil)
+        for (q, expected) in [("What is 4821 * 37?", "Q 4821 * 37"), ("What is 12*345?", "Q 12 * 345"),
+                              ("4,821 times 37", "Q 4821 * 37"), ("multiply 12 by 345", "Q 12 * 345"),
+                              ("what's 7x8", "Q 7 * 8")] {
+            XCTAssertEqual(try format.prompt(for: q, chatPrompt: { $0 }), expected, q)
+        }
+        for bad in ["What is 4 + 5?", "hello", "1 * 2 * 3"] {
+            XCTAssertThrowsError(try format.prompt(for: bad, chatPrompt: { $0 }), bad)
+        }
+    }
+}

@@ -1,5 +1,3 @@
-import CBLAS
-
 /// A dense layer y = x·Wᵀ + b over row-major activations.
 ///
 /// Weights are kept in one of two forms:
@@ -49,13 +47,16 @@ public final class Linear: @unchecked Sendable {
         precondition(rows >= 1)
         switch storage {
         case .f32(let w):
-            if rows == 1 {
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outFeatures), Int32(inFeatures),
-                            1, w, Int32(inFeatures), x, 1, 0, y, 1)
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outFeatures),
-                            Int32(inFeatures), 1, x, Int32(inFeatures), w, Int32(inFeatures), 0, y,
-                            Int32(outFeatures))
+            // Output features split over the pool; OpenBLAS runs single-threaded per chunk.
+            let inF = inFeatures, outF = outFeatures
+            let grain = max(16, (outF / (WorkerPool.shared.threadCount * 4) + 15) & ~15)
+            WorkerPool.shared.parallelFor(count: outF, grain: grain) { lo, hi in
+                if rows == 1 {
+                    BLAS.sgemv(m: hi - lo, k: inF, a: w + lo * inF, lda: inF, x: x, y: y + lo)
+                } else {
+                    BLAS.sgemmNT(m: rows, n: hi - lo, k: inF, a: x, lda: inF, b: w + lo * inF, ldb: inF,
+                                 c: y + lo, ldc: outF)
+                }
             }
         case .quantized(let q):
             q.multiply(x, rows: rows, into: y)

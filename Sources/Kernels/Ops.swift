@@ -36,11 +36,20 @@ public enum Ops {
     /// out[r] = x[r] / sqrt(mean(x[r]²) + eps) · weight, for `rows` rows of `dim`.
     public static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float,
                                rows: Int, dim: Int, into out: UnsafeMutablePointer<Float>) {
+        let rw = UnsafeRawPointer(weight)
         for r in 0..<rows {
             let xr = x + r * dim, o = out + r * dim
             let ss = dot(xr, xr, count: dim)
             let scale = 1 / (ss / Float(dim) + eps).squareRoot()
-            for i in 0..<dim { o[i] = xr[i] * scale * weight[i] }
+            let rx = UnsafeRawPointer(xr), ro = UnsafeMutableRawPointer(o)
+            var i = 0
+            while i + 8 <= dim {
+                let v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * scale
+                    * rw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                ro.storeBytes(of: v, toByteOffset: i * 4, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < dim { o[i] = xr[i] * scale * weight[i]; i += 1 }
         }
     }
 
@@ -49,11 +58,47 @@ public enum Ops {
                                into out: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {
             let g = gateUp + r * 2 * inter, u = g + inter, o = out + r * inter
-            for i in 0..<inter {
+            let rg = UnsafeRawPointer(g), ru = UnsafeRawPointer(u), ro = UnsafeMutableRawPointer(o)
+            var i = 0
+            while i + 8 <= inter {
+                let gv = rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                let uv = ru.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                let v = gv / (1 + exp(-gv)) * uv
+                ro.storeBytes(of: v, toByteOffset: i * 4, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < inter {
                 let gi = g[i]
                 o[i] = gi / (1 + Foundation.exp(-gi)) * u[i]
+                i += 1
             }
         }
+    }
+
+    /// e^x per lane, relative error < 2e-7 for x in [-87, 88] (clamped outside: 0 / +huge
+    /// instead of denormals / inf). Range reduction x = k·ln2 + r, |r| ≤ ln2/2, then a
+    /// degree-6 Taylor polynomial in r and 2^k built in the exponent bits.
+    @inline(__always)
+    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let xc = x.clamped(lowerBound: SIMD8(repeating: -87), upperBound: SIMD8(repeating: 88))
+        let magic = SIMD8<Float>(repeating: 12_582_912)          // 1.5·2^23: adding it rounds to an integer
+        var t = magic
+        t.addProduct(xc, SIMD8(repeating: 1.442_695_04))        // x·log2(e) + magic
+        let k = t - magic
+        var r = xc
+        r.addProduct(k, SIMD8(repeating: -0.693_145_751_953_125))     // ln2 high part (exact in f32)
+        r.addProduct(k, SIMD8(repeating: -1.428_606_765_330_187e-06)) // ln2 low part
+        var p = SIMD8<Float>(repeating: 1.0 / 720)
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        // t's low mantissa bits hold k (biased by magic); shift k + 127 into the exponent.
+        let bits = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127
+        let scale = unsafeBitCast(bits &<< 23, to: SIMD8<Float>.self)
+        return p * scale
     }
 
     /// Index of the largest value (first on ties).
@@ -82,20 +127,46 @@ public struct Rope: Sendable {
     /// Angles in double precision, as the reference computes them in f32 from an f32
     /// inverse frequency times an integer position: the product is exact enough.
     public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
-        let half = headDim / 2
         withUnsafeTemporaryAllocation(of: Float.self, capacity: headDim) { cs in
-            for i in 0..<half {
-                let angle = Float(position) * inverseFrequencies[i]
-                cs[i] = Foundation.cos(angle)
-                cs[half + i] = Foundation.sin(angle)
+            table(position: position, into: cs.baseAddress!)
+            apply(x, heads: heads, table: UnsafePointer(cs.baseAddress!))
+        }
+    }
+
+    /// Writes the rotation for `position` as [cos(θ_0..θ_{half-1}) | sin(θ_0..θ_{half-1})]
+    /// into `table` [headDim]; one table serves every head and layer of that position.
+    public func table(position: Int, into table: UnsafeMutablePointer<Float>) {
+        let half = headDim / 2
+        for i in 0..<half {
+            let angle = Float(position) * inverseFrequencies[i]
+            table[i] = Foundation.cos(angle)
+            table[half + i] = Foundation.sin(angle)
+        }
+    }
+
+    /// Rotates `heads` vectors of `headDim` at `x` with a table from `table(position:into:)`.
+    @inline(__always)
+    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, table cs: UnsafePointer<Float>) {
+        let half = headDim / 2
+        let rc = UnsafeRawPointer(cs)
+        for h in 0..<heads {
+            let v = x + h * headDim
+            let rv = UnsafeMutableRawPointer(v)
+            var i = 0
+            while i + 8 <= half {
+                let a = rv.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                let b = rv.loadUnaligned(fromByteOffset: (i + half) * 4, as: SIMD8<Float>.self)
+                let c = rc.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                let s = rc.loadUnaligned(fromByteOffset: (i + half) * 4, as: SIMD8<Float>.self)
+                rv.storeBytes(of: a * c - b * s, toByteOffset: i * 4, as: SIMD8<Float>.self)
+                rv.storeBytes(of: b * c + a * s, toByteOffset: (i + half) * 4, as: SIMD8<Float>.self)
+                i += 8
             }
-            for h in 0..<heads {
-                let v = x + h * headDim
-                for i in 0..<half {
-                    let a = v[i], b = v[i + half]
-                    v[i] = a * cs[i] - b * cs[half + i]
-                    v[i + half] = b * cs[i] + a * cs[half + i]
-                }
+            while i < half {
+                let a = v[i], b = v[i + half]
+                v[i] = a * cs[i] - b * cs[half + i]
+                v[i + half] = b * cs[i] + a * cs[half + i]
+                i += 1
             }
         }
     }

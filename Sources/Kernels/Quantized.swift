@@ -48,116 +48,101 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// Dequantises row `r` into `out` [columns].
     public func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         let base = data.advanced(by: r * rowBytes)
-        for b in 0..<(columns / 32) {
-            let blk = base.advanced(by: b * format.blockBytes)
-            let o = out + b * 32
-            switch format {
-            case .q8_0:
-                let d = halfAt(blk, 0)
-                let q = blk.advanced(by: 2).assumingMemoryBound(to: Int8.self)
-                for j in 0..<32 { o[j] = Float(q[j]) * d }
-            case .q4_0, .q4_1:
-                let d = halfAt(blk, 0)
-                let m: Float = format == .q4_1 ? halfAt(blk, 2) : -8 * d
-                let qs = blk.advanced(by: format == .q4_1 ? 4 : 2).assumingMemoryBound(to: UInt8.self)
-                for j in 0..<16 {
-                    o[j] = Float(qs[j] & 0x0F) * d + m
-                    o[j + 16] = Float(qs[j] >> 4) * d + m
-                }
-            }
+        switch format {
+        case .q4_0: Self.expandRow(Q4_0Decoder.self, base, columns / 32, out)
+        case .q4_1: Self.expandRow(Q4_1Decoder.self, base, columns / 32, out)
+        case .q8_0: Self.expandRow(Q8_0Decoder.self, base, columns / 32, out)
         }
     }
+
+    @inline(__always)
+    private static func expandRow<D: BlockDecoding>(_: D.Type, _ row: UnsafeRawPointer, _ blocks: Int,
+                                                   _ out: UnsafeMutablePointer<Float>) {
+        let o = UnsafeMutableRawPointer(out)
+        for b in 0..<blocks {
+            let (q0, q1, q2, q3, d, m) = D.decode(row + b * D.blockBytes)
+            let dv = SIMD8<Float>(repeating: d), mv = SIMD8<Float>(repeating: m)
+            o.storeBytes(of: scaled(q0, dv, mv, D.hasOffset), toByteOffset: b * 128, as: SIMD8<Float>.self)
+            o.storeBytes(of: scaled(q1, dv, mv, D.hasOffset), toByteOffset: b * 128 + 32, as: SIMD8<Float>.self)
+            o.storeBytes(of: scaled(q2, dv, mv, D.hasOffset), toByteOffset: b * 128 + 64, as: SIMD8<Float>.self)
+            o.storeBytes(of: scaled(q3, dv, mv, D.hasOffset), toByteOffset: b * 128 + 96, as: SIMD8<Float>.self)
+        }
+    }
+
+    /// Activation-row count from which `multiply` expands weight tiles to f32 and
+    /// uses sgemm (prefill) when OpenBLAS has a fast kernel for this CPU
+    /// (`BLAS.hasFastGemm`); otherwise the register-tiled kernels read the blocks directly.
+    public static let gemmThreshold = 24
 
     /// y[n, rows] = x[n, columns] · Wᵀ, output rows split over the worker pool.
+    /// Decode-sized n never allocates on the heap.
     public func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>) {
+        precondition(n >= 1)
+        if n >= Self.gemmThreshold && BLAS.hasFastGemm {
+            multiplyByTiles(x, rows: n, into: y)
+            return
+        }
         let blocks = columns / 32
-        // Per-row, per-block activation sums: the q4 offset term m·Σx is then one
-        // scalar FMA per block instead of one per weight.
-        let sums = UnsafeMutablePointer<Float>.allocate(capacity: n * blocks)   // [n, blocks]
-        defer { sums.deallocate() }
-        if format != .q8_0 {
-            for r in 0..<n {
-                for b in 0..<blocks {
-                    let p = x + r * columns + b * 32
-                    let v = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-                        + UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    sums[r * blocks + b] = v.sum()
+        // Block sums of x serve the one-row kernel's offset term (a lone row is the
+        // last one when n % 8 == 1).
+        let needSums = format != .q8_0 && n % 8 == 1
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: needSums ? n * blocks : 1) { sumsBuffer in
+            let sums = sumsBuffer.baseAddress!    // [n, blocks]
+            if needSums {
+                for r in 0..<n {
+                    for b in 0..<blocks {
+                        let p = UnsafeRawPointer(x + r * columns + b * 32)
+                        var v = p.loadUnaligned(as: SIMD8<Float>.self)
+                        v += p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                        v += p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+                        v += p.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+                        sums[r * blocks + b] = v.sum()
+                    }
                 }
             }
-        }
-        let sumsC = UnsafePointer(sums)
-        WorkerPool.shared.parallelFor(count: self.rows, grain: 16) { lo, hi in
-            var r0 = 0
-            while r0 < n {
-                let nb = min(4, n - r0)   // up to 4 activation rows share one weight decode
-                self.kernel(rowRange: lo..<hi, x: x + r0 * self.columns, sums: sumsC + r0 * blocks,
-                            n: nb, y: y + r0 * self.rows)
-                r0 += nb
+            let sumsC = UnsafePointer(sums)
+            // Chunks of ~4096 block·rows, but at least ~8 per thread so a late or
+            // descheduled worker leaves little imbalance.
+            let perRow = blocks * n
+            let threads = WorkerPool.shared.threadCount
+            let grain = max(4, min(4096 / max(perRow, 1), self.rows / (threads * 8)) & ~3)
+            let data = self.data, rowBytes = self.rowBytes, columns = self.columns, rows = self.rows
+            switch format {
+            case .q4_0:
+                WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
+                    Self.dotRows(Q4_0Decoder.self, n: n, data: data, rowBytes: rowBytes, columns: columns,
+                                 lo: lo, hi: hi, x: x, sums: sumsC, y: y, yStride: rows)
+                }
+            case .q4_1:
+                WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
+                    Self.dotRows(Q4_1Decoder.self, n: n, data: data, rowBytes: rowBytes, columns: columns,
+                                 lo: lo, hi: hi, x: x, sums: sumsC, y: y, yStride: rows)
+                }
+            case .q8_0:
+                WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
+                    Self.dotRows(Q8_0Decoder.self, n: n, data: data, rowBytes: rowBytes, columns: columns,
+                                 lo: lo, hi: hi, x: x, sums: sumsC, y: y, yStride: rows)
+                }
             }
         }
     }
 
-    @inline(__always)
-    private func halfAt(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
-        Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
-    }
-
-    /// Output rows [lo, hi) for `n` ≤ 4 activation rows.
-    @inline(__always)
-    private func kernel(rowRange: Range<Int>, x: UnsafePointer<Float>, sums: UnsafePointer<Float>,
-                        n: Int, y: UnsafeMutablePointer<Float>) {
-        let blocks = columns / 32
-        let bb = format.blockBytes
-        let rx = UnsafeRawPointer(x)
-        for o in rowRange {
-            let row = data.advanced(by: o * rowBytes)
-            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-            for b in 0..<blocks {
-                let blk = row.advanced(by: b * bb)
-                let d = halfAt(blk, 0)
-                var wl: SIMD16<Float>, wh: SIMD16<Float>
-                switch format {
-                case .q8_0:
-                    let ql = blk.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)
-                    let qh = blk.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)
-                    wl = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: ql)) * d
-                    wh = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: qh)) * d
-                case .q4_0, .q4_1:
-                    let q = blk.loadUnaligned(fromByteOffset: format == .q4_1 ? 4 : 2, as: SIMD16<UInt8>.self)
-                    let lo = SIMD16<Int32>(truncatingIfNeeded: q & 0x0F)
-                    let hi = SIMD16<Int32>(truncatingIfNeeded: q &>> 4)
-                    wl = SIMD16<Float>(lo) * d
-                    wh = SIMD16<Float>(hi) * d
-                    let m: Float = format == .q4_1 ? halfAt(blk, 2) : -8 * d
-                    s0 += m * sums[b]
-                    if n > 1 { s1 += m * sums[blocks + b] }
-                    if n > 2 { s2 += m * sums[2 * blocks + b] }
-                    if n > 3 { s3 += m * sums[3 * blocks + b] }
-                }
-                let off = b * 128   // 32 floats
-                a0.addProduct(wl, rx.loadUnaligned(fromByteOffset: off, as: SIMD16<Float>.self))
-                a0.addProduct(wh, rx.loadUnaligned(fromByteOffset: off + 64, as: SIMD16<Float>.self))
-                if n > 1 {
-                    let p = off + columns * 4
-                    a1.addProduct(wl, rx.loadUnaligned(fromByteOffset: p, as: SIMD16<Float>.self))
-                    a1.addProduct(wh, rx.loadUnaligned(fromByteOffset: p + 64, as: SIMD16<Float>.self))
-                }
-                if n > 2 {
-                    let p = off + 2 * columns * 4
-                    a2.addProduct(wl, rx.loadUnaligned(fromByteOffset: p, as: SIMD16<Float>.self))
-                    a2.addProduct(wh, rx.loadUnaligned(fromByteOffset: p + 64, as: SIMD16<Float>.self))
-                }
-                if n > 3 {
-                    let p = off + 3 * columns * 4
-                    a3.addProduct(wl, rx.loadUnaligned(fromByteOffset: p, as: SIMD16<Float>.self))
-                    a3.addProduct(wh, rx.loadUnaligned(fromByteOffset: p + 64, as: SIMD16<Float>.self))
-                }
+    /// Prefill path: tiles of output rows are expanded to f32 (per worker, reused
+    /// across its tiles) and multiplied with a single-threaded sgemm.
+    private func multiplyByTiles(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>) {
+        let tile = 64
+        let columns = self.columns, rows = self.rows
+        WorkerPool.shared.parallelFor(count: rows, grain: tile) { lo, hi in
+            let w = UnsafeMutablePointer<Float>.allocate(capacity: tile * columns)   // [tile, columns]
+            defer { w.deallocate() }
+            var t = lo
+            while t < hi {
+                let m = min(tile, hi - t)
+                for r in 0..<m { self.dequantizeRow(t + r, into: w + r * columns) }
+                BLAS.sgemmNT(m: n, n: m, k: columns, a: x, lda: columns, b: w, ldb: columns,
+                             c: y + t, ldc: rows)
+                t += m
             }
-            y[o] = a0.sum() + s0
-            if n > 1 { y[rows + o] = a1.sum() + s1 }
-            if n > 2 { y[2 * rows + o] = a2.sum() + s2 }
-            if n > 3 { y[3 * rows + o] = a3.sum() + s3 }
         }
     }
 }

@@ -47,6 +47,7 @@ extension TransformerModel {
         // Attention work units: (entry, first query, query count); long prefills are
         // split so both cores share them.
         var units: [(entry: Int, first: Int, count: Int)] = []
+        units.reserveCapacity(entries.count + 2)
         for (i, e) in entries.enumerated() {
             let n = e.tokens.count
             let chunk = n >= 16 ? (n + 1) / 2 : n
@@ -60,10 +61,19 @@ extension TransformerModel {
         let x = ws.x.pointer, xn = ws.xn.pointer, qkv = ws.qkv.pointer, q = ws.q.pointer
         let attn = ws.attn.pointer, gateUp = ws.gateUp.pointer, act = ws.act.pointer
         let eps = Float(c.rmsNormEps)
+        let scratch = ws.scoreScratch.map { $0.pointer }   // once per pass, not per layer
+        let heads = c.headCount, qDim = c.qDim, headDim = c.headDim
 
         // Embeddings.
         for (i, e) in entries.enumerated() {
             for (j, t) in e.tokens.enumerated() { weights.embedding.row(t, into: x + (rowOffset[i] + j) * hidden) }
+        }
+
+        // RoPE tables, one per row for all layers: [rows, headDim] = [cos | sin] halves.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * headDim) { tables in
+        let ropeTable = tables.baseAddress!
+        for (i, e) in entries.enumerated() {
+            for j in 0..<e.tokens.count { rope.table(position: starts[i] + j, into: ropeTable + (rowOffset[i] + j) * headDim) }
         }
 
         for (l, layer) in weights.layers.enumerated() {
@@ -76,16 +86,15 @@ extension TransformerModel {
                     let r = rowOffset[i] + j, pos = starts[i] + j
                     let src = qkv + r * qkvWidth
                     let qr = q + r * c.qDim
+                    let table = UnsafePointer(ropeTable + r * headDim)
                     qr.update(from: src, count: c.qDim)
-                    rope.apply(qr, heads: c.headCount, position: pos)
+                    rope.apply(qr, heads: c.headCount, table: table)
                     let k = cache.keyRow(e.sequence, layer: l, position: pos)
                     k.update(from: src + c.qDim, count: c.kvDim)
-                    rope.apply(k, heads: c.kvHeadCount, position: pos)
+                    rope.apply(k, heads: c.kvHeadCount, table: table)
                     cache.valueRow(e.sequence, layer: l, position: pos).update(from: src + c.qDim + c.kvDim, count: c.kvDim)
                 }
             }
-            let scratch = ws.scoreScratch.map { $0.pointer }
-            let heads = c.headCount, qDim = c.qDim
             WorkerPool.shared.parallelFor(count: units.count) { lo, hi in
                 for u in lo..<hi {
                     let unit = units[u]
@@ -103,6 +112,7 @@ extension TransformerModel {
             Ops.siluMul(gateUp, rows: rows, inter: c.intermediateSize, into: act)
             layer.down.apply(act, rows: rows, into: xn)
             Ops.add(xn, into: x, count: rows * hidden)
+        }
         }
 
         // Final norm and LM head on the output rows only.

@@ -1,0 +1,38 @@
+import CBLAS
+
+/// OpenBLAS calls as the engine makes them: always single-threaded inside one call,
+/// with the work split over `WorkerPool` instead. Two thread pools spinning on the
+/// same cores (OpenBLAS's and ours) cost more than either saves.
+public enum BLAS {
+    /// Pins OpenBLAS to one thread per call; run once when the worker pool starts.
+    static let singleThreaded: Void = { openblas_set_num_threads(1) }()
+
+    /// False when OpenBLAS runs a generic SSE kernel (its DYNAMIC_ARCH build does not
+    /// recognise every CPU, e.g. Sapphire Rapids under KVM reports "Prescott"; set
+    /// OPENBLAS_CORETYPE=SkylakeX or Haswell before start to fix that). The quantized
+    /// prefill path then keeps to its own kernels, which are 2× faster than that sgemm.
+    public static let hasFastGemm: Bool = {
+        guard let p = openblas_get_corename() else { return false }
+        let name = String(cString: p).lowercased()
+        let generic = ["prescott", "katmai", "coppermine", "northwood", "core2", "penryn", "dunnington",
+                       "nehalem", "atom", "banias", "opteron", "athlon", "barcelona", "unknown"]
+        return !generic.contains(where: { name.hasPrefix($0) })
+    }()
+
+    /// c[m, n] = a[m, k] · b[n, k]ᵀ (row-major, leading dimensions in floats).
+    @inline(__always)
+    public static func sgemmNT(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                               b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        _ = singleThreaded
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
+                    a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+    }
+
+    /// y[m] = a[m, k] · x[k] (row-major).
+    @inline(__always)
+    public static func sgemv(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
+                             y: UnsafeMutablePointer<Float>) {
+        _ = singleThreaded
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(k), 1, a, Int32(lda), x, 1, 0, y, 1)
+    }
+}

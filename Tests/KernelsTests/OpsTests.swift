@@ -1,0 +1,71 @@
+import Foundation
+import XCTest
+@testable import Kernels
+
+/// The vectorised element-wise kernels against plain scalar formulas.
+final class OpsTests: XCTestCase {
+    func testVectorExpMatchesFoundation() {
+        var worst: Float = 0
+        var x: Float = -87
+        while x <= 88 {
+            let v = SIMD8<Float>((0..<8).map { x + Float($0) * 0.0137 })
+            let e = Ops.exp(v)
+            for i in 0..<8 where v[i] <= 88 {
+                let ref = Foundation.exp(Double(v[i]))
+                worst = max(worst, Float(abs(Double(e[i]) - ref) / ref))
+            }
+            x += 0.1
+        }
+        XCTAssertLessThanOrEqual(worst, 3e-7, "relative error of Ops.exp")
+        // Clamped, finite, no NaN at the extremes.
+        let ends = Ops.exp(SIMD8<Float>(-1000, -200, -88, 0, 89, 200, 1000, -0))
+        for i in 0..<8 { XCTAssertTrue(ends[i].isFinite && ends[i] >= 0) }
+    }
+
+    func testSiluMulAndRmsNormMatchScalar() {
+        let inter = 37, rows = 3   // odd width exercises the scalar tail
+        let gu = (0..<(rows * 2 * inter)).map { Float(sin(Double($0) * 0.7)) * 9 }
+        var out = [Float](repeating: 0, count: rows * inter)
+        Ops.siluMul(gu, rows: rows, inter: inter, into: &out)
+        for r in 0..<rows {
+            for i in 0..<inter {
+                let g = gu[r * 2 * inter + i], u = gu[r * 2 * inter + inter + i]
+                let ref = g / (1 + Foundation.exp(-g)) * u
+                XCTAssertEqual(out[r * inter + i], ref, accuracy: 1e-6 * max(1, abs(ref)))
+            }
+        }
+        let dim = 43
+        let x = (0..<(rows * dim)).map { Float(cos(Double($0) * 1.3)) * 3 }
+        let w = (0..<dim).map { 0.5 + Float($0) / Float(dim) }
+        var y = [Float](repeating: 0, count: rows * dim)
+        Ops.rmsNorm(x, weight: w, eps: 1e-5, rows: rows, dim: dim, into: &y)
+        for r in 0..<rows {
+            let ms = (0..<dim).reduce(Float(0)) { $0 + x[r * dim + $1] * x[r * dim + $1] } / Float(dim)
+            let s = 1 / (ms + 1e-5).squareRoot()
+            for i in 0..<dim { XCTAssertEqual(y[r * dim + i], x[r * dim + i] * s * w[i], accuracy: 1e-5) }
+        }
+    }
+
+    /// The per-position table path rotates exactly like the original per-call path.
+    func testRopeTableMatchesDirectRotation() {
+        let rope = Rope(headDim: 64, theta: 10_000)
+        for position in [0, 1, 17, 4095] {
+            let v = (0..<(3 * 64)).map { Float(sin(Double($0) * 0.31)) }
+            var a = v, b = v
+            rope.apply(&a, heads: 3, position: position)
+            var table = [Float](repeating: 0, count: 64)
+            rope.table(position: position, into: &table)
+            rope.apply(&b, heads: 3, table: table)
+            XCTAssertEqual(a, b)
+            // Reference: rotate-half with angles from the inverse frequencies.
+            for h in 0..<3 {
+                for i in 0..<32 {
+                    let ang = Float(position) * rope.inverseFrequencies[i]
+                    let x0 = v[h * 64 + i], x1 = v[h * 64 + i + 32]
+                    XCTAssertEqual(a[h * 64 + i], x0 * cos(ang) - x1 * sin(ang), accuracy: 1e-5)
+                    XCTAssertEqual(a[h * 64 + i + 32], x1 * cos(ang) + x0 * sin(ang), accuracy: 1e-5)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import XCTest
+@testable import Kernels
+
+/// QuantizedMatrix.multiply against a plain f32 reference: rows dequantised with
+/// an independent scalar decoder (written from the llama.cpp block layouts), then
+/// one scalar dot per output. Tolerance: |Δ| ≤ 1e-5 · Σ|w·x| per output.
+final class QuantizedMultiplyTests: XCTestCase {
+    struct Rng {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 33
+        }
+        mutating func float() -> Float { Float(next() % 2_000_001) / 1_000_000 - 1 }   // [-1, 1]
+        mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
+    }
+
+    /// Random blocks: scales in [0.001, 0.05], offsets in [-0.5, 0.5], random payloads.
+    func makeMatrix(_ format: BlockFormat, rows: Int, columns: Int, rng: inout Rng) -> QuantizedMatrix {
+        let bytes = rows * columns / 32 * format.blockBytes
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let p = raw.bindMemory(to: UInt8.self, capacity: bytes)
+        for i in 0..<bytes { p[i] = rng.byte() }
+        for b in 0..<(rows * columns / 32) {
+            let blk = raw + b * format.blockBytes
+            let d = Float16(0.001 + Float(rng.next() % 1000) / 1000 * 0.049)
+            blk.storeBytes(of: d.bitPattern, toByteOffset: 0, as: UInt16.self)
+            if format == .q4_1 {
+                blk.storeBytes(of: Float16(rng.float() * 0.5).bitPattern, toByteOffset: 2, as: UInt16.self)
+            }
+        }
+        return QuantizedMatrix(format: format, rows: rows, columns: columns, data: UnsafeRawPointer(raw),
+                               owner: RawAllocation(raw))
+    }
+
+    /// Scalar decode of one row, straight from the block layouts.
+    func referenceRow(_ m: QuantizedMatrix, _ r: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: m.columns)
+        let row = m.data + r * m.rowBytes
+        for b in 0..<(m.columns / 32) {
+            let blk = row + b * m.format.blockBytes
+            let d = Float(Float16(bitPattern: blk.loadUnaligned(as: UInt16.self)))
+            for j in 0..<32 {
+                switch m.format {
+                case .q8_0:
+                    out[b * 32 + j] = Float(blk.load(fromByteOffset: 2 + j, as: Int8.self)) * d
+                case .q4_0:
+                    let byte = blk.load(fromByteOffset: 2 + j % 16, as: UInt8.self)
+                    let q = j < 16 ? byte & 15 : byte >> 4
+                    out[b * 32 + j] = (Float(q) - 8) * d
+                case .q4_1:
+                    let mv = Float(Float16(bitPattern: blk.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+                    let byte = blk.load(fromByteOffset: 4 + j % 16, as: UInt8.self)
+                    let q = j < 16 ? byte & 15 : byte >> 4
+                    out[b * 32 + j] = Float(q) * d + mv
+                }
+            }
+        }
+        return out
+    }
+
+    func check(_ format: BlockFormat, rows: Int, columns: Int, ns: [Int]) {
+        var rng = Rng(state: 42 &+ UInt64(columns) &* 31 &+ UInt64(format.blockBytes))
+        let m = makeMatrix(format, rows: rows, columns: columns, rng: &rng)
+        let weights = (0..<rows).map { referenceRow(m, $0) }
+        // dequantizeRow agrees with the scalar decode (up to FMA rounding).
+        let buf = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+        defer { buf.deallocate() }
+        for r in [0, rows / 2, rows - 1] {
+            m.dequantizeRow(r, into: buf)
+            var worst: Float = 0
+            for c in 0..<columns { worst = max(worst, abs(buf[c] - weights[r][c]) / max(1e-3, abs(weights[r][c]))) }
+            XCTAssertLessThanOrEqual(worst, 1e-6, "\(format) dequantizeRow row \(r)")
+        }
+        for n in ns {
+            let x = (0..<(n * columns)).map { _ in rng.float() }
+            var y = [Float](repeating: .nan, count: n * rows)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in m.multiply(xp.baseAddress!, rows: n, into: yp.baseAddress!) }
+            }
+            var worst: Float = 0
+            for i in 0..<n {
+                for o in 0..<rows {
+                    var dot: Float = 0, mag: Float = 0
+                    for c in 0..<columns {
+                        let t = weights[o][c] * x[i * columns + c]
+                        dot += t
+                        mag += abs(t)
+                    }
+                    let e = abs(y[i * rows + o] - dot) / mag
+                    worst = e.isNaN ? .infinity : max(worst, e)
+                }
+            }
+            XCTAssertLessThanOrEqual(worst, 1e-5, "\(format) n=\(n) columns=\(columns): relative error \(worst)")
+        }
+    }
+
+    func testQ4_0AllDecodeRowCounts() { check(.q4_0, rows: 75, columns: 192, ns: Array(1...16)) }
+    func testQ4_1AllDecodeRowCounts() { check(.q4_1, rows: 75, columns: 192, ns: Array(1...16)) }
+    func testQ8_0AllDecodeRowCounts() { check(.q8_0, rows: 75, columns: 192, ns: Array(1...16)) }
+
+    /// Prefill-sized batches take the f32-tile + sgemm path.
+    func testGemmPathMatches() {
+        for f in [BlockFormat.q4_0, .q4_1, .q8_0] {
+            check(f, rows: 133, columns: 96, ns: [QuantizedMatrix.gemmThreshold, 37])
+        }
+    }
+
+    /// Long rows (the FFN down projection's width) with chunking at few rows per chunk.
+    func testWideRows() { check(.q4_1, rows: 40, columns: 1536, ns: [1, 4, 9]) }
+}

@@ -29,7 +29,7 @@ def load(path):
                                                 torch_dtype=torch.float32)
 
 
-def step(model, ids, cache):
+def forward_cached(model, ids, cache):
     """One forward with the KV cache; transformers 5 renamed past_key_values to cache."""
     out = model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1)
     return out, getattr(out, "cache", None) or out.past_key_values
@@ -46,13 +46,13 @@ def prefill(model, n, vocab):
 @torch.inference_mode()
 def decode_siblings(model, n, prompt, steps, vocab):
     ids = torch.tensor([synthetic(prompt, vocab)] * n)
-    _, cache = step(model, ids, None)
+    _, cache = forward_cached(model, ids, None)
     nxt = synthetic(n + 7, vocab)[-n:]
-    _, cache = step(model, torch.tensor(nxt).view(n, 1), cache)  # warm-up step
+    _, cache = forward_cached(model, torch.tensor(nxt).view(n, 1), cache)  # warm-up step
     t0 = time.perf_counter()
     for step in range(steps):
         nxt = [(nxt[i] * 31 + step + i) % vocab for i in range(n)]
-        _, cache = step(model, torch.tensor(nxt).view(n, 1), cache)
+        _, cache = forward_cached(model, torch.tensor(nxt).view(n, 1), cache)
     return n * steps / (time.perf_counter() - t0)
 
 

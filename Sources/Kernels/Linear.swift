@@ -47,8 +47,13 @@ public final class Linear: @unchecked Sendable {
         precondition(rows >= 1)
         switch storage {
         case .f32(let w):
-            // Output features split over the pool; OpenBLAS runs single-threaded per chunk.
             let inF = inFeatures, outF = outFeatures
+            if inF % 32 == 0 && (rows < QuantizedMatrix.gemmThreshold || !BLAS.hasFastGemm) {
+                // Decode-sized batches (or a generic-core OpenBLAS): the register tiles.
+                QuantizedMatrix.multiplyF32(w, rows: outF, columns: inF, x, n: rows, into: y)
+                break
+            }
+            // Output features split over the pool; OpenBLAS runs single-threaded per chunk.
             let grain = max(16, (outF / (WorkerPool.shared.threadCount * 4) + 15) & ~15)
             WorkerPool.shared.parallelFor(count: outF, grain: grain) { lo, hi in
                 if rows == 1 {

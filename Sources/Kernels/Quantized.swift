@@ -83,6 +83,10 @@ public final class QuantizedMatrix: @unchecked Sendable {
             return
         }
         let blocks = columns / 32
+        if n == 1 && format != .q8_0 {
+            multiplyOneRowNibbles(x, into: y)
+            return
+        }
         // Block sums of x serve the one-row kernel's offset term (a lone row is the
         // last one when n % 8 == 1).
         let needSums = format != .q8_0 && n % 8 == 1
@@ -101,12 +105,11 @@ public final class QuantizedMatrix: @unchecked Sendable {
                 }
             }
             let sumsC = UnsafePointer(sums)
-            // Chunks of ~4096 block·rows, but at least ~8 per thread so a late or
-            // descheduled worker leaves little imbalance.
-            let perRow = blocks * n
-            let threads = WorkerPool.shared.threadCount
-            let grain = max(4, min(4096 / max(perRow, 1), self.rows / (threads * 8)) & ~3)
+            // One concrete closure per format (not a generic helper): specialised
+            // through a generic function, the stdlib's SIMD8 integer→float
+            // conversions stop being inlined and run as calls (2× slower).
             let data = self.data, rowBytes = self.rowBytes, columns = self.columns, rows = self.rows
+            let grain = Self.grain(rows: rows, blocks: blocks, n: n)
             switch format {
             case .q4_0:
                 WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
@@ -124,6 +127,53 @@ public final class QuantizedMatrix: @unchecked Sendable {
                                  lo: lo, hi: hi, x: x, sums: sumsC, y: y, yStride: rows)
                 }
             }
+        }
+    }
+
+    /// Rows per chunk: ~4096 block·rows of work, but at least ~8 chunks per thread so
+    /// a late or descheduled worker leaves little imbalance.
+    static func grain(rows: Int, blocks: Int, n: Int) -> Int {
+        max(4, min(4096 / max(blocks * n, 1), rows / (WorkerPool.shared.threadCount * 8)) & ~3)
+    }
+
+    /// One activation row of a q4 format: activations transformed once
+    /// (`nibbleActivations`, on the stack) for the cheaper nibble kernel.
+    private func multiplyOneRowNibbles(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let blocks = columns / 32, columns = self.columns, rows = self.rows
+        let data = self.data, rowBytes = self.rowBytes
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: columns + blocks) { buffer in
+            let xt = buffer.baseAddress!, sums = xt + columns   // [columns], [blocks]
+            Self.nibbleActivations(x, columns: columns, into: xt, sums: sums)
+            let xr = UnsafeRawPointer(xt), sumsC = UnsafePointer(sums)
+            let grain = Self.grain(rows: rows, blocks: blocks, n: 1)
+            switch format {
+            case .q4_0:
+                WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
+                    Self.dotRows1Nibbles(Q4_0Decoder.self, data: data, rowBytes: rowBytes, blocks: blocks,
+                                         lo: lo, hi: hi, xt: xr, sums: sumsC, y: y)
+                }
+            case .q4_1:
+                WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
+                    Self.dotRows1Nibbles(Q4_1Decoder.self, data: data, rowBytes: rowBytes, blocks: blocks,
+                                         lo: lo, hi: hi, xt: xr, sums: sumsC, y: y)
+                }
+            case .q8_0:
+                preconditionFailure("q8_0 has no nibbles")
+            }
+        }
+    }
+
+    /// y[n, rows] = x[n, columns] · Wᵀ for f32 weights W [rows, columns] (columns a
+    /// multiple of 32) with the same register tiles as the block formats.
+    static func multiplyF32(_ w: UnsafePointer<Float>, rows: Int, columns: Int, _ x: UnsafePointer<Float>,
+                            n: Int, into y: UnsafeMutablePointer<Float>) {
+        precondition(columns % 32 == 0)
+        let grain = Self.grain(rows: rows, blocks: columns / 32, n: n)
+        let data = UnsafeRawPointer(w)
+        WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
+            // F32 has no offset term, so the block sums are never read.
+            dotRows(F32Decoder.self, n: n, data: data, rowBytes: columns * 4, columns: columns,
+                    lo: lo, hi: hi, x: x, sums: x, y: y, yStride: rows)
         }
     }
 

@@ -86,7 +86,13 @@ public final class WorkerPool: @unchecked Sendable {
             drain(escapable, count: count, grain: g, chunks: chunks)
             // Close the job, then wait for workers still finishing a claimed chunk.
             entered.add(Self.closedBit, ordering: .acquiringAndReleasing)
-            while entered.load(ordering: .acquiring) != Self.closedBit { }
+            // A worker preempted mid-chunk (shared cores) would keep this thread spinning
+            // for a whole time slice: after a short spin, yield the core to it instead.
+            var spins = 0
+            while entered.load(ordering: .acquiring) != Self.closedBit {
+                spins += 1
+                if spins > 2_000 { sched_yield() }
+            }
             job = nil
         }
         busy.store(false, ordering: .releasing)

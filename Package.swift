@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "Sprig", dependencies: ["Transformer", "Tokenizer", "PagedKV", "SPRM", "StepSearch", "Checkpoint", "Kernels"],
                 swiftSettings: simdFlags),
         .executableTarget(name: "SprigCLI", dependencies: [
-            "Sprig", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Sprig", "SPRM", "StepSearch", "Transformer", "Kernels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: simdFlags),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: simdFlags),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], resources: [.copy("Fixtures")]),

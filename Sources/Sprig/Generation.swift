@@ -22,7 +22,7 @@ extension LanguageModel {
         guard !promptIDs.isEmpty else { throw .invalidArgument("the prompt is empty") }
         guard maxTokens >= 0 else { throw .invalidArgument("--max-tokens must be ≥ 0") }
         let config = transformer.config
-        let total = min(promptIDs.count + maxTokens, config.maxPositions)
+        let total = min(promptIDs.count + min(maxTokens, config.maxPositions), config.maxPositions)  // no overflow at Int.max
         guard promptIDs.count < config.maxPositions else {
             throw .model(.contextOverflow(needed: promptIDs.count, limit: config.maxPositions))
         }
@@ -42,13 +42,14 @@ extension LanguageModel {
         let tDecode = Date()
         var reason = "max_tokens"
         while ids.count < maxTokens {
+            // Every generated token takes a position (as in a search), so none is sampled past the last.
+            if cache.length(seq) >= config.maxPositions { reason = "context"; break }
             let next = Sampler.sample(out.logits(row: 0), parameters: sampling, previous: history, rng: &rng).token
             if stops.contains(next) { reason = "eos"; break }
             ids.append(next)
             history.append(next)
             let piece = decoder.append(next)
             if !piece.isEmpty { onText?(piece) }
-            if cache.length(seq) >= config.maxPositions { reason = "context"; break }
             if ids.count == maxTokens { break }
             do { out = try transformer.forward([ForwardEntry(sequence: seq, tokens: [next])], cache: cache) } catch {
                 throw .model(error)

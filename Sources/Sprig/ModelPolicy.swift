@@ -43,6 +43,11 @@ public final class ModelPolicy: SearchPolicy {
     private var nextID = 0
     /// Branches currently alive (root/fork minus release): a leak check for callers.
     public var liveBranches: Int { branches.count }
+    /// Called for every step token `extend` detects, before it is scored: the branch, the
+    /// token's index in that branch's chunk, and the feature the step is scored from (the
+    /// penultimate hidden state at the position that produced the token, [hiddenSize]; valid
+    /// only during the call). `sprig train-sprm` collects training features here; nil costs nothing.
+    public var stepObserver: ((BranchID, Int, UnsafeBufferPointer<Float>) -> Void)?
 
     /// `promptIDs` are prefilled once; every `root()` forks that prefilled sequence.
     public init(model: LanguageModel, promptIDs: [Int], cache: PagedKVCache, scorer: StepScorer?,
@@ -94,9 +99,11 @@ public final class ModelPolicy: SearchPolicy {
 
     public func canGrow(branches count: Int, tokens: Int) -> Bool {
         let blockSize = cache.pool.layout.blockSize
-        // New blocks for the tokens plus one copy-on-write block per branch.
-        let needed = (tokens + blockSize - 1) / blockSize + count
-        return cache.pool.freeCount >= needed
+        // New blocks for the tokens plus one copy-on-write block per branch; a request
+        // beyond the pool (or one whose arithmetic would overflow) never fits.
+        let free = cache.pool.freeCount
+        guard count >= 0, tokens >= 0, count <= free, tokens / blockSize <= free else { return false }
+        return free >= tokens / blockSize + (tokens % blockSize == 0 ? 0 : 1) + count
     }
 
     /// The text of `branch`'s generated tokens is not kept; callers keep chunk texts.
@@ -116,12 +123,17 @@ public final class ModelPolicy: SearchPolicy {
         while !active.isEmpty {
             var entries: [ForwardEntry] = []
             var fed: [Int] = []
+            // KV blocks promised to the branches fed so far in this step: the batched
+            // forward appends for all of them at once, so each must fit with the others.
+            var reserved = 0
             for i in active {
                 if request.shouldStop?() == true { chunks[i].stop = .cancelled; continue }
                 if chunks[i].tokens.count >= request.maxTokens { chunks[i].stop = .tokenLimit; continue }
                 if cache.length(states[i].sequence) >= maxPositions { chunks[i].stop = .contextLimit; continue }
-                if !canGrow(branches: 1, tokens: 1) { chunks[i].stop = .budget; continue }
+                let blocks = cache.blocksNeeded(forAppending: 1, to: states[i].sequence)
+                if reserved + blocks > cache.pool.freeCount { chunks[i].stop = .budget; continue }
                 if !budget.tryConsume(1) { chunks[i].stop = .budget; continue }
+                reserved += blocks
                 scratch = states[i].nextLogits
                 let (token, logProb) = scratch.withUnsafeMutableBufferPointer { buf in
                     Sampler.sample(buf, parameters: sampling, previous: states[i].recent, rng: &rngs[i])
@@ -134,6 +146,10 @@ public final class ModelPolicy: SearchPolicy {
                 states[i].stepTokens += 1
                 if detector.observe(token, state: &states[i].detector) {
                     steps[i] += 1
+                    if let observe = stepObserver {
+                        let index = chunks[i].tokens.count - 1
+                        states[i].nextHidden.withUnsafeBufferPointer { observe(ids[i], index, $0) }
+                    }
                     if let s = scorer {
                         chunks[i].stepScores.append(states[i].nextHidden.withUnsafeBufferPointer { s.score(hidden: $0) })
                     } else {

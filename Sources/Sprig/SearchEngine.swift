@@ -45,6 +45,11 @@ public final class SearchEngine: @unchecked Sendable {
         guard kvMemoryBytes >= layout.blockBytes * 4 else {
             throw .invalidArgument("--kv-memory \(kvMemoryBytes) bytes holds fewer than 4 KV blocks of \(layout.blockBytes) bytes")
         }
+        // The pool is allocated up front; more than the machine has would abort in malloc.
+        let physical = ProcessInfo.processInfo.physicalMemory
+        guard UInt64(kvMemoryBytes) <= physical else {
+            throw .invalidArgument("--kv-memory \(kvMemoryBytes) bytes exceeds this machine's \(physical) bytes of memory")
+        }
         self.pool = BlockPool(layout: layout, memoryBytes: kvMemoryBytes)
         let tok = model.tokenizer
         let vocab = model.transformer.config.vocabSize
@@ -68,10 +73,13 @@ public final class SearchEngine: @unchecked Sendable {
         return s
     }
 
-    /// Runs one search. `budget`/`seed` override the preset's.
+    /// Runs one search. `budget`/`seed` override the preset's; `wrap` may put a layer
+    /// (recording, logging) between the strategy and the model policy.
     public func search(question: String, config: SearchConfig, budget: Int? = nil, seed: UInt64? = nil,
+                       extractor: AnswerExtractor = FinalAnswerExtractor(),
                        isCancelled: @escaping @Sendable () -> Bool = { false },
-                       onProgress: ((SearchProgress) -> Void)? = nil) throws -> SearchResult {
+                       onProgress: ((SearchProgress) -> Void)? = nil,
+                       wrap: ((ModelPolicy) -> SearchPolicy)? = nil) throws -> SearchResult {
         var config = config
         config.sampling = sampling(for: config)
         if let b = budget { config.budget = b }
@@ -81,13 +89,18 @@ public final class SearchEngine: @unchecked Sendable {
         guard promptIDs.count < limit else {
             throw SprigError.model(.contextOverflow(needed: promptIDs.count, limit: limit))
         }
+        // The prompt plus one block to generate into must fit the pool, or nothing can run.
+        let promptBlocks = (promptIDs.count + pool.layout.blockSize - 1) / pool.layout.blockSize
+        guard promptBlocks < pool.blockCount else {
+            throw SprigError.invalidArgument("the prompt's \(promptIDs.count) tokens need \(promptBlocks + 1) KV blocks but the KV memory cap holds \(pool.blockCount); raise --kv-memory")
+        }
         let cache = PagedKVCache(pool: pool)
-        let context = config.makeContext(extractor: FinalAnswerExtractor(), question: question, seedOverride: seed,
+        let context = config.makeContext(extractor: extractor, question: question, seedOverride: seed,
                                          isCancelled: isCancelled, onProgress: onProgress)
         let result: SearchResult
         do {
             let policy = try ModelPolicy(model: model, promptIDs: promptIDs, cache: cache, scorer: head, detector: detector)
-            result = try config.makeStrategy().run(policy: policy, context: context)
+            result = try config.makeStrategy().run(policy: wrap?(policy) ?? policy, context: context)
         }
         // Strategies release every branch and the policy frees its prompt; anything
         // left would be a bug, but it must not keep blocks from the next search.

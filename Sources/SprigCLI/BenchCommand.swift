@@ -34,6 +34,7 @@ struct BenchCommand: ParsableCommand {
         guard ["decode", "cache"].contains(target) else { throw ValidationError("unknown bench target '\(target)' (decode, cache)") }
         guard steps > 0, prompt > 0 else { throw ValidationError("--steps and --prompt must be positive") }
         guard parseCounts() != nil else { throw ValidationError("--sequences must be positive integers, e.g. 1,4,16") }
+        guard (parseCounts() ?? []).allSatisfy({ $0 <= 4096 }) else { throw ValidationError("--sequences must be at most 4096 each") }
     }
 
     func parseCounts() -> [Int]? {
@@ -45,6 +46,10 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let loaded = try CLI.loadModel(model, dequantize: f32)
         if target == "cache" { return try runCache(loaded) }
+        // The decode measurement runs 32 prompt positions, one warm-up step, then the timed steps.
+        let context = loaded.config.maxPositions
+        if prompt > context { CLI.fail("--prompt \(prompt) is longer than the model's context of \(context) positions") }
+        if steps > context - 33 { CLI.fail("--steps \(steps) does not fit the model's context of \(context) positions (at most \(max(0, context - 33)))") }
         let roofline = Roofline.measure()
         var bench = DecodeBenchmark(model: loaded)
         bench.decodeSteps = steps

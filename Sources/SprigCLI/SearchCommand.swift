@@ -59,6 +59,8 @@ struct SearchCommand: ParsableCommand {
         if let c = children, c <= 0 { throw ValidationError("--children must be positive") }
         if let t = childTokens, t <= 0 { throw ValidationError("--child-tokens must be positive") }
         if let k = n, k <= 0 { throw ValidationError("--n must be positive") }
+        if let c = children, c > SearchCommand.maxBranches { throw ValidationError("--children must be at most \(SearchCommand.maxBranches)") }
+        if let k = n, k > SearchCommand.maxBranches { throw ValidationError("--n must be at most \(SearchCommand.maxBranches)") }
         guard Presets.kind(strategy) != nil else {
             throw ValidationError("unknown --strategy '\(strategy)' (mcts, best-of-n, beam, greedy, sample)")
         }
@@ -66,12 +68,37 @@ struct SearchCommand: ParsableCommand {
         guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("--question is empty") }
     }
 
+    /// Most branches one expansion may fork (keeps `children × child tokens` far from overflow;
+    /// no KV pool holds more anyway).
+    static let maxBranches = 4096
+    /// Most tokens one branch may be asked for in one extend (far past any context window).
+    static let maxBranchTokens = 1 << 24
+
+    /// Sizes a preset file may hold that no search can use (and whose products would overflow).
+    static func limitProblem(_ c: SearchConfig) -> String? {
+        let branches = [("mcts.children", c.mcts.children), ("best_of_n.n", c.bestOfN.n ?? 0),
+                        ("best_of_n.parallel", c.bestOfN.parallel ?? 0), ("beam.width", c.beam.width),
+                        ("beam.expansions", c.beam.expansions)]
+        for (name, v) in branches where v > maxBranches { return "\(name) \(v) is more than \(maxBranches)" }
+        if c.beam.width * c.beam.expansions > maxBranches {
+            return "beam.width × beam.expansions is more than \(maxBranches)"
+        }
+        let tokens = [("mcts.child_tokens", c.mcts.childTokens), ("best_of_n.trajectory_tokens", c.bestOfN.trajectoryTokens),
+                      ("beam.step_tokens", c.beam.stepTokens), ("single.trajectory_tokens", c.single.trajectoryTokens),
+                      ("completion_tokens", c.completionTokens)]
+        for (name, v) in tokens where v > maxBranchTokens { return "\(name) \(v) is more than \(maxBranchTokens)" }
+        return nil
+    }
+
     func run() throws {
+        // First, so a signal during loading also ends with a clean (empty) interrupted result.
+        Interrupt.install()
         var preset = try CLI.run { () throws(SprigError) in try Presets.resolve(strategy: strategy, file: config) }
         if let c = children { preset.mcts.children = c }
         if let t = childTokens { preset.mcts.childTokens = t }
         if let k = n { preset.bestOfN.n = k }
         if let b = budget { preset.budget = b }
+        if let problem = SearchCommand.limitProblem(preset) { CLI.fail(problem) }
         let path = try CLI.modelPath(model)
         let lm = try CLI.run { () throws(SprigError) in try LanguageModel.load(path: path) }
         let kvBytes = ByteSize.parse(kvMemory) ?? (2 << 30)
@@ -80,13 +107,12 @@ struct SearchCommand: ParsableCommand {
         if preset.strategy == .mcts && preset.mcts.childTokens >= context {
             CLI.fail("--child-tokens \(preset.mcts.childTokens) does not fit the model's context of \(context) positions")
         }
-        Interrupt.install()
         let started = Date()
         let progress: ((SearchProgress) -> Void)? = quiet ? nil : { p in
             CLI.status(String(format: "tokens %d/%d  nodes %d  best %.3f  %.0f tok/s  %.0fs",
                               p.tokensUsed, p.budget, p.nodes, p.bestScore, p.tokensPerSecond, Date().timeIntervalSince(started)))
         }
-        let result: SearchResult
+        var result: SearchResult
         do {
             result = try engine.search(question: question, config: preset, seed: seed,
                                        isCancelled: { Interrupt.isSet }, onProgress: progress)
@@ -94,6 +120,8 @@ struct SearchCommand: ParsableCommand {
             CLI.fail("\(error)")
         }
         if !quiet { CLI.status(nil) }
+        // A signal that arrived after the search loop (during the final completion) cut it short too.
+        if Interrupt.isSet { result.interrupted = true }
         if let t = trace {
             do { try result.trace.jsonData(pretty: false).write(to: URL(fileURLWithPath: t), options: .atomic) } catch {
                 CLI.fail("\(t): cannot write the trace: \(error.localizedDescription)")

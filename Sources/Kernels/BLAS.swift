@@ -19,6 +19,11 @@ public enum BLAS {
         return !generic.contains(where: { name.hasPrefix($0) })
     }()
 
+    /// OpenBLAS's core name ("Haswell", "SkylakeX", "Prescott" ...).
+    public static var coreName: String {
+        openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+    }
+
     /// c[m, n] = a[m, k] · b[n, k]ᵀ (row-major, leading dimensions in floats).
     @inline(__always)
     public static func sgemmNT(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,

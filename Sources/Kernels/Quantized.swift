@@ -179,7 +179,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
 
     /// Prefill path: tiles of output rows are expanded to f32 (per worker, reused
     /// across its tiles) and multiplied with a single-threaded sgemm.
-    private func multiplyByTiles(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>) {
+    func multiplyByTiles(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>) {
         let tile = 64
         let columns = self.columns, rows = self.rows
         WorkerPool.shared.parallelFor(count: rows, grain: tile) { lo, hi in

@@ -51,16 +51,28 @@ public final class SearchEngine: @unchecked Sendable {
             throw .invalidArgument("--kv-memory \(kvMemoryBytes) bytes exceeds this machine's \(physical) bytes of memory")
         }
         self.pool = BlockPool(layout: layout, memoryBytes: kvMemoryBytes)
+        self.detector = Self.detector(model: model, patterns: format.stepPatterns ?? [".\n\n"])
+    }
+
+    /// A step detector over `model`'s vocabulary and `<think>` tags that splits steps at `patterns`.
+    static func detector(model: LanguageModel, patterns: [String]) -> StepDetector {
         let tok = model.tokenizer
-        let vocab = model.transformer.config.vocabSize
-        let bytes = (0..<vocab).map { tok.tokenBytes($0) }
-        self.detector = StepDetector(patterns: format.stepPatterns ?? [".\n\n"], thinkOpenID: tok.id(of: "<think>"),
-                                     thinkCloseID: tok.id(of: "</think>"), tokenBytes: bytes)
+        let bytes = (0..<model.transformer.config.vocabSize).map { tok.tokenBytes($0) }
+        return StepDetector(patterns: patterns, thinkOpenID: tok.id(of: "<think>"),
+                            thinkCloseID: tok.id(of: "</think>"), tokenBytes: bytes)
     }
 
     /// The prompt text for a question (canonicalised for known tasks, else the chat template).
     public func prompt(for question: String) throws(SprigError) -> String {
         try format.prompt(for: question, chatPrompt: { model.tokenizer.chatPrompt(user: $0) })
+    }
+
+    /// The prompt's token ids for a question; an error when they fill the model's context.
+    func promptIDs(for question: String) throws(SprigError) -> [Int] {
+        let ids = model.tokenizer.encode(try prompt(for: question))
+        let limit = model.transformer.config.maxPositions
+        guard ids.count < limit else { throw .model(.contextOverflow(needed: ids.count, limit: limit)) }
+        return ids
     }
 
     /// Sampling settings: the preset's, with the model's own defaults where the preset keeps the library defaults.
@@ -84,11 +96,7 @@ public final class SearchEngine: @unchecked Sendable {
         config.sampling = sampling(for: config)
         if let b = budget { config.budget = b }
         try config.validate(file: "search")
-        let promptIDs = model.tokenizer.encode(try prompt(for: question))
-        let limit = model.transformer.config.maxPositions
-        guard promptIDs.count < limit else {
-            throw SprigError.model(.contextOverflow(needed: promptIDs.count, limit: limit))
-        }
+        let promptIDs = try promptIDs(for: question)
         // The prompt plus one block to generate into must fit the pool, or nothing can run.
         let promptBlocks = (promptIDs.count + pool.layout.blockSize - 1) / pool.layout.blockSize
         guard promptBlocks < pool.blockCount else {

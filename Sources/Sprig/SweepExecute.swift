@@ -42,9 +42,9 @@ public final class SweepEngineRunner {
             if rule == primary || (pick.map { samples[$0].node } == chosenNode && chosenNode != nil) {
                 rows.append(row(task, selection: rule.rawValue, result: result, answer: result.answer, score: result.score,
                                 answerTokens: result.answerTokens, seconds: seconds, oracle: oracle))
-            } else if let i = pick, samples[i].terminal {
-                rows.append(row(task, selection: rule.rawValue, result: result, answer: extractor.answer(in: samples[i].text),
-                                score: samples[i].score, answerTokens: 0, seconds: seconds, oracle: oracle))
+            } else if let i = pick, samples[i].candidate.terminal {
+                rows.append(row(task, selection: rule.rawValue, result: result, answer: extractor.answer(in: samples[i].candidate.text),
+                                score: samples[i].candidate.score, answerTokens: 0, seconds: seconds, oracle: oracle))
             } else {
                 // An unfinished pick needs its own out-of-budget completion (or the rule needs
                 // log-probs that were not recorded): rerun with that rule on the same seed,

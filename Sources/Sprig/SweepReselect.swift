@@ -5,95 +5,32 @@ import StepSearch
 public struct SweepTrajectory: Sendable, Equatable {
     /// Its trace node id.
     public var node: Int
-    public var text: String
-    /// Aggregated SPRM score (the trace node's `score`).
-    public var score: Double
-    public var terminal: Bool
-    public var tokens: Int
-    /// Sum of token log-probs; nil when not recorded (the trace does not keep them).
-    public var logProb: Double?
+    /// What the selection rules read; `logProb` is nil when not recorded (the trace does not
+    /// keep log-probs).
+    public var candidate: BestOfNSelector.Candidate
 
-    public init(node: Int, text: String, score: Double, terminal: Bool, tokens: Int, logProb: Double?) {
+    public init(node: Int, candidate: BestOfNSelector.Candidate) {
         self.node = node
-        self.text = text
-        self.score = score
-        self.terminal = terminal
-        self.tokens = tokens
-        self.logProb = logProb
+        self.candidate = candidate
     }
 }
 
 /// Best-of-N selection re-applied to the samples of one run, so every rule is compared on the
-/// same N trajectories. Mirrors `BestOfN.pick` rule for rule (tested against it): only finished
-/// trajectories compete (all of them when none finished); ties go to the earlier trajectory.
+/// same N trajectories: the trajectories are recovered from the trace and handed to
+/// `BestOfNSelector.pick`, the function `BestOfN` itself picks with.
 public enum BestOfNReselect {
     /// The root's children of a Best-of-N trace, in sampling order; `logProbs[node]` where known.
     public static func trajectories(trace: SearchTrace, logProbs: [Int: Double] = [:]) -> [SweepTrajectory] {
         trace.nodes.filter { $0.parent == 0 }.map {
-            SweepTrajectory(node: $0.id, text: $0.text, score: $0.score, terminal: $0.terminal, tokens: $0.tokens,
-                            logProb: logProbs[$0.id])
+            SweepTrajectory(node: $0.id, candidate: .init(text: $0.text, score: $0.score, logProb: logProbs[$0.id],
+                                                          tokens: $0.tokens, terminal: $0.terminal))
         }
     }
 
-    /// Whether `rule` can be applied without log-probs.
-    public static func needsLogProbs(_ rule: BestOfNSelection) -> Bool {
-        rule == .logProb || rule == .logProbWeighted
-    }
-
-    /// The index in `all` of the trajectory `rule` picks; nil when `all` is empty or the rule
-    /// needs a log-prob that is missing. `seed` is the run's seed (the random rule's draw).
+    /// The index in `all` of the trajectory `rule` picks (see `BestOfNSelector.pick`).
     public static func pick(_ all: [SweepTrajectory], rule: BestOfNSelection, seed: UInt64,
                             extractor: AnswerExtractor) -> Int? {
-        guard !all.isEmpty else { return nil }
-        if needsLogProbs(rule), all.contains(where: { $0.logProb == nil }) { return nil }
-        let finished = all.indices.filter { all[$0].terminal }
-        let pool = finished.isEmpty ? Array(all.indices) : finished
-        func best(_ ids: [Int], by key: (Int) -> Double) -> Int {
-            ids.reduce(ids[0]) { key($1) > key($0) ? $1 : $0 }
-        }
-        let byScore: (Int) -> Double = { all[$0].score }
-        let byLogProb: (Int) -> Double = { all[$0].logProb ?? -.infinity }
-
-        switch rule {
-        case .sprm: return best(pool, by: byScore)
-        case .logProb: return best(pool, by: byLogProb)
-        case .random: return pool[Int(randomDraw(seed: seed) % UInt64(pool.count))]
-        case .majority, .sprmWeighted, .logProbWeighted:
-            var groups: [String: [Int]] = [:]
-            var order: [String] = []
-            for i in finished {
-                guard let a = extractor.answer(in: all[i].text) else { continue }
-                if groups[a] == nil { order.append(a) }
-                groups[a, default: []].append(i)
-            }
-            guard !order.isEmpty else { return best(pool, by: byScore) }
-            let weight: ([Int]) -> Double
-            let representative: ([Int]) -> Int
-            switch rule {
-            case .majority:
-                weight = { ids in Double(ids.count) + 0.5 * min(1, max(0, ids.map(byScore).max() ?? 0)) }
-                representative = { best($0, by: byScore) }
-            case .sprmWeighted:
-                weight = { $0.reduce(0) { $0 + byScore($1) } }
-                representative = { best($0, by: byScore) }
-            default:
-                weight = { ids in ids.reduce(0) { $0 + Foundation.exp(byLogProb($1) / Double(max(1, all[$1].tokens))) } }
-                representative = { best($0, by: byLogProb) }
-            }
-            let winner = order.reduce(order[0]) { weight(groups[$1] ?? []) > weight(groups[$0] ?? []) ? $1 : $0 }
-            return representative(groups[winner] ?? pool)
-        }
-    }
-
-    /// BestOfN's random draw: the splitmix derivation of StepSearch's `Seeds.derive(seed, -1)`.
-    static func randomDraw(seed: UInt64) -> UInt64 {
-        func mix(_ x: UInt64) -> UInt64 {
-            var z = x &+ 0x9E37_79B9_7F4A_7C15
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        return mix(seed ^ mix(UInt64(truncatingIfNeeded: -1) &+ 0x5EED))
+        BestOfNSelector.pick(all.map(\.candidate), rule: rule, seed: seed, extractor: extractor)
     }
 }
 

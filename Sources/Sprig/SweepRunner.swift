@@ -59,7 +59,7 @@ public final class SweepRunner {
     /// - Parameters:
     ///   - shard: this process takes the problems whose index % count == index.
     ///   - rowsPath: rows.jsonl; with `resume` false an existing file is moved to `rows.jsonl.old`.
-    public init(spec: SweepSpec, problems: [SweepProblem], shard: SweepShard = .all, rowsPath: String,
+    public init(spec: SweepSpec, problems: [Problem], shard: SweepShard = .all, rowsPath: String,
                 resume: Bool = true) throws(SprigError) {
         if !resume, FileManager.default.fileExists(atPath: rowsPath) {
             let old = rowsPath + ".old"

@@ -169,7 +169,7 @@ public struct SweepPoint: Sendable, Equatable, Hashable {
 /// One unit of work: a problem under one configuration, point and seed. Yields one row per
 /// selection rule (one row for strategies without selections).
 public struct SweepTask: Sendable {
-    public var problem: SweepProblem
+    public var problem: Problem
     public var configuration: SweepConfiguration
     public var point: SweepPoint
     public var seed: UInt64
@@ -184,7 +184,7 @@ public struct SweepTask: Sendable {
 
     /// Every task of `spec` over `problems`, problem-major (a partial sweep compares every
     /// configuration on the problems it reached).
-    public static func all(spec: SweepSpec, problems: [SweepProblem]) -> [SweepTask] {
+    public static func all(spec: SweepSpec, problems: [Problem]) -> [SweepTask] {
         var out: [SweepTask] = []
         for p in problems {
             for seed in spec.seeds {

@@ -146,14 +146,14 @@ public struct TrainSPRM {
         guard let modelPath = o.modelPath, let trainPath = o.trainData else {
             throw SprigError.invalidArgument("--model and --data are required unless --features is given")
         }
-        let train = try TrainSPRMProblem.load(path: trainPath)
-        let eval = try o.evalData.map { p throws(SprigError) in try TrainSPRMProblem.load(path: p) } ?? []
+        let train = try Problem.load(path: trainPath)
+        let eval = try o.evalData.map { p throws(SprigError) in try Problem.load(path: p) } ?? []
         let model = try LanguageModel.load(path: modelPath)
         log(String(format: "loaded %@ (hidden %d) in %.1f s", modelPath, model.transformer.config.hiddenSize, model.loadSeconds))
         let engine = try SearchEngine(model: model, sprmPath: nil, kvMemoryBytes: o.kvMemoryBytes)
         let sampler = TrainSPRMSampler(engine: engine, settings: o.sampling)
         var lines: [String] = []
-        func run(_ set: [TrainSPRMProblem], name: String) throws -> [SampledTrajectory] {
+        func run(_ set: [Problem], name: String) throws -> [SampledTrajectory] {
             var out: [SampledTrajectory] = []
             let start = Date()
             for (i, p) in set.enumerated() {

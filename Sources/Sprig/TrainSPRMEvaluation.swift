@@ -63,7 +63,7 @@ public struct TrainSPRMEvaluation: Sendable, Codable, Equatable {
             var first: [String: Int] = [:]
             for i in idx {
                 guard let a = trajectories[i].answer else { continue }
-                let key = AnswerMatch.normalize(a)
+                let key = AnswerCheck.normalize(a)
                 votes[key, default: 0] += 1
                 if first[key] == nil { first[key] = i }
             }

@@ -3,79 +3,6 @@ import PagedKV
 import SPRM
 import StepSearch
 
-/// One problem of a `sprig train-sprm` data set: a JSONL line `{"question": …, "answer": …}`
-/// (the answer may be a JSON string or number).
-public struct TrainSPRMProblem: Sendable, Equatable {
-    public var question: String
-    public var answer: String
-
-    public init(question: String, answer: String) {
-        self.question = question
-        self.answer = answer
-    }
-
-    /// Reads a JSONL file; blank lines are skipped, any other bad line is an error naming it.
-    public static func load(path: String) throws(SprigError) -> [TrainSPRMProblem] {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
-            throw .notFound(path)
-        }
-        guard let data = FileManager.default.contents(atPath: path) else { throw .io(path, "cannot read the file") }
-        var out: [TrainSPRMProblem] = []
-        for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let text = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            if text.isEmpty { continue }
-            guard let line = try? JSONDecoder().decode(Line.self, from: Data(text.utf8)) else {
-                throw .io("\(path):\(n + 1)", "expected a JSON object with a string \"question\" and a string or number \"answer\"")
-            }
-            out.append(TrainSPRMProblem(question: line.question, answer: line.answer.text))
-        }
-        guard !out.isEmpty else { throw .io(path, "no problems (expected JSONL lines {\"question\": …, \"answer\": …})") }
-        return out
-    }
-
-    private struct Line: Decodable {
-        var question: String
-        var answer: Answer
-    }
-
-    /// A string, integer or decimal answer (booleans and objects are rejected).
-    private struct Answer: Decodable {
-        var text: String
-        init(from decoder: Decoder) throws {
-            let c = try decoder.singleValueContainer()
-            if let s = try? c.decode(String.self) { text = s; return }
-            if let i = try? c.decode(Int.self) { text = String(i); return }
-            text = String(try c.decode(Double.self))
-        }
-    }
-}
-
-/// Final-answer comparison for outcome labels: normalised exact match.
-public enum AnswerMatch {
-    /// Trimmed, lower-cased, `$`, `\boxed{}` wrapper, thousands separators and trailing
-    /// punctuation removed; numbers rendered canonically ("12.0" → "12", "-0" → "0").
-    public static func normalize(_ s: String) -> String {
-        var t = s.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-        if t.hasPrefix("\\boxed{") && t.hasSuffix("}") { t = String(t.dropFirst(7).dropLast()) }
-        t = t.replacingOccurrences(of: "$", with: "")
-        while let last = t.last, ".;:!".contains(last) { t.removeLast() }
-        t = t.trimmingCharacters(in: .whitespaces)
-        let digitsOnly = t.replacingOccurrences(of: ",", with: "")
-        if let v = Double(digitsOnly), v.isFinite {
-            if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
-            return String(v)
-        }
-        return t
-    }
-
-    /// Whether an extracted answer equals the reference after `normalize`; nil never matches.
-    public static func matches(_ extracted: String?, reference: String) -> Bool {
-        guard let e = extracted else { return false }
-        return normalize(e) == normalize(reference)
-    }
-}
-
 /// One sampled trajectory with its step features and outcome label.
 public struct SampledTrajectory: Sendable {
     /// Index of the problem in its data set (train and eval sets are numbered separately).
@@ -132,26 +59,15 @@ public struct TrainSPRMSampler {
     public init(engine: SearchEngine, settings: TrainSPRMSampling) {
         self.engine = engine
         self.settings = settings
-        if let patterns = settings.stepPatterns {
-            let tok = engine.model.tokenizer
-            let bytes = (0..<engine.model.transformer.config.vocabSize).map { tok.tokenBytes($0) }
-            detector = StepDetector(patterns: patterns, thinkOpenID: tok.id(of: "<think>"),
-                                    thinkCloseID: tok.id(of: "</think>"), tokenBytes: bytes)
-        } else {
-            detector = engine.detector
-        }
+        detector = settings.stepPatterns.map { SearchEngine.detector(model: engine.model, patterns: $0) } ?? engine.detector
     }
 
     /// The k trajectories of one problem, labelled by final-answer correctness.
     /// Sampling is deterministic in (settings.seed, problemID).
-    public func sample(_ problem: TrainSPRMProblem, problemID: Int) throws -> [SampledTrajectory] {
+    public func sample(_ problem: Problem, problemID: Int) throws -> [SampledTrajectory] {
         let k = settings.samples
         guard k >= 1, settings.maxTokens >= 1 else { throw SprigError.invalidArgument("samples and max tokens must be positive") }
-        let promptIDs = engine.model.tokenizer.encode(try engine.prompt(for: problem.question))
-        let limit = engine.model.transformer.config.maxPositions
-        guard promptIDs.count < limit else {
-            throw SprigError.model(.contextOverflow(needed: promptIDs.count, limit: limit))
-        }
+        let promptIDs = try engine.promptIDs(for: problem.question)
         let cache = PagedKVCache(pool: engine.pool)
         defer { if cache.sequenceCount > 0 { cache.keepOnly([]) } }
         var features = [[[Float]]](repeating: [], count: k)
@@ -175,7 +91,7 @@ public struct TrainSPRMSampler {
         return chunks.enumerated().map { i, c in
             let answer = extractor.answer(in: c.text)
             return SampledTrajectory(problemID: problemID, features: features[i], answer: answer,
-                                     correct: AnswerMatch.matches(answer, reference: problem.answer),
+                                     correct: AnswerCheck.isCorrect(answer, expected: problem.answer),
                                      tokenCount: c.tokens.count,
                                      meanLogProb: c.tokens.isEmpty ? 0 : c.logProb / Double(c.tokens.count), text: c.text)
         }

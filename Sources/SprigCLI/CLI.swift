@@ -45,6 +45,15 @@ enum CLI {
         }
     }
 
+    /// Loads `--model` (or the embedded default) and a search engine over it with the SPRM
+    /// head `sprm` and a KV cache of `kvMemory` (validated by the command; 2 GiB otherwise).
+    static func loadEngine(model: String?, sprm: String?, kvMemory: String) throws -> SearchEngine {
+        let path = try modelPath(model)
+        let lm = try run { () throws(SprigError) in try LanguageModel.load(path: path) }
+        let kvBytes = ByteSize.parse(kvMemory) ?? (2 << 30)
+        return try run { () throws(SprigError) in try SearchEngine(model: lm, sprmPath: sprm, kvMemoryBytes: kvBytes) }
+    }
+
     static func loadModel(_ path: String, dequantize: Bool = false) throws -> TransformerModel {
         try run { () throws(TransformerError) in try TransformerModel.load(path: path, dequantize: dequantize) }
     }

@@ -33,7 +33,7 @@ struct LogitsCommand: ParsableCommand {
 
     func run() throws {
         let ids = try parsedTokens()
-        let transformer = try CLI.run { () throws(TransformerError) in try TransformerModel.load(path: model) }
+        let transformer = try CLI.loadModel(model)
         let cache = transformer.makeCache(memoryBytes: (ids.count + 64) * transformer.kvLayout().bytesPerToken + (1 << 20))
         let seq = cache.createSequence()
         let out = try CLI.run { () throws(TransformerError) in

@@ -99,11 +99,8 @@ struct SearchCommand: ParsableCommand {
         if let k = n { preset.bestOfN.n = k }
         if let b = budget { preset.budget = b }
         if let problem = SearchCommand.limitProblem(preset) { CLI.fail(problem) }
-        let path = try CLI.modelPath(model)
-        let lm = try CLI.run { () throws(SprigError) in try LanguageModel.load(path: path) }
-        let kvBytes = ByteSize.parse(kvMemory) ?? (2 << 30)
-        let engine = try CLI.run { () throws(SprigError) in try SearchEngine(model: lm, sprmPath: sprm, kvMemoryBytes: kvBytes) }
-        let context = lm.transformer.config.maxPositions
+        let engine = try CLI.loadEngine(model: model, sprm: sprm, kvMemory: kvMemory)
+        let context = engine.model.transformer.config.maxPositions
         if preset.strategy == .mcts && preset.mcts.childTokens >= context {
             CLI.fail("--child-tokens \(preset.mcts.childTokens) does not fit the model's context of \(context) positions")
         }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Kernels
 import Sprig
 
 @main
@@ -11,9 +13,21 @@ struct SprigCommand: ParsableCommand {
             BenchCommand.self, ViewCommand.self, TrainSPRMCommand.self,
         ])
 
+    /// OpenBLAS picks its kernels when the library loads, and under some hypervisors it
+    /// misreads the CPU as a generic SSE core ("Prescott": sgemm ~3× slower). Sprig is
+    /// built for AVX2/FMA anyway, so the CLI restarts itself once with
+    /// OPENBLAS_CORETYPE=Haswell in that case. A user's own setting is left alone.
+    static func selectBLASKernels() {
+        guard getenv("OPENBLAS_CORETYPE") == nil, !BLAS.hasFastGemm else { return }
+        setenv("OPENBLAS_CORETYPE", "Haswell", 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        // execv only returns on failure: carry on with the generic kernels.
+    }
+
     /// ArgumentParser's own `main`, except that errors are one line on stderr
     /// (`error: ...`) instead of a message followed by the usage screen.
     static func main() {
+        selectBLASKernels()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -78,7 +78,7 @@ struct SweepCommand: ParsableCommand {
         }
 
         let spec = try CLI.run { () throws(SprigError) in try SweepSpec.load(path: config) }
-        var problems = try CLI.run { () throws(SprigError) in try SweepProblem.load(path: data ?? "") }
+        var problems = try CLI.run { () throws(SprigError) in try Problem.load(path: data ?? "") }
         if let l = limit { problems = Array(problems.prefix(l)) }
         let part = SweepShard(parsing: shard) ?? .all
         let runner = try CLI.run { () throws(SprigError) in
@@ -92,11 +92,8 @@ struct SweepCommand: ParsableCommand {
 
         var report = SweepRunReport(total: runner.tasks.count, skipped: runner.tasks.count, ran: 0, rowsWritten: 0, interrupted: false)
         if pending > 0 {
-            let path = try CLI.modelPath(model)
-            let lm = try CLI.run { () throws(SprigError) in try LanguageModel.load(path: path) }
-            let kvBytes = ByteSize.parse(kvMemory) ?? (2 << 30)
-            let engine = try CLI.run { () throws(SprigError) in try SearchEngine(model: lm, sprmPath: sprm, kvMemoryBytes: kvBytes) }
-            let contextLength = lm.transformer.config.maxPositions
+            let engine = try CLI.loadEngine(model: model, sprm: sprm, kvMemory: kvMemory)
+            let contextLength = engine.model.transformer.config.maxPositions
             for c in spec.configurations where c.preset.strategy == .mcts && c.preset.mcts.childTokens >= contextLength {
                 CLI.fail("\(config): configuration '\(c.name)' has child_tokens \(c.preset.mcts.childTokens), beyond the model's context of \(contextLength)")
             }

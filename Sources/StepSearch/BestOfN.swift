@@ -49,54 +49,13 @@ public struct BestOfN: SearchStrategy {
 
     /// The chosen child id (0 = the root when nothing was generated).
     func pick(tree: SearchTree, context: SearchContext) -> Int {
-        let all = tree[0].children
-        guard !all.isEmpty else { return 0 }
-        let finished = all.filter { tree[$0].terminal }
-        let pool = finished.isEmpty ? all : finished
-        // Deterministic order: higher first, ties to the earlier trajectory.
-        func best(_ ids: [Int], by key: (Int) -> Double) -> Int {
-            ids.reduce(ids[0]) { key($1) > key($0) ? $1 : $0 }
+        let children = tree[0].children
+        let candidates = children.map { id in
+            BestOfNSelector.Candidate(text: tree.text(to: id), score: tree[id].score, logProb: tree[id].pathLogProb,
+                                      tokens: tree[id].pathTokens, terminal: tree[id].terminal)
         }
-        let byScore: (Int) -> Double = { tree[$0].score }
-        let byLogProb: (Int) -> Double = { tree[$0].pathLogProb }
-
-        switch config.selection {
-        case .sprm:
-            return best(pool, by: byScore)
-        case .logProb:
-            return best(pool, by: byLogProb)
-        case .random:
-            let r = Seeds.derive(context.seed, -1)
-            return pool[Int(r % UInt64(pool.count))]
-        case .majority, .sprmWeighted, .logProbWeighted:
-            var groups: [String: [Int]] = [:]
-            var order: [String] = []
-            for id in finished {
-                guard let a = context.extractor.answer(in: tree.text(to: id)) else { continue }
-                if groups[a] == nil { order.append(a) }
-                groups[a, default: []].append(id)
-            }
-            guard !order.isEmpty else { return best(pool, by: byScore) }
-            let weight: ([Int]) -> Double
-            let representative: ([Int]) -> Int
-            switch config.selection {
-            case .majority:
-                // Count first; the group's best SPRM score (in [0, 1], so < one vote) breaks ties.
-                weight = { ids in Double(ids.count) + 0.5 * min(1, max(0, ids.map(byScore).max() ?? 0)) }
-                representative = { best($0, by: byScore) }
-            case .sprmWeighted:
-                weight = { $0.reduce(0) { $0 + byScore($1) } }
-                representative = { best($0, by: byScore) }
-            default:
-                weight = { ids in
-                    ids.reduce(0) { acc, id in
-                        acc + Foundation.exp(tree[id].pathLogProb / Double(max(1, tree[id].pathTokens)))
-                    }
-                }
-                representative = { best($0, by: byLogProb) }
-            }
-            let winner = order.reduce(order[0]) { weight(groups[$1]!) > weight(groups[$0]!) ? $1 : $0 }
-            return representative(groups[winner]!)
-        }
+        let index = BestOfNSelector.pick(candidates, rule: config.selection, seed: context.seed,
+                                         extractor: context.extractor)
+        return index.map { children[$0] } ?? 0
     }
 }

@@ -148,15 +148,18 @@ final class SearchTree {
 }
 
 /// Deterministic seed derivation (SplitMix64), so the k-th extend of a run gets its own seed.
-enum Seeds {
-    static func mix(_ x: UInt64) -> UInt64 {
+/// Public so code that re-applies a strategy's choices (e.g. a sweep) draws the same numbers.
+public enum Seeds {
+    /// The SplitMix64 finaliser.
+    public static func mix(_ x: UInt64) -> UInt64 {
         var z = x &+ 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
 
-    static func derive(_ seed: UInt64, _ index: Int) -> UInt64 {
+    /// The seed for draw `index` of a run seeded `seed` (BestOfN's random pick uses index -1).
+    public static func derive(_ seed: UInt64, _ index: Int) -> UInt64 {
         mix(seed ^ mix(UInt64(truncatingIfNeeded: index) &+ 0x5EED))
     }
 }

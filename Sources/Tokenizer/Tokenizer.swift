@@ -5,6 +5,7 @@
 //   added tokens (raw text) → normaliser (NFC) → added tokens (normalised text)
 //   → pre-tokenizer stages (Split regex scanners, Digits, ByteLevel) → BPE per
 //   pre-token (cached) → post-processor ids.
-// Files: JSON.swift (parser), TokenizerJSON.swift / TokenizerSpec.swift (loading),
+// Files: TokenizerJSON.swift / TokenizerJSONParse.swift / TokenizerSpec.swift (loading;
+// the JSON parser itself is the SprigJSON module),
 // SplitPattern.swift / PreTokenizer.swift / CharClasses.swift (splitting),
 // BPEModel.swift (merging), AddedTokens.swift, ChatTemplate.swift, StreamingDecoder.swift.

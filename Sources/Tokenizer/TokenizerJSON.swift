@@ -1,4 +1,5 @@
 import Foundation
+import SprigJSON
 
 /// Reads Hugging Face tokenizer.json (and optionally tokenizer_config.json)
 /// into a TokenizerSpec, rejecting every component we do not reproduce exactly.

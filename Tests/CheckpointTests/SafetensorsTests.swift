@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Checkpoint
+import SprigJSON
 
 /// A safetensors file from a header string and data bytes; `length` overrides the 8-byte prefix.
 func safetensorsBytes(_ header: String, data: [UInt8], length: UInt64? = nil) -> [UInt8] {
@@ -136,7 +137,18 @@ final class SafetensorsTests: XCTestCase {
     func testJSONEscapes() throws {
         let text = #"{"a\"b\u00e9\ud83d\ude00":[1.5e2,-0.25,true,false,null]}"#
         let json = try Array(text.utf8).withUnsafeBytes { raw throws(CheckpointError) in try JSON.parse(raw, path: "x", what: "t") }
-        XCTAssertEqual(json, .object([("a\"bé😀", .array([.number(150), .number(-0.25), .bool(true), .bool(false), .null]))]))
+        XCTAssertEqual(json, .object([JSONField(key: "a\"bé😀", value: .array([.number(150), .number(-0.25), .bool(true), .bool(false), .null]))]))
+    }
+
+    /// A syntax error in a header is `malformed`, naming the file, the part and the byte.
+    func testHeaderSyntaxErrorNamesFileAndOffset() {
+        let header = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},}"#
+        let bytes = safetensorsBytes(header, data: [0, 0, 128, 63, 0, 0, 0, 64])
+        XCTAssertThrowsError(try SafetensorsStore(file: MappedFile(bytes: bytes, path: "m.safetensors"))) { error in
+            guard case let .malformed(path, what)? = error as? CheckpointError else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, "m.safetensors")
+            XCTAssertEqual(what, "header is not valid JSON (expected a key at byte \(header.utf8.count - 1))")
+        }
     }
 
     func testErrorMessagesNameFileAndProblem() {

@@ -59,7 +59,7 @@ final class QuantizedMultiplyTests: XCTestCase {
         return out
     }
 
-    func check(_ format: BlockFormat, rows: Int, columns: Int, ns: [Int]) {
+    func check(_ format: BlockFormat, rows: Int, columns: Int, ns: [Int], viaTiles: Bool = false) {
         var rng = Rng(state: 42 &+ UInt64(columns) &* 31 &+ UInt64(format.blockBytes))
         let m = makeMatrix(format, rows: rows, columns: columns, rng: &rng)
         let weights = (0..<rows).map { referenceRow(m, $0) }
@@ -76,7 +76,13 @@ final class QuantizedMultiplyTests: XCTestCase {
             let x = (0..<(n * columns)).map { _ in rng.float() }
             var y = [Float](repeating: .nan, count: n * rows)
             x.withUnsafeBufferPointer { xp in
-                y.withUnsafeMutableBufferPointer { yp in m.multiply(xp.baseAddress!, rows: n, into: yp.baseAddress!) }
+                y.withUnsafeMutableBufferPointer { yp in
+                    if viaTiles {
+                        m.multiplyByTiles(xp.baseAddress!, rows: n, into: yp.baseAddress!)
+                    } else {
+                        m.multiply(xp.baseAddress!, rows: n, into: yp.baseAddress!)
+                    }
+                }
             }
             var worst: Float = 0
             for i in 0..<n {
@@ -99,10 +105,12 @@ final class QuantizedMultiplyTests: XCTestCase {
     func testQ4_1AllDecodeRowCounts() { check(.q4_1, rows: 75, columns: 192, ns: Array(1...16)) }
     func testQ8_0AllDecodeRowCounts() { check(.q8_0, rows: 75, columns: 192, ns: Array(1...16)) }
 
-    /// Prefill-sized batches take the f32-tile + sgemm path.
-    func testGemmPathMatches() {
+    /// Prefill-sized batches: through `multiply` (sgemm tiles when OpenBLAS has a real
+    /// kernel for this CPU, register tiles otherwise) and through the sgemm tiles directly.
+    func testPrefillPathsMatch() {
         for f in [BlockFormat.q4_0, .q4_1, .q8_0] {
             check(f, rows: 133, columns: 96, ns: [QuantizedMatrix.gemmThreshold, 37])
+            check(f, rows: 133, columns: 96, ns: [5, 40], viaTiles: true)
         }
     }
 

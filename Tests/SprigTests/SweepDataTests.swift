@@ -37,9 +37,9 @@ final class SweepDataTests: XCTestCase {
         {"question": "2+2?", "answer": 4}
         {"id": 7, "question": "q", "answer": 2.5, "level": null}
         """
-        let problems = try SweepProblem.parse(jsonl: Data(text.utf8), file: "t.jsonl")
+        let problems = try Problem.parse(jsonl: Data(text.utf8), file: "t.jsonl")
         XCTAssertEqual(problems.count, 3)
-        XCTAssertEqual(problems[0], SweepProblem(id: "easy-000", level: "easy", question: "What is 706 * 36?", answer: "25416"))
+        XCTAssertEqual(problems[0], Problem(id: "easy-000", level: "easy", question: "What is 706 * 36?", answer: "25416"))
         XCTAssertEqual(problems[1].id, "1")   // defaults to its index among problems
         XCTAssertEqual(problems[1].answer, "4")
         XCTAssertNil(problems[1].level)
@@ -49,14 +49,14 @@ final class SweepDataTests: XCTestCase {
 
     func testParseErrorsNameFileAndLine() {
         func message(_ text: String) -> String {
-            do { _ = try SweepProblem.parse(jsonl: Data(text.utf8), file: "split.jsonl"); return "" } catch { return "\(error)" }
+            do { _ = try Problem.parse(jsonl: Data(text.utf8), file: "split.jsonl"); return "" } catch { return "\(error)" }
         }
-        XCTAssertTrue(message("{\"question\": \"q\"}").contains("split.jsonl: line 1 has no \"answer\""))
-        XCTAssertTrue(message("{\"answer\": \"1\"}\n").contains("line 1 has no \"question\""))
-        XCTAssertTrue(message("{\"question\":\"a\",\"answer\":\"1\"}\nnot json").contains("line 2"))
+        XCTAssertTrue(message("{\"question\": \"q\"}").contains("split.jsonl:1: has no \"answer\""))
+        XCTAssertTrue(message("{\"answer\": \"1\"}\n").contains("split.jsonl:1: has no \"question\""))
+        XCTAssertTrue(message("{\"question\":\"a\",\"answer\":\"1\"}\nnot json").contains("split.jsonl:2: "))
         XCTAssertTrue(message("{\"id\":\"x\",\"question\":\"a\",\"answer\":1}\n{\"id\":\"x\",\"question\":\"b\",\"answer\":2}")
             .contains("repeats id \"x\""))
-        XCTAssertTrue(message("{\"question\": true, \"answer\": \"1\"}").contains("line 1"))
+        XCTAssertTrue(message("{\"question\": true, \"answer\": \"1\"}").contains("split.jsonl:1: "))
     }
 
     func testShardsPartitionEveryProblemExactlyOnce() {

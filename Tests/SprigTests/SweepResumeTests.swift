@@ -25,7 +25,7 @@ final class SweepResumeTests: XCTestCase {
         return try SweepSpec.parse(Data(json.utf8), file: "spec.json", folder: "/nonexistent")
     }
 
-    static let problems = (0..<5).map { SweepProblem(id: "p\($0)", level: $0 % 2 == 0 ? "easy" : "hard",
+    static let problems = (0..<5).map { Problem(id: "p\($0)", level: $0 % 2 == 0 ? "easy" : "hard",
                                                       question: "What is \($0) * 3?", answer: String($0 * 3)) }
 
     /// A deterministic fake result per row key: the values depend only on the key.

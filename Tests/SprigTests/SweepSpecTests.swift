@@ -34,7 +34,7 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(spec.configurations[2].points.map(\.budget), [512, 1024])
         XCTAssertNil(spec.configurations[2].selections)
         XCTAssertEqual(spec.configurations[3].points, [SweepPoint(budget: 512)])   // the preset's budget
-        let tasks = SweepTask.all(spec: spec, problems: [SweepProblem(id: "x", question: "q", answer: "1")])
+        let tasks = SweepTask.all(spec: spec, problems: [Problem(id: "x", question: "q", answer: "1")])
         XCTAssertEqual(tasks.count, 2 * (2 + 1 + 2 + 1))
         XCTAssertEqual(tasks.reduce(0) { $0 + $1.rowKeys.count }, 2 * (2 * 2 + 1 + 2 + 1))
     }

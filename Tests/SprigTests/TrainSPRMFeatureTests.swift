@@ -12,7 +12,7 @@ final class TrainSPRMFeatureTests: XCTestCase {
     var folder = ""
 
     override func setUpWithError() throws {
-        folder = try TinyModelFolder.make()
+        folder = try TestModels.trainFolder()
     }
 
     override func tearDownWithError() throws {
@@ -87,8 +87,8 @@ final class TrainSPRMFeatureTests: XCTestCase {
         settings.maxTokens = 32
         settings.temperature = 1.0
         let sampler = TrainSPRMSampler(engine: engine, settings: settings)
-        let a = try sampler.sample(TrainSPRMProblem(question: "1 + 1?", answer: "2"), problemID: 5)
-        let b = try sampler.sample(TrainSPRMProblem(question: "1 + 1?", answer: "2"), problemID: 5)
+        let a = try sampler.sample(Problem(id: "0", question: "1 + 1?", answer: "2"), problemID: 5)
+        let b = try sampler.sample(Problem(id: "0", question: "1 + 1?", answer: "2"), problemID: 5)
         XCTAssertEqual(a.count, 4)
         XCTAssertEqual(a.map(\.text), b.map(\.text), "sampling must be deterministic in (seed, problem)")
         XCTAssertNotEqual(Set(a.map(\.text)).count, 1, "the k samples should differ")
@@ -96,14 +96,14 @@ final class TrainSPRMFeatureTests: XCTestCase {
             XCTAssertEqual(t.problemID, 5)
             XCTAssertTrue(t.features.allSatisfy { $0.count == 64 })
             XCTAssertEqual(t.answer, FinalAnswerExtractor().answer(in: t.text))
-            XCTAssertEqual(t.correct, AnswerMatch.matches(t.answer, reference: "2"))
+            XCTAssertEqual(t.correct, AnswerCheck.isCorrect(t.answer, expected: "2"))
             XCTAssertLessThanOrEqual(t.tokenCount, 32)
         }
         XCTAssertGreaterThan(a.map(\.features.count).reduce(0, +), 0)
         // --step-pattern replaces the format's patterns: one that never occurs gives no features.
         settings.stepPatterns = ["never-in-random-text"]
         let none = try TrainSPRMSampler(engine: engine, settings: settings).sample(
-            TrainSPRMProblem(question: "1 + 1?", answer: "2"), problemID: 5)
+            Problem(id: "0", question: "1 + 1?", answer: "2"), problemID: 5)
         XCTAssertEqual(none.map(\.text), a.map(\.text), "same sampling, only the detector differs")
         XCTAssertTrue(none.allSatisfy { $0.features.isEmpty })
         XCTAssertEqual(engine.pool.freeCount, engine.pool.blockCount, "every KV block back in the pool")

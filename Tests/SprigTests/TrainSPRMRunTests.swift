@@ -9,7 +9,7 @@ final class TrainSPRMRunTests: XCTestCase {
     var work = ""
 
     override func setUpWithError() throws {
-        folder = try TinyModelFolder.make()
+        folder = try TestModels.trainFolder()
         work = folder + "/work"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
     }
@@ -61,7 +61,7 @@ final class TrainSPRMRunTests: XCTestCase {
         XCTAssertEqual(cached.train.count, 6)
         XCTAssertEqual(cached.eval.count, 3)
         for t in cached.train {
-            XCTAssertEqual(t.correct, AnswerMatch.matches(t.answer, reference: t.problemID == 0 ? "2" : "4"))
+            XCTAssertEqual(t.correct, AnswerCheck.isCorrect(t.answer, expected: t.problemID == 0 ? "2" : "4"))
         }
         // Eval metrics after training are those of the saved head on the cached eval features.
         XCTAssertEqual(report.eval, TrainSPRMEvaluation.evaluate(head: head, trajectories: cached.eval))
@@ -134,23 +134,23 @@ final class TrainSPRMRunTests: XCTestCase {
         }
         // Bad JSONL names the file and line.
         let bad = try writeProblems("bad.jsonl", [#"{"question": "q", "answer": "1"}"#, #"{"question": 3}"#])
-        XCTAssertThrowsError(try TrainSPRMProblem.load(path: bad)) { e in
+        XCTAssertThrowsError(try Problem.load(path: bad)) { e in
             XCTAssertTrue("\(e)".hasPrefix(bad + ":2: "), "\(e)")
         }
         let flag = try writeProblems("flag.jsonl", [#"{"question": "q", "answer": true}"#])
-        XCTAssertThrowsError(try TrainSPRMProblem.load(path: flag))
-        XCTAssertEqual(try TrainSPRMProblem.load(path: train), [TrainSPRMProblem(question: "q", answer: "1")])
+        XCTAssertThrowsError(try Problem.load(path: flag))
+        XCTAssertEqual(try Problem.load(path: train), [Problem(id: "0", question: "q", answer: "1")])
     }
 
     func testAnswerMatch() {
-        XCTAssertTrue(AnswerMatch.matches("1,234", reference: "1234"))
-        XCTAssertTrue(AnswerMatch.matches("12.0", reference: "12"))
-        XCTAssertTrue(AnswerMatch.matches(" $42$. ", reference: "42"))
-        XCTAssertTrue(AnswerMatch.matches("\\boxed{7}", reference: "7"))
-        XCTAssertTrue(AnswerMatch.matches("Paris", reference: "paris"))
-        XCTAssertFalse(AnswerMatch.matches("12", reference: "121"))
-        XCTAssertFalse(AnswerMatch.matches("-3", reference: "3"))
-        XCTAssertFalse(AnswerMatch.matches(nil, reference: "3"))
+        XCTAssertTrue(AnswerCheck.isCorrect("1,234", expected: "1234"))
+        XCTAssertTrue(AnswerCheck.isCorrect("12.0", expected: "12"))
+        XCTAssertTrue(AnswerCheck.isCorrect(" $42$. ", expected: "42"))
+        XCTAssertTrue(AnswerCheck.isCorrect("\\boxed{7}", expected: "7"))
+        XCTAssertTrue(AnswerCheck.isCorrect("Paris", expected: "paris"))
+        XCTAssertFalse(AnswerCheck.isCorrect("12", expected: "121"))
+        XCTAssertFalse(AnswerCheck.isCorrect("-3", expected: "3"))
+        XCTAssertFalse(AnswerCheck.isCorrect(nil, expected: "3"))
     }
 
     /// Selection metrics on a hand-built set, with a head whose score is monotone in x[0].

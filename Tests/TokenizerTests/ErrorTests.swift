@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Tokenizer
+import SprigJSON
 
 /// Malformed or unsupported files give a TokenizerError naming the file.
 final class ErrorTests: XCTestCase {

@@ -1,0 +1,167 @@
+"""Long multiplication written as checkable steps: generator, solution writer,
+answer extractor, exact checker and the fixed JSONL splits.
+
+Solution for a * b (b has k digits d_0 = units, d_1, ...), e.g. 4821 * 37:
+
+    <think>
+    4821*7=33747.
+
+    4821*30=144630.
+
+    33747+144630=178377.
+
+    </think>
+    178377
+
+One partial product per digit of b (units first, shifted by its trailing zeros),
+and after every partial product from the second on, the running sum: k digits of
+b give 2k - 1 steps. Each step is checkable on its own (one product by a single
+digit, or one addition), and an error in any step carries into the answer.
+(A first version also carried mod-9 residues on every number; the small policy
+could not learn them in the CPU time available, so they were dropped.)
+
+Usage: python3 task.py --out ../../Data   (writes mult-eval-{easy,medium,hard}.jsonl)
+"""
+import argparse
+import json
+import os
+import random
+import re
+
+PROMPT_TEMPLATE = "<|im_start|>user\nWhat is {a} * {b}?<|im_end|>\n<|im_start|>assistant\n"
+STEP = ".\n\n"
+EOS = "<|im_end|>"
+
+# (digits of a range, digits of b range), inclusive.
+LEVELS = {
+    "easy": ((3, 4), (2, 2)),     # 3 steps
+    "medium": ((3, 4), (3, 3)),   # 5 steps
+    "hard": ((4, 5), (3, 4)),     # 5-7 steps
+}
+EVAL_SEED = 20250501
+EVAL_SIZE = 100
+
+
+def rand_digits(rng, nd):
+    return rng.randint(10 ** (nd - 1), 10 ** nd - 1)
+
+
+def sample_problem(rng, level):
+    (a_lo, a_hi), (b_lo, b_hi) = LEVELS[level]
+    a = rand_digits(rng, rng.randint(a_lo, a_hi))
+    b = rand_digits(rng, rng.randint(b_lo, b_hi))
+    return a, b
+
+
+def solution_steps(a, b):
+    """The list of step strings (without the trailing '.\\n\\n')."""
+    steps = []
+    running = None
+    for i, ch in enumerate(reversed(str(b))):
+        d = int(ch) * 10 ** i
+        p = a * d
+        steps.append(f"{a}*{d}={p}")
+        if running is None:
+            running = p
+        else:
+            s = running + p
+            steps.append(f"{running}+{p}={s}")
+            running = s
+    assert running == a * b
+    return steps
+
+
+def solution(a, b):
+    """The completion after the prompt, without EOS: '<think>\\n' ... '</think>\\n' answer."""
+    body = "".join(s + STEP for s in solution_steps(a, b))
+    return f"<think>\n{body}</think>\n{a * b}"
+
+
+def question(a, b):
+    return f"What is {a} * {b}?"
+
+
+def prompt(a, b):
+    return PROMPT_TEMPLATE.format(a=a, b=b)
+
+
+_ANSWER_RE = re.compile(r"^\s*(-?\d+)")
+
+
+def extract_answer(completion):
+    """Integer after the last '</think>' (leading digits only), or None."""
+    if "</think>" not in completion:
+        return None
+    tail = completion.rsplit("</think>", 1)[1]
+    tail = tail.split(EOS, 1)[0]
+    m = _ANSWER_RE.match(tail)
+    return int(m.group(1)) if m else None
+
+
+def is_correct(completion, answer):
+    got = extract_answer(completion)
+    return got is not None and got == int(answer)
+
+
+def make_record(idx, level, a, b):
+    return {
+        "id": f"{level}-{idx:03d}",
+        "level": level,
+        "question": question(a, b),
+        "a": a,
+        "b": b,
+        "answer": str(a * b),
+        "solution": solution(a, b),
+    }
+
+
+def eval_split(level, n=EVAL_SIZE, seed=EVAL_SEED):
+    rng = random.Random(f"{seed}-{level}")
+    seen, out = set(), []
+    while len(out) < n:
+        a, b = sample_problem(rng, level)
+        if (a, b) in seen:
+            continue
+        seen.add((a, b))
+        out.append(make_record(len(out), level, a, b))
+    return out
+
+
+def eval_pairs():
+    return {(r["a"], r["b"]) for lv in LEVELS for r in eval_split(lv)}
+
+
+def train_stream(seed, mix, exclude):
+    """Infinite stream of (level, a, b) for training, eval problems excluded.
+    mix: dict level -> weight."""
+    rng = random.Random(seed)
+    levels, weights = zip(*mix.items())
+    while True:
+        level = rng.choices(levels, weights)[0]
+        a, b = sample_problem(rng, level)
+        if (a, b) in exclude:
+            continue
+        yield level, a, b
+
+
+def write_jsonl(path, records):
+    with open(path, "w") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "Data"))
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    for level in LEVELS:
+        recs = eval_split(level)
+        for r in recs:  # self-check: the reference solution passes the checker
+            assert is_correct(r["solution"], r["answer"]), r
+        write_jsonl(os.path.join(args.out, f"mult-eval-{level}.jsonl"), recs)
+        print(level, len(recs), recs[0]["question"], repr(recs[0]["solution"]))
+
+
+if __name__ == "__main__":
+    main()

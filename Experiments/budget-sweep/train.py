@@ -305,6 +305,7 @@ def main():
     ap.add_argument("--work", default=os.path.join(HERE, "runs"))
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--resume-sft", action="store_true", help="reuse runs/<scale>-sft.pt")
+    ap.add_argument("--continue-sft", default=None, help="start SFT from this state dict (another sft_min of training)")
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     ap.add_argument("--threads", type=int, default=2, help="1 is faster when the cores are oversubscribed")
     ap.add_argument("--set", nargs="*", default=[], help="override scale entries, e.g. eval_n=25 k=8")
@@ -328,8 +329,11 @@ def main():
         model.load_state_dict(torch.load(sft_path))
         sft_steps = None
     else:
+        if args.continue_sft:
+            model.load_state_dict(torch.load(args.continue_sft))
+            log(f"continuing SFT from {args.continue_sft}")
         t = time.time()
-        sft_steps = sft(model, tok, ids, cfg, args.seed)
+        sft_steps = sft(model, tok, ids, cfg, args.seed + (7 if args.continue_sft else 0))
         timings["sft_s"] = time.time() - t
         torch.save(model.state_dict(), sft_path)
     # --- SPRM data: the SFT policy's own samples, outcome labels

@@ -1,4 +1,5 @@
 import Foundation
+import Dispatch
 import PagedKV
 import SPRM
 import StepSearch
@@ -43,6 +44,10 @@ public final class ModelPolicy: SearchPolicy {
     private var nextID = 0
     /// Branches currently alive (root/fork minus release): a leak check for callers.
     public var liveBranches: Int { branches.count }
+    /// Wall seconds spent inside `extend`, and the part of it in the transformer's forward
+    /// passes: the rest is sampling, step detection, SPRM scoring and bookkeeping.
+    public private(set) var extendSeconds = 0.0
+    public private(set) var forwardSeconds = 0.0
     /// Called for every step token `extend` detects, before it is scored: the branch, the
     /// token's index in that branch's chunk, and the feature the step is scored from (the
     /// penultimate hidden state at the position that produced the token, [hiddenSize]; valid
@@ -108,6 +113,8 @@ public final class ModelPolicy: SearchPolicy {
 
     /// The text of `branch`'s generated tokens is not kept; callers keep chunk texts.
     public func extend(_ ids: [BranchID], _ request: ExtendRequest, budget: TokenBudget, seed: UInt64) throws -> [Chunk] {
+        let extendStart = DispatchTime.now().uptimeNanoseconds
+        defer { extendSeconds += Double(DispatchTime.now().uptimeNanoseconds - extendStart) / 1e9 }
         var states = try ids.map { id -> Branch in
             guard let b = branches[id.raw] else { throw SprigError.invalidArgument("unknown \(id)") }
             return b
@@ -170,7 +177,9 @@ public final class ModelPolicy: SearchPolicy {
                 fed.append(i)
             }
             if entries.isEmpty { break }
+            let forwardStart = DispatchTime.now().uptimeNanoseconds
             let out = try model.transformer.forward(entries, cache: cache)
+            forwardSeconds += Double(DispatchTime.now().uptimeNanoseconds - forwardStart) / 1e9
             var still: [Int] = []
             for (row, i) in fed.enumerated() {
                 states[i].nextLogits = Array(out.logits(row: row))

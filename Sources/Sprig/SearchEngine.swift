@@ -15,6 +15,8 @@ public final class SearchEngine: @unchecked Sendable {
     public let format: TaskFormat
     public let pool: BlockPool
     public let detector: StepDetector
+    /// Where the last search's wall time went.
+    public private(set) var lastTiming: SearchTiming?
 
     /// - Parameters:
     ///   - sprmPath: a head file/folder; nil looks for `sprm.safetensors` / `score_module.pt` beside the model.
@@ -107,12 +109,33 @@ public final class SearchEngine: @unchecked Sendable {
                                          isCancelled: isCancelled, onProgress: onProgress)
         let result: SearchResult
         do {
+            let start = Date()
             let policy = try ModelPolicy(model: model, promptIDs: promptIDs, cache: cache, scorer: head, detector: detector)
+            let prefill = Date().timeIntervalSince(start)
             result = try config.makeStrategy().run(policy: wrap?(policy) ?? policy, context: context)
+            lastTiming = SearchTiming(wallSeconds: Date().timeIntervalSince(start), prefillSeconds: prefill,
+                                      extendSeconds: policy.extendSeconds, forwardSeconds: policy.forwardSeconds)
         }
         // Strategies release every branch and the policy frees its prompt; anything
         // left would be a bug, but it must not keep blocks from the next search.
         if cache.sequenceCount > 0 { cache.keepOnly([]) }
         return result
+    }
+}
+
+/// Where a search's wall time went (issue 6: the model vs everything else).
+public struct SearchTiming: Codable, Sendable {
+    public var wallSeconds: Double
+    /// The prompt's prefill (a forward pass, outside any extend).
+    public var prefillSeconds: Double
+    /// Inside the policy's extends: forward passes plus sampling, step detection, scoring.
+    public var extendSeconds: Double
+    /// Transformer forward passes during extends.
+    public var forwardSeconds: Double
+
+    /// Share of wall time outside the model's forward passes (sampling, SPRM scoring,
+    /// step detection, tree bookkeeping in the strategy).
+    public var outsideModelFraction: Double {
+        wallSeconds > 0 ? max(0, wallSeconds - forwardSeconds - prefillSeconds) / wallSeconds : 0
     }
 }

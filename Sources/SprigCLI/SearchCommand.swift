@@ -116,7 +116,14 @@ struct SearchCommand: ParsableCommand {
         } catch {
             CLI.fail("\(error)")
         }
-        if !quiet { CLI.status(nil) }
+        if !quiet {
+            CLI.status(nil)
+            if let t = engine.lastTiming {
+                CLI.progress(String(format: "time %.2f s: model %.1f%% (prefill %.3f s, forward %.2f s), outside the model %.1f%% (sampling, SPRM, tree)",
+                                    t.wallSeconds, 100 * (t.forwardSeconds + t.prefillSeconds) / max(t.wallSeconds, 1e-9),
+                                    t.prefillSeconds, t.forwardSeconds, 100 * t.outsideModelFraction))
+            }
+        }
         // A signal that arrived after the search loop (during the final completion) cut it short too.
         if Interrupt.isSet { result.interrupted = true }
         if let t = trace {

@@ -22,7 +22,7 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .long, help: "Evaluation split, JSONL with \"question\" and \"answer\" (and optional \"id\", \"level\").")
     var data: String?
 
-    @Option(name: .long, help: "Sweep spec (Configs/sweep-*.json).")
+    @Option(name: .long, help: "Sweep spec (Configs/sweeps/*.json).")
     var config: String = "Configs/sweeps/small.json"
 
     @Option(name: .long, help: "Use only the first N problems of the split (before --shard, so shards split the same N).")

@@ -171,3 +171,61 @@ public struct Rope: Sendable {
         }
     }
 }
+
+extension Ops {
+    /// Largest value of x[0..<count] (−∞ when empty).
+    public static func max(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var m = SIMD8<Float>(repeating: -.infinity)
+        var i = 0
+        let raw = UnsafeRawPointer(x)
+        while i + 8 <= count {
+            m = pointwiseMax(m, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+            i += 8
+        }
+        var best = m.max()
+        while i < count { best = Swift.max(best, x[i]); i += 1 }
+        return best
+    }
+
+    /// log Σ exp(x[i]) over [0, count), computed stably around the maximum.
+    public static func logSumExp(_ x: UnsafePointer<Float>, count: Int) -> Double {
+        let m = max(x, count: count)
+        var acc = SIMD8<Float>()
+        var total = 0.0
+        var i = 0
+        let raw = UnsafeRawPointer(x)
+        let shift = SIMD8<Float>(repeating: m)
+        while i + 8 <= count {
+            acc += exp(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift)
+            i += 8
+            if i & 1023 == 0 { total += Double(acc.sum()); acc = SIMD8() }   // keep lane sums small
+        }
+        total += Double(acc.sum())
+        while i < count { total += Foundation.exp(Double(x[i] - m)); i += 1 }
+        return Double(m) + Foundation.log(total)
+    }
+
+    /// x[i] ← exp((x[i] − shift)·scale) in place; returns Σ of the new values.
+    public static func expInPlace(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float, scale: Float) -> Double {
+        var acc = SIMD8<Float>()
+        var total = 0.0
+        var i = 0
+        let raw = UnsafeMutableRawPointer(x)
+        let s = SIMD8<Float>(repeating: shift), k = SIMD8<Float>(repeating: scale)
+        while i + 8 <= count {
+            let e = exp((raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - s) * k)
+            raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            acc += e
+            i += 8
+            if i & 1023 == 0 { total += Double(acc.sum()); acc = SIMD8() }
+        }
+        total += Double(acc.sum())
+        while i < count {
+            let e = Float(Foundation.exp(Double((x[i] - shift) * scale)))
+            x[i] = e
+            total += Double(e)
+            i += 1
+        }
+        return total
+    }
+}

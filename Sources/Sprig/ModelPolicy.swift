@@ -126,7 +126,8 @@ public final class ModelPolicy: SearchPolicy {
         let sampling = SamplingParameters(temperature: request.temperature, topP: request.topP, topK: request.topK,
                                           repetitionPenalty: request.repetitionPenalty)
         let maxPositions = model.transformer.config.maxPositions
-        var scratch = [Float]()
+        // The sampler works in place on a copy; one buffer for the whole extend.
+        var scratch = [Float](repeating: 0, count: model.transformer.config.vocabSize)
         while !active.isEmpty {
             var entries: [ForwardEntry] = []
             var fed: [Int] = []
@@ -141,7 +142,9 @@ public final class ModelPolicy: SearchPolicy {
                 if reserved + blocks > cache.pool.freeCount { chunks[i].stop = .budget; continue }
                 if !budget.tryConsume(1) { chunks[i].stop = .budget; continue }
                 reserved += blocks
-                scratch = states[i].nextLogits
+                scratch.withUnsafeMutableBufferPointer { dst in
+                    states[i].nextLogits.withUnsafeBufferPointer { src in _ = dst.update(fromContentsOf: src) }
+                }
                 let (token, logProb) = scratch.withUnsafeMutableBufferPointer { buf in
                     Sampler.sample(buf, parameters: sampling, previous: states[i].recent, rng: &rngs[i])
                 }
@@ -182,8 +185,10 @@ public final class ModelPolicy: SearchPolicy {
             forwardSeconds += Double(DispatchTime.now().uptimeNanoseconds - forwardStart) / 1e9
             var still: [Int] = []
             for (row, i) in fed.enumerated() {
-                states[i].nextLogits = Array(out.logits(row: row))
-                states[i].nextHidden = Array(out.penultimateHidden(row: row))
+                // In place when this branch owns its arrays (a forked child's first step copies).
+                let logits = out.logits(row: row), hidden = out.penultimateHidden(row: row)
+                states[i].nextLogits.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: logits) }
+                states[i].nextHidden.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: hidden) }
                 if let k = request.stopAfterSteps, steps[i] >= k {
                     chunks[i].stop = .stepBoundary
                 } else {

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// A small, fast, seedable generator (SplitMix64): a run with the same seed
 /// draws the same numbers on every machine.
@@ -41,12 +42,9 @@ public enum Sampler {
         previous: some Sequence<Int>, rng: inout G
     ) -> (token: Int, logProb: Double) {
         let n = logits.count
+        guard let base = logits.baseAddress, n > 0 else { return (0, 0) }
         // Model log-probability: log-softmax of the raw logits (before penalty and temperature).
-        var maxRaw = -Float.infinity
-        for v in logits where v > maxRaw { maxRaw = v }
-        var sumRaw = 0.0
-        for v in logits { sumRaw += Foundation.exp(Double(v - maxRaw)) }
-        let logZ = Double(maxRaw) + Foundation.log(sumRaw)
+        let logZ = Ops.logSumExp(base, count: n)
         var original: [Int: Float] = [:]      // raw values of penalised ids
         func logProb(_ t: Int) -> Double { Double(original[t] ?? logits[t]) - logZ }
 
@@ -63,18 +61,25 @@ public enum Sampler {
             for i in 0..<n where logits[i] > bv { bv = logits[i]; best = i }
             return (best, logProb(best))
         }
-        // Keep every raw value needed for the answer: the chosen token is read back below.
-        let rawCopy = Array(logits)
-
-        let invT = 1 / p.temperature
-        var maxL = -Float.infinity
-        for v in logits where v > maxL { maxL = v }
-        // Unnormalised probabilities, in place.
-        var total = 0.0
-        for i in 0..<n {
-            let e = Foundation.exp((Double(logits[i]) - Double(maxL)) * invT)
-            logits[i] = Float(e)
-            total += e
+        // Unnormalised probabilities, in place: e_i = exp((l_i − max)/T). The raw logit of
+        // the chosen token is recovered as max + T·log(e) (or from `original` if penalised).
+        let maxL = Ops.max(base, count: n)
+        let temperature = Float(p.temperature)
+        let total = Ops.expInPlace(base, count: n, shift: maxL, scale: 1 / temperature)
+        func chosenLogProb(_ t: Int) -> Double {
+            if let o = original[t] { return Double(o) - logZ }
+            return Double(maxL) + Double(temperature) * Foundation.log(Double(logits[t])) - logZ
+        }
+        if p.topP >= 1 && p.topK <= 0 {
+            // Plain sampling from the whole distribution: one scan, no sort.
+            var u = Double(rng.next() >> 11) * 0x1.0p-53 * total
+            var chosen = n - 1
+            for i in 0..<n {
+                u -= Double(logits[i])
+                if u < 0 { chosen = i; break }
+            }
+            while logits[chosen] == 0 && chosen > 0 { chosen -= 1 }   // rounding at the very end
+            return (chosen, chosenLogProb(chosen))
         }
         // Candidates: the smallest set holding the top-k / top-p nucleus. Only tokens
         // with probability ≥ threshold are sorted; the threshold is lowered until the
@@ -107,6 +112,6 @@ public enum Sampler {
             u -= Double(candidates[j].0)
             if u < 0 { chosen = candidates[j].1; break }
         }
-        return (chosen, Double(original[chosen] ?? rawCopy[chosen]) - logZ)
+        return (chosen, chosenLogProb(chosen))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// One sampled trajectory, reduced to what training the head needs.
 public struct SPRExample: Sendable {
@@ -183,31 +184,5 @@ public struct SPRTrainer: Sendable {
                                auroc: SPRMetrics.withinProblemAUROC(scores: scores, correct: examples.map(\.correct),
                                                                     problems: examples.map(\.problemID)),
                                keptFraction: nil)
-    }
-}
-
-/// Small seeded generator (SplitMix64): reproducible dropout masks, shuffles and inits.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 24 bits.
-    mutating func nextFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
-    mutating func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * nextFloat() }
-
-    mutating func shuffle<T>(_ a: inout [T]) {
-        guard a.count > 1 else { return }
-        for i in stride(from: a.count - 1, to: 0, by: -1) {
-            let j = Int(next() % UInt64(i + 1))
-            a.swapAt(i, j)
-        }
     }
 }

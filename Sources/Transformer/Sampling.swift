@@ -1,21 +1,8 @@
 import Foundation
 import Kernels
 
-/// A small, fast, seedable generator (SplitMix64): a run with the same seed
-/// draws the same numbers on every machine.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    public mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-}
+/// The engine's seeded generator lives in Kernels; re-exported here for callers of `Sampler`.
+public typealias SplitMix64 = Kernels.SplitMix64
 
 /// How the next token is drawn. Temperature 0 is greedy decoding.
 public struct SamplingParameters: Codable, Sendable, Equatable {

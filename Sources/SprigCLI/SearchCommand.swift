@@ -101,6 +101,11 @@ struct SearchCommand: ParsableCommand {
         if let problem = SearchCommand.limitProblem(preset) { CLI.fail(problem) }
         let engine = try CLI.loadEngine(model: model, sprm: sprm, kvMemory: kvMemory)
         let context = engine.model.transformer.config.maxPositions
+        if preset.strategy == .mcts && preset.mcts.childTokens >= context && childTokens == nil && config == nil {
+            // The paper's 1024-token children do not fit a small model's context: a child
+            // then runs to its end of sequence or to the context limit instead.
+            preset.mcts.childTokens = context - 1
+        }
         if preset.strategy == .mcts && preset.mcts.childTokens >= context {
             CLI.fail("--child-tokens \(preset.mcts.childTokens) does not fit the model's context of \(context) positions")
         }

@@ -54,7 +54,8 @@ public func pagedAttention(view: PagedKVView, start: Int, queryCount: Int, heads
     }
 }
 
-/// Rows per score chunk (a block is split into chunks when blockSize is larger).
+/// Positions per score chunk (a block is split into chunks when blockSize is larger,
+/// and a chunk spans several blocks when blockSize is smaller).
 private let chunkRows = 32
 
 /// The `group` heads sharing kv head `kvHead`, attending to positions [0, attended).
@@ -75,31 +76,37 @@ private func attendGroup(view: PagedKVView, kvHead: Int, group: Int, attended: I
         runningSum[h] = 0
     }
 
+    // A chunk is up to chunkRows consecutive positions, possibly spanning several small
+    // blocks: the softmax rescale runs once per chunk, not once per block, so small blocks
+    // (less copy-on-write waste in a tree) cost no extra exp/rescale passes.
     var p = 0
     while p < attended {
-        let block = view.blockTable[p / view.blockSize]
-        let row = p % view.blockSize
-        let rows = min(chunkRows, view.blockSize - row, attended - p)
-        let offset = block * view.blockStride + row * rowFloats + kvHead * headDim
-        let k = view.keyBase + offset
-        let v = view.valueBase + offset
-
+        let chunkEnd = min(p + chunkRows, attended)
         for h in 0..<group {
             let qRow = q + h * headDim
             let s = scores + h * chunkRows
             var chunkMax = -Float.infinity
-            var r = 0
-            while r + 4 <= rows {  // four independent FMA chains hide the FMA latency
-                let x = dot4(qRow, k + r * rowFloats, rowFloats, headDim) * scale
-                s[r] = x[0]; s[r + 1] = x[1]; s[r + 2] = x[2]; s[r + 3] = x[3]
-                chunkMax = max(chunkMax, x.max())
-                r += 4
-            }
-            while r < rows {
-                let x = dot(qRow, k + r * rowFloats, headDim) * scale
-                s[r] = x
-                chunkMax = max(chunkMax, x)
-                r += 1
+            var pos = p
+            while pos < chunkEnd {  // one segment = the chunk's rows inside one block
+                let row = pos % view.blockSize
+                let rows = min(view.blockSize - row, chunkEnd - pos)
+                let k = view.keyBase + view.blockTable[pos / view.blockSize] * view.blockStride
+                    + row * rowFloats + kvHead * headDim
+                let sSeg = s + (pos - p)
+                var r = 0
+                while r + 4 <= rows {  // four independent FMA chains hide the FMA latency
+                    let x = dot4(qRow, k + r * rowFloats, rowFloats, headDim) * scale
+                    sSeg[r] = x[0]; sSeg[r + 1] = x[1]; sSeg[r + 2] = x[2]; sSeg[r + 3] = x[3]
+                    chunkMax = max(chunkMax, x.max())
+                    r += 4
+                }
+                while r < rows {
+                    let x = dot(qRow, k + r * rowFloats, headDim) * scale
+                    sSeg[r] = x
+                    chunkMax = max(chunkMax, x)
+                    r += 1
+                }
+                pos += rows
             }
             // Online softmax: rescale what was accumulated under the old max.
             let newMax = max(runningMax[h], chunkMax)
@@ -110,16 +117,24 @@ private func attendGroup(view: PagedKVView, kvHead: Int, group: Int, attended: I
                 runningMax[h] = newMax
             }
             var sum: Float = 0
-            for r in 0..<rows {
+            for r in 0..<(chunkEnd - p) {
                 let e = expf(s[r] - newMax)
                 s[r] = e
                 sum += e
             }
             runningSum[h] += sum
-            accumulateRows(out + h * headDim, weights: s, values: v, rows: rows,
-                           rowFloats: rowFloats, headDim: headDim)
+            pos = p
+            while pos < chunkEnd {
+                let row = pos % view.blockSize
+                let rows = min(view.blockSize - row, chunkEnd - pos)
+                let v = view.valueBase + view.blockTable[pos / view.blockSize] * view.blockStride
+                    + row * rowFloats + kvHead * headDim
+                accumulateRows(out + h * headDim, weights: s + (pos - p), values: v, rows: rows,
+                               rowFloats: rowFloats, headDim: headDim)
+                pos += rows
+            }
         }
-        p += rows
+        p = chunkEnd
     }
     for h in 0..<group {
         scaleRow(out + h * headDim, by: 1 / runningSum[h], count: headDim)

@@ -21,7 +21,7 @@ public struct DecodeBenchmark {
     public let model: TransformerModel
     public var promptTokens = 128
     public var decodeSteps = 32
-    public var blockSize = 16
+    public var blockSize = SearchEngine.defaultBlockSize
 
     public init(model: TransformerModel) { self.model = model }
 

@@ -128,6 +128,7 @@ public final class ModelPolicy: SearchPolicy {
         let maxPositions = model.transformer.config.maxPositions
         // The sampler works in place on a copy; one buffer for the whole extend.
         var scratch = [Float](repeating: 0, count: model.transformer.config.vocabSize)
+        var workspace = SamplerWorkspace()
         while !active.isEmpty {
             var entries: [ForwardEntry] = []
             var fed: [Int] = []
@@ -146,7 +147,7 @@ public final class ModelPolicy: SearchPolicy {
                     states[i].nextLogits.withUnsafeBufferPointer { src in _ = dst.update(fromContentsOf: src) }
                 }
                 let (token, logProb) = scratch.withUnsafeMutableBufferPointer { buf in
-                    Sampler.sample(buf, parameters: sampling, previous: states[i].recent, rng: &rngs[i])
+                    Sampler.sample(buf, parameters: sampling, previous: states[i].recent, rng: &rngs[i], workspace: &workspace)
                 }
                 chunks[i].tokens.append(token)
                 chunks[i].logProb += logProb

@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the machine's roofline and Sprig's prefill and batched decode speed.")
 
-    @Argument(help: "What to measure: 'decode' (roofline, prefill and batched decode) or 'cache' (a 4-ary search tree over the paged cache).")
+    @Argument(help: "What to measure: 'decode' (roofline, prefill and batched decode), 'cache' (a 4-ary search tree over the paged cache) or 'memory' (peak RSS of a large search tree).")
     var target: String = "decode"
 
     @Option(name: .long, help: "GGUF file or Hugging Face folder.")
@@ -24,6 +24,27 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Prompt length for the prefill measurement.")
     var prompt: Int = 128
 
+    @Option(name: .long, help: "KV cache block size in tokens (default: the engine's).")
+    var blockSize: Int = SearchEngine.defaultBlockSize
+
+    @Option(name: .long, help: "cache: prompt tokens of the tree's root.")
+    var rootTokens: Int = 200
+
+    @Option(name: .long, help: "cache: tokens decoded per node ('64' or a range 'lo-hi', drawn per node).")
+    var nodeTokens: String = "64"
+
+    @Option(name: .long, help: "memory: tokens in the tree.")
+    var treeTokens: Int = 160_000
+
+    @Option(name: .long, help: "memory: children per expansion.")
+    var children: Int = 4
+
+    @Option(name: .long, help: "memory: tokens per child.")
+    var childTokens: Int = 1024
+
+    @Option(name: .long, help: "memory: KV pool size, e.g. 4GiB (default: sized to the tree).")
+    var kvMemory: String?
+
     @Flag(name: .long, help: "Expand quantized weights to f32 first.")
     var f32 = false
 
@@ -31,10 +52,22 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard ["decode", "cache"].contains(target) else { throw ValidationError("unknown bench target '\(target)' (decode, cache)") }
+        guard ["decode", "cache", "memory"].contains(target) else { throw ValidationError("unknown bench target '\(target)' (decode, cache, memory)") }
+        guard treeTokens > 0, children > 0, childTokens > 0 else { throw ValidationError("--tree-tokens, --children and --child-tokens must be positive") }
+        if let k = kvMemory, ByteSize.parse(k) == nil { throw ValidationError("--kv-memory must be a size such as 4GiB") }
         guard steps > 0, prompt > 0 else { throw ValidationError("--steps and --prompt must be positive") }
+        guard (1...1024).contains(blockSize) else { throw ValidationError("--block-size must be in 1...1024") }
+        guard rootTokens > 0, let r = parseNodeTokens(), r.lowerBound > 0, r.upperBound <= 4096 else {
+            throw ValidationError("--root-tokens must be positive and --node-tokens N or LO-HI within 1...4096")
+        }
         guard parseCounts() != nil else { throw ValidationError("--sequences must be positive integers, e.g. 1,4,16") }
         guard (parseCounts() ?? []).allSatisfy({ $0 <= 4096 }) else { throw ValidationError("--sequences must be at most 4096 each") }
+    }
+
+    func parseNodeTokens() -> ClosedRange<Int>? {
+        let parts = nodeTokens.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard (1...2).contains(parts.count), let lo = parts[0], let hi = parts.last ?? nil, lo <= hi else { return nil }
+        return lo...hi
     }
 
     func parseCounts() -> [Int]? {
@@ -46,6 +79,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let loaded = try CLI.loadModel(model, dequantize: f32)
         if target == "cache" { return try runCache(loaded) }
+        if target == "memory" { return try runMemory(loaded) }
         // The decode measurement runs 32 prompt positions, one warm-up step, then the timed steps.
         let context = loaded.config.maxPositions
         if prompt > context { CLI.fail("--prompt \(prompt) is longer than the model's context of \(context) positions") }
@@ -54,6 +88,7 @@ struct BenchCommand: ParsableCommand {
         var bench = DecodeBenchmark(model: loaded)
         bench.decodeSteps = steps
         bench.promptTokens = prompt
+        bench.blockSize = blockSize
         let prefill = try bench.prefill()
         var figures: [DecodeBenchmark.DecodeFigure] = []
         for n in parseCounts() ?? [1] {
@@ -81,7 +116,10 @@ struct BenchCommand: ParsableCommand {
 
 extension BenchCommand {
     func runCache(_ model: TransformerModel) throws {
-        let bench = CacheBenchmark(model: model)
+        var bench = CacheBenchmark(model: model)
+        bench.blockSize = blockSize
+        bench.promptTokens = rootTokens
+        bench.tokensPerNode = parseNodeTokens() ?? 64...64
         let r = try bench.run(progress: json ? nil : { CLI.progress($0) })
         if json { return try CLI.printJSON(r) }
         print(String(format: "tree: %d nodes, %d tokens generated in %.1f s", r.nodes, r.generatedTokens, r.treeSeconds))
@@ -89,6 +127,23 @@ extension BenchCommand {
                      Double(r.kvBytesWithoutSharing) / 1e6, Double(r.kvBytesWithoutSharing) / Double(max(r.kvBytes, 1))))
         print("re-prefilled tokens on branching: \(r.reprefilledTokens)")
         for n in ["1", "4", "16"] { print(String(format: "decode %2@ sequences: %.1f tok/s", n, r.tokensPerSecond[n] ?? 0)) }
+    }
+}
+
+extension BenchCommand {
+    func runMemory(_ model: TransformerModel) throws {
+        var bench = TreeMemoryBenchmark(model: model)
+        bench.treeTokens = treeTokens
+        bench.children = children
+        bench.childTokens = childTokens
+        bench.blockSize = blockSize
+        bench.kvMemoryBytes = kvMemory.flatMap { ByteSize.parse($0) }
+        let r = try bench.run(progress: json ? nil : { CLI.progress($0) })
+        if json { return try CLI.printJSON(r) }
+        let gb = { (b: Int) in String(format: "%.2f GB", Double(b) / 1e9) }
+        print("tree: \(r.nodes) nodes, \(r.treeTokens) tokens in \(String(format: "%.1f", r.seconds)) s")
+        print("weights \(gb(r.weightBytes)), KV in use \(gb(r.kvBytesInUse)) (pool \(gb(r.kvPoolBytes))), branch state \(gb(r.branchStateBytes))")
+        print("RSS after load \(gb(r.rssAfterLoadBytes)), peak \(gb(r.peakRSSBytes)), at end \(gb(r.rssEndBytes))")
     }
 }
 

@@ -21,84 +21,206 @@ public struct SamplingParameters: Codable, Sendable, Equatable {
     public static let greedy = SamplingParameters(temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1)
 }
 
+/// Buffers the sampler reuses from token to token: after the first call for a given
+/// vocabulary size, sampling allocates nothing. One per thread of sampling.
+public struct SamplerWorkspace {
+    var maxes: [Float] = []
+    var scaledSums: [Double] = []
+    var plainSums: [Double] = []
+    var candidateIDs: [Int32] = []
+    var pairs: [(Float, Int)] = []
+    /// stamps[t] == stamp: token t was penalised in this call (dedupes `previous`).
+    var stamps: [UInt32] = []
+    var stamp: UInt32 = 0
+    var penalisedIDs: [Int] = []
+    var penalisedRaw: [Float] = []
+    /// Calls that needed the second vocabulary pass (a nucleus wider than the candidates).
+    public internal(set) var fallbacks = 0
+
+    /// Most candidates kept by the single pass; a wider nucleus falls back to a second pass.
+    static let capacity = 4096
+
+    public init() {}
+
+    mutating func prepare(vocabulary n: Int) {
+        let chunks = SamplingStats.chunkCount(n)
+        if maxes.count < chunks {
+            maxes = [Float](repeating: 0, count: chunks)
+            scaledSums = [Double](repeating: 0, count: chunks)
+            plainSums = [Double](repeating: 0, count: chunks)
+        }
+        if candidateIDs.count < Self.capacity { candidateIDs = [Int32](repeating: 0, count: Self.capacity) }
+        if pairs.capacity < Self.capacity { pairs.reserveCapacity(Self.capacity) }
+        if stamps.count < n { stamps = [UInt32](repeating: 0, count: n); stamp = 0 }
+        penalisedIDs.removeAll(keepingCapacity: true)
+        penalisedRaw.removeAll(keepingCapacity: true)
+        pairs.removeAll(keepingCapacity: true)
+    }
+}
+
 public enum Sampler {
     /// Draws a token from `logits` (modified in place by the penalty) and returns it with
     /// its log-probability under the model (log-softmax of the unmodified logits).
+    /// Convenience form with a temporary workspace (allocates); hot loops keep one.
     public static func sample<G: RandomNumberGenerator>(
         _ logits: UnsafeMutableBufferPointer<Float>, parameters p: SamplingParameters,
         previous: some Sequence<Int>, rng: inout G
     ) -> (token: Int, logProb: Double) {
+        var workspace = SamplerWorkspace()
+        return sample(logits, parameters: p, previous: previous, rng: &rng, workspace: &workspace)
+    }
+
+    /// As above, reusing `workspace`. The vocabulary is read from memory once: one fused
+    /// pass (Kernels.SamplingStats) yields per-chunk maxima and exponential sums (for the
+    /// model's log-normaliser and the tempered one) and the top-p candidates near the max;
+    /// the draw then walks chunk sums and one chunk. A nucleus wider than the candidates
+    /// (flat distributions, rare) takes a second pass.
+    public static func sample<G: RandomNumberGenerator>(
+        _ logits: UnsafeMutableBufferPointer<Float>, parameters p: SamplingParameters,
+        previous: some Sequence<Int>, rng: inout G, workspace w: inout SamplerWorkspace
+    ) -> (token: Int, logProb: Double) {
         let n = logits.count
         guard let base = logits.baseAddress, n > 0 else { return (0, 0) }
-        // Model log-probability: log-softmax of the raw logits (before penalty and temperature).
-        let logZ = Ops.logSumExp(base, count: n)
-        var original: [Int: Float] = [:]      // raw values of penalised ids
-        func logProb(_ t: Int) -> Double { Double(original[t] ?? logits[t]) - logZ }
-
+        w.prepare(vocabulary: n)
         if p.repetitionPenalty != 1 {
             let penalty = Float(p.repetitionPenalty)
-            for t in previous where t >= 0 && t < n && original[t] == nil {
-                original[t] = logits[t]
+            w.stamp &+= 1
+            if w.stamp == 0 {  // wrapped: old stamps could collide
+                for i in w.stamps.indices { w.stamps[i] = 0 }
+                w.stamp = 1
+            }
+            for t in previous where t >= 0 && t < n && w.stamps[t] != w.stamp {
+                w.stamps[t] = w.stamp
+                w.penalisedIDs.append(t)
+                w.penalisedRaw.append(logits[t])
                 logits[t] = logits[t] > 0 ? logits[t] / penalty : logits[t] * penalty
             }
         }
-        if p.temperature <= 0 {
-            var best = 0
-            var bv = -Float.infinity
-            for i in 0..<n where logits[i] > bv { bv = logits[i]; best = i }
-            return (best, logProb(best))
-        }
-        // Unnormalised probabilities, in place: e_i = exp((l_i − max)/T). The raw logit of
-        // the chosen token is recovered as max + T·log(e) (or from `original` if penalised).
-        let maxL = Ops.max(base, count: n)
-        let temperature = Float(p.temperature)
-        let total = Ops.expInPlace(base, count: n, shift: maxL, scale: 1 / temperature)
-        func chosenLogProb(_ t: Int) -> Double {
-            if let o = original[t] { return Double(o) - logZ }
-            return Double(maxL) + Double(temperature) * Foundation.log(Double(logits[t])) - logZ
-        }
-        if p.topP >= 1 && p.topK <= 0 {
-            // Plain sampling from the whole distribution: one scan, no sort.
-            var u = Double(rng.next() >> 11) * 0x1.0p-53 * total
-            var chosen = n - 1
-            for i in 0..<n {
-                u -= Double(logits[i])
-                if u < 0 { chosen = i; break }
+        let greedy = p.temperature <= 0
+        let temperature = greedy ? 1 : Float(p.temperature)
+        let invT = 1 / temperature
+        let nucleus = !greedy && (p.topP < 1 || p.topK > 0)
+        // Tokens with e = exp((l − max)/T) ≥ 1/1024 are the first nucleus candidates.
+        let window = temperature * Float(Foundation.log(1024.0))
+        let chunks = SamplingStats.chunkCount(n)
+        let found = w.maxes.withUnsafeMutableBufferPointer { maxes in
+            w.scaledSums.withUnsafeMutableBufferPointer { sT in
+                w.plainSums.withUnsafeMutableBufferPointer { s1 in
+                    w.candidateIDs.withUnsafeMutableBufferPointer { ids in
+                        SamplingStats.pass(UnsafePointer(base), count: n, scale: invT, maxes: maxes.baseAddress!,
+                                           scaledSums: sT.baseAddress!, plainSums: invT == 1 ? nil : s1.baseAddress!,
+                                           window: window, candidates: nucleus ? ids.baseAddress! : nil,
+                                           capacity: SamplerWorkspace.capacity)
+                    }
+                }
             }
-            while logits[chosen] == 0 && chosen > 0 { chosen -= 1 }   // rounding at the very end
-            return (chosen, chosenLogProb(chosen))
         }
-        // Candidates: the smallest set holding the top-k / top-p nucleus. Only tokens
-        // with probability ≥ threshold are sorted; the threshold is lowered until the
-        // mass above it covers top-p, so the nucleus is exact.
-        var threshold = Float(1.0 / 1024.0)   // relative to the max (which is 1)
-        var candidates: [(Float, Int)] = []
-        while true {
-            candidates.removeAll(keepingCapacity: true)
+        // Normalisers around the global max M of the (penalised) logits, in Double.
+        var maxL = -Float.infinity
+        for j in 0..<chunks { maxL = max(maxL, w.maxes[j]) }
+        var totalT = 0.0, total1 = 0.0
+        for j in 0..<chunks {
+            let d = Double(w.maxes[j] - maxL)
+            totalT += w.scaledSums[j] * Foundation.exp(d * Double(invT))
+            total1 += (invT == 1 ? w.scaledSums[j] : w.plainSums[j]) * Foundation.exp(d)
+        }
+        // The model's normaliser is over the raw logits: swap the penalised terms back.
+        for (t, r) in zip(w.penalisedIDs, w.penalisedRaw) {
+            total1 += Foundation.exp(Double(r - maxL)) - Foundation.exp(Double(logits[t] - maxL))
+        }
+        let logZ = Double(maxL) + Foundation.log(total1)
+        func logProb(_ t: Int) -> Double {
+            if p.repetitionPenalty != 1, w.stamps[t] == w.stamp, let k = w.penalisedIDs.firstIndex(of: t) {
+                return Double(w.penalisedRaw[k]) - logZ
+            }
+            return Double(logits[t]) - logZ
+        }
+        if greedy {  // first index holding the max, as a linear argmax would find it
+            for j in 0..<chunks where w.maxes[j] == maxL {
+                for i in j * SamplingStats.chunk..<min((j + 1) * SamplingStats.chunk, n) where logits[i] == maxL {
+                    return (i, logProb(i))
+                }
+            }
+            return (0, logProb(0))
+        }
+        if !nucleus {
+            // Plain sampling: find the chunk holding the draw, then the token inside it.
+            var u = Double(rng.next() >> 11) * 0x1.0p-53 * totalT
+            for j in 0..<chunks {
+                let factor = Foundation.exp(Double(w.maxes[j] - maxL) * Double(invT))
+                let mass = w.scaledSums[j] * factor
+                if u >= mass && j < chunks - 1 { u -= mass; continue }
+                let lo = j * SamplingStats.chunk, hi = min(lo + SamplingStats.chunk, n)
+                if let t = SamplingStats.walk(UnsafePointer(base), start: lo, end: hi, shift: w.maxes[j],
+                                              scale: invT, factor: factor, target: u) {
+                    return (t, logProb(t))
+                }
+                // Rounding at the chunk's end: its last token with any mass.
+                var t = hi - 1
+                while t > lo && (logits[t] - maxL) * invT < -87 { t -= 1 }
+                return (t, logProb(t))
+            }
+        }
+        // Nucleus: candidates within the window of the final max, by probability.
+        if found >= 0 {
+            let threshold = maxL - window
             var mass = 0.0
-            for i in 0..<n where logits[i] >= threshold { candidates.append((logits[i], i)); mass += Double(logits[i]) }
-            let enoughK = p.topK > 0 && candidates.count >= p.topK
-            if mass >= p.topP * total || enoughK || threshold == 0 { break }
+            for c in 0..<found {
+                let t = Int(w.candidateIDs[c])
+                let l = logits[t]
+                guard l >= threshold else { continue }
+                let e = Float(Foundation.exp(Double((l - maxL) * invT)))
+                w.pairs.append((e, t))
+                mass += Double(e)
+            }
+            let enoughK = p.topK > 0 && w.pairs.count >= p.topK
+            if mass >= p.topP * totalT || enoughK {
+                let t = drawNucleus(&w, parameters: p, total: totalT, rng: &rng)
+                return (t, logProb(t))
+            }
+            w.pairs.removeAll(keepingCapacity: true)
+        }
+        // Second pass (wide nucleus): lower the threshold until the mass covers top-p.
+        w.fallbacks += 1
+        var threshold = Float(1.0 / 1024.0)
+        while true {
+            w.pairs.removeAll(keepingCapacity: true)
+            var mass = 0.0
+            for i in 0..<n {
+                let e = Float(Foundation.exp(Double((logits[i] - maxL) * invT)))
+                if e >= threshold { w.pairs.append((e, i)); mass += Double(e) }
+            }
+            let enoughK = p.topK > 0 && w.pairs.count >= p.topK
+            if mass >= p.topP * totalT || enoughK || threshold == 0 { break }
             threshold = threshold < 1e-30 ? 0 : threshold / 64
         }
-        candidates.sort { $0.0 > $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
-        if p.topK > 0 && candidates.count > p.topK { candidates.removeLast(candidates.count - p.topK) }
-        var keep = candidates.count
+        let t = drawNucleus(&w, parameters: p, total: totalT, rng: &rng)
+        return (t, logProb(t))
+    }
+
+    /// Sorts the candidates in `w.pairs` (probability, id) by probability, cuts top-k and
+    /// top-p, and draws one in proportion to its probability.
+    private static func drawNucleus<G: RandomNumberGenerator>(
+        _ w: inout SamplerWorkspace, parameters p: SamplingParameters, total: Double, rng: inout G
+    ) -> Int {
+        w.pairs.sort { $0.0 > $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+        var keep = w.pairs.count
+        if p.topK > 0 && keep > p.topK { keep = p.topK }
         if p.topP < 1 {
             var cum = 0.0
-            for (j, c) in candidates.enumerated() {
-                cum += Double(c.0)
+            for j in 0..<keep {
+                cum += Double(w.pairs[j].0)
                 if cum >= p.topP * total { keep = j + 1; break }
             }
         }
         var kept = 0.0
-        for j in 0..<keep { kept += Double(candidates[j].0) }
+        for j in 0..<keep { kept += Double(w.pairs[j].0) }
         var u = Double(rng.next() >> 11) * 0x1.0p-53 * kept
-        var chosen = candidates[keep - 1].1
+        var chosen = w.pairs[keep - 1].1
         for j in 0..<keep {
-            u -= Double(candidates[j].0)
-            if u < 0 { chosen = candidates[j].1; break }
+            u -= Double(w.pairs[j].0)
+            if u < 0 { chosen = w.pairs[j].1; break }
         }
-        return (chosen, chosenLogProb(chosen))
+        return chosen
     }
 }

@@ -1,0 +1,127 @@
+import Foundation
+
+/// Single-pass vocabulary statistics for the sampler (issue 6: everything outside the model
+/// forward must stay small). The logits row is read from memory once; each chunk of
+/// `SamplingStats.chunk` floats (1 KiB, L1-resident) is then scanned a few times.
+public enum SamplingStats {
+    /// Floats per chunk: a multiple of 8; 256 keeps the chunk walk after the pass short
+    /// (n / 256 chunk sums, then at most 256 values of one chunk).
+    public static let chunk = 256
+
+    public static func chunkCount(_ n: Int) -> Int { (n + chunk - 1) / chunk }
+
+    /// For every chunk j of x[0..<count]:
+    ///   maxes[j]       = max of the chunk,
+    ///   scaledSums[j]  = Σ exp((x − maxes[j]) · scale),
+    ///   plainSums[j]   = Σ exp(x − maxes[j])  (only when `plainSums` is given: scale ≠ 1).
+    /// And, when `candidates` is given, the ids i with x[i] ≥ (max of x[0...i's chunk]) − window,
+    /// in index order: a superset of the ids within `window` of the final max. Returns the
+    /// number of candidates, or −1 when more than `capacity` qualified (the caller falls back).
+    public static func pass(_ x: UnsafePointer<Float>, count: Int, scale: Float,
+                            maxes: UnsafeMutablePointer<Float>, scaledSums: UnsafeMutablePointer<Double>,
+                            plainSums: UnsafeMutablePointer<Double>?,
+                            window: Float, candidates: UnsafeMutablePointer<Int32>?, capacity: Int) -> Int {
+        let raw = UnsafeRawPointer(x)
+        var running = -Float.infinity
+        var found = 0
+        var start = 0
+        var j = 0
+        let k = SIMD8<Float>(repeating: scale)
+        while start < count {
+            let end = Swift.min(start + chunk, count)
+            let vectorEnd = start + (end - start) / 8 * 8
+            // 1. chunk max
+            var m8 = SIMD8<Float>(repeating: -.infinity)
+            var i = start
+            while i < vectorEnd {
+                m8 = pointwiseMax(m8, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+                i += 8
+            }
+            var m = m8.max()
+            while i < end { m = Swift.max(m, x[i]); i += 1 }
+            maxes[j] = m
+            // 2. sums of exponentials around the chunk max
+            let shift = SIMD8<Float>(repeating: m)
+            var sT = SIMD8<Float>(), s1 = SIMD8<Float>()
+            i = start
+            if let plain = plainSums {
+                while i < vectorEnd {
+                    let d = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift
+                    sT += Ops.exp(d * k)
+                    s1 += Ops.exp(d)
+                    i += 8
+                }
+                var t1 = Double(s1.sum())
+                var tT = Double(sT.sum())
+                while i < end {
+                    let d = Double(x[i] - m)
+                    t1 += Foundation.exp(d)
+                    tT += Foundation.exp(d * Double(scale))
+                    i += 1
+                }
+                plain[j] = t1
+                scaledSums[j] = tT
+            } else {
+                while i < vectorEnd {
+                    sT += Ops.exp((raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift) * k)
+                    i += 8
+                }
+                var tT = Double(sT.sum())
+                while i < end { tT += Foundation.exp(Double(x[i] - m) * Double(scale)); i += 1 }
+                scaledSums[j] = tT
+            }
+            // 3. candidates near the running max (rare: a vector compare skips the rest)
+            running = Swift.max(running, m)
+            if let out = candidates, found >= 0 {
+                let threshold = running - window
+                let t8 = SIMD8<Float>(repeating: threshold)
+                i = start
+                while i < end {
+                    if i + 8 <= end {
+                        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                        if !any(v .>= t8) { i += 8; continue }
+                    }
+                    let stop = Swift.min(i + 8, end)
+                    while i < stop {
+                        if x[i] >= threshold {
+                            if found == capacity { found = -1; break }
+                            out[found] = Int32(i)
+                            found += 1
+                        }
+                        i += 1
+                    }
+                    if found < 0 { break }
+                }
+            }
+            start = end
+            j += 1
+        }
+        return found
+    }
+
+    /// Walks x[start..<end], subtracting exp((x − shift) · scale) · factor from `target`, and
+    /// returns the first index where it drops below 0 (nil when it never does: rounding).
+    public static func walk(_ x: UnsafePointer<Float>, start: Int, end: Int, shift: Float, scale: Float,
+                            factor: Double, target: Double) -> Int? {
+        var u = target
+        var i = start
+        let raw = UnsafeRawPointer(x)
+        let s = SIMD8<Float>(repeating: shift), k = SIMD8<Float>(repeating: scale)
+        while i + 8 <= end {
+            let e = Ops.exp((raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - s) * k)
+            let blockSum = Double(e.sum()) * factor
+            if u - blockSum >= 0 { u -= blockSum; i += 8; continue }
+            for l in 0..<8 {
+                u -= Double(e[l]) * factor
+                if u < 0 { return i + l }
+            }
+            return i + 7  // the lane sums rounded differently from the block sum
+        }
+        while i < end {
+            u -= Foundation.exp(Double(x[i] - shift) * Double(scale)) * factor
+            if u < 0 { return i }
+            i += 1
+        }
+        return nil
+    }
+}

@@ -80,7 +80,7 @@ public enum Ops {
     /// degree-6 Taylor polynomial in r and 2^k built in the exponent bits.
     @inline(__always)
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let xc = x.clamped(lowerBound: SIMD8(repeating: -87), upperBound: SIMD8(repeating: 88))
+        let xc = Ops.lanewiseMin(Ops.lanewiseMax(x, SIMD8(repeating: -87)), SIMD8(repeating: 88))
         let magic = SIMD8<Float>(repeating: 12_582_912)          // 1.5·2^23: adding it rounds to an integer
         var t = magic
         t.addProduct(xc, SIMD8(repeating: 1.442_695_04))        // x·log2(e) + magic
@@ -179,7 +179,7 @@ extension Ops {
         var i = 0
         let raw = UnsafeRawPointer(x)
         while i + 8 <= count {
-            m = pointwiseMax(m, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+            m = lanewiseMax(m, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
             i += 8
         }
         var best = m.max()
@@ -227,5 +227,24 @@ extension Ops {
             i += 1
         }
         return total
+    }
+}
+
+extension Ops {
+    /// Lane-wise max/min as one vmaxps/vminps: the stdlib's `pointwiseMax/Min` and
+    /// `clamped` are not inlined for SIMD8<Float> (an out-of-line call per use, found with
+    /// `perf record`); `replace(with:where:)` is.
+    @inline(__always)
+    public static func lanewiseMax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        var r = a
+        r.replace(with: b, where: a .< b)
+        return r
+    }
+
+    @inline(__always)
+    public static func lanewiseMin(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        var r = a
+        r.replace(with: b, where: b .< a)
+        return r
     }
 }

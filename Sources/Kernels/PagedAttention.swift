@@ -43,12 +43,15 @@ public func pagedAttention(view: PagedKVView, start: Int, queryCount: Int, heads
     let group = heads / view.kvHeads
     // [group, chunkRows] scores of one chunk, then [group] running max, then [group] running sum.
     withUnsafeTemporaryAllocation(of: Float.self, capacity: group * (chunkRows + 2)) { buffer in
-        guard let temp = buffer.baseAddress else { return }
-        for i in 0..<queryCount {
-            for g in 0..<view.kvHeads {
-                let first = i * heads + g * group  // first head row of this group in q and out
-                attendGroup(view: view, kvHead: g, group: group, attended: start + i + 1,
-                            q: q + first * view.headDim, out: out + first * view.headDim, temp: temp)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: chunkRows) { offsetBuffer in
+            guard let temp = buffer.baseAddress, let offsets = offsetBuffer.baseAddress else { return }
+            for i in 0..<queryCount {
+                for g in 0..<view.kvHeads {
+                    let first = i * heads + g * group  // first head row of this group in q and out
+                    attendGroup(view: view, kvHead: g, group: group, attended: start + i + 1,
+                                q: q + first * view.headDim, out: out + first * view.headDim, temp: temp,
+                                offsets: offsets)
+                }
             }
         }
     }
@@ -59,11 +62,15 @@ public func pagedAttention(view: PagedKVView, start: Int, queryCount: Int, heads
 private let chunkRows = 32
 
 /// The `group` heads sharing kv head `kvHead`, attending to positions [0, attended).
-/// q, out: [group, headDim]; temp: [group * (chunkRows + 2)].
+/// q, out: [group, headDim]; temp: [group * (chunkRows + 2)]; offsets: [chunkRows].
+/// A chunk is up to chunkRows consecutive positions, possibly spanning several small blocks:
+/// the float offset of each of its rows (same for K and V) is looked up once per chunk, so
+/// the softmax rescale and the output loads/stores run once per chunk whatever the block
+/// size (small blocks waste less KV memory in a tree: Experiments/paged-cache).
 @inline(__always)
 private func attendGroup(view: PagedKVView, kvHead: Int, group: Int, attended: Int,
                          q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                         temp: UnsafeMutablePointer<Float>) {
+                         temp: UnsafeMutablePointer<Float>, offsets: UnsafeMutablePointer<Int>) {
     let headDim = view.headDim
     let rowFloats = view.kvHeads * headDim
     let scale = 1 / Float(headDim).squareRoot()
@@ -76,37 +83,34 @@ private func attendGroup(view: PagedKVView, kvHead: Int, group: Int, attended: I
         runningSum[h] = 0
     }
 
-    // A chunk is up to chunkRows consecutive positions, possibly spanning several small
-    // blocks: the softmax rescale runs once per chunk, not once per block, so small blocks
-    // (less copy-on-write waste in a tree) cost no extra exp/rescale passes.
     var p = 0
     while p < attended {
-        let chunkEnd = min(p + chunkRows, attended)
+        let rows = min(chunkRows, attended - p)
+        var r = 0
+        while r < rows {  // one block segment at a time
+            let pos = p + r
+            let inBlock = pos % view.blockSize
+            let segment = min(view.blockSize - inBlock, rows - r)
+            let base = view.blockTable[pos / view.blockSize] * view.blockStride + inBlock * rowFloats + kvHead * headDim
+            for j in 0..<segment { offsets[r + j] = base + j * rowFloats }
+            r += segment
+        }
         for h in 0..<group {
             let qRow = q + h * headDim
             let s = scores + h * chunkRows
             var chunkMax = -Float.infinity
-            var pos = p
-            while pos < chunkEnd {  // one segment = the chunk's rows inside one block
-                let row = pos % view.blockSize
-                let rows = min(view.blockSize - row, chunkEnd - pos)
-                let k = view.keyBase + view.blockTable[pos / view.blockSize] * view.blockStride
-                    + row * rowFloats + kvHead * headDim
-                let sSeg = s + (pos - p)
-                var r = 0
-                while r + 4 <= rows {  // four independent FMA chains hide the FMA latency
-                    let x = dot4(qRow, k + r * rowFloats, rowFloats, headDim) * scale
-                    sSeg[r] = x[0]; sSeg[r + 1] = x[1]; sSeg[r + 2] = x[2]; sSeg[r + 3] = x[3]
-                    chunkMax = max(chunkMax, x.max())
-                    r += 4
-                }
-                while r < rows {
-                    let x = dot(qRow, k + r * rowFloats, headDim) * scale
-                    sSeg[r] = x
-                    chunkMax = max(chunkMax, x)
-                    r += 1
-                }
-                pos += rows
+            r = 0
+            while r + 4 <= rows {  // four independent FMA chains hide the FMA latency
+                let x = dot4(qRow, view.keyBase, offsets + r, headDim) * scale
+                s[r] = x[0]; s[r + 1] = x[1]; s[r + 2] = x[2]; s[r + 3] = x[3]
+                chunkMax = max(chunkMax, x.max())
+                r += 4
+            }
+            while r < rows {
+                let x = dot(qRow, view.keyBase + offsets[r], headDim) * scale
+                s[r] = x
+                chunkMax = max(chunkMax, x)
+                r += 1
             }
             // Online softmax: rescale what was accumulated under the old max.
             let newMax = max(runningMax[h], chunkMax)
@@ -116,29 +120,37 @@ private func attendGroup(view: PagedKVView, kvHead: Int, group: Int, attended: I
                 scaleRow(out + h * headDim, by: correction, count: headDim)
                 runningMax[h] = newMax
             }
-            var sum: Float = 0
-            for r in 0..<(chunkEnd - p) {
-                let e = expf(s[r] - newMax)
-                s[r] = e
-                sum += e
-            }
-            runningSum[h] += sum
-            pos = p
-            while pos < chunkEnd {
-                let row = pos % view.blockSize
-                let rows = min(view.blockSize - row, chunkEnd - pos)
-                let v = view.valueBase + view.blockTable[pos / view.blockSize] * view.blockStride
-                    + row * rowFloats + kvHead * headDim
-                accumulateRows(out + h * headDim, weights: s + (pos - p), values: v, rows: rows,
-                               rowFloats: rowFloats, headDim: headDim)
-                pos += rows
-            }
+            runningSum[h] += expShifted(s, count: rows, shift: newMax)
+            accumulateRows(out + h * headDim, weights: s, values: view.valueBase, offsets: offsets, rows: rows,
+                           headDim: headDim)
         }
-        p = chunkEnd
+        p += rows
     }
     for h in 0..<group {
         scaleRow(out + h * headDim, by: 1 / runningSum[h], count: headDim)
     }
+}
+
+/// s[r] ← exp(s[r] − shift) for r < count (vector exp, 8 lanes at a time); returns Σ.
+@inline(__always)
+private func expShifted(_ s: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
+    let raw = UnsafeMutableRawPointer(s)
+    var acc = SIMD8<Float>()
+    var r = 0
+    while r + 8 <= count {
+        let e = Ops.exp(raw.loadUnaligned(fromByteOffset: r * 4, as: SIMD8<Float>.self) - SIMD8(repeating: shift))
+        raw.storeBytes(of: e, toByteOffset: r * 4, as: SIMD8<Float>.self)
+        acc += e
+        r += 8
+    }
+    var sum = acc.sum()
+    while r < count {
+        let e = expf(s[r] - shift)
+        s[r] = e
+        sum += e
+        r += 1
+    }
+    return sum
 }
 
 @inline(__always)
@@ -146,26 +158,28 @@ private func scaleRow(_ x: UnsafeMutablePointer<Float>, by factor: Float, count:
     for c in 0..<count { x[c] *= factor }
 }
 
-/// (a · b[0], a · b[stride], a · b[2 stride], a · b[3 stride]) over n floats.
+/// (a · base[off[0]...], a · base[off[1]...], a · base[off[2]...], a · base[off[3]...]) over n floats.
 @inline(__always)
-private func dot4(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ stride: Int, _ n: Int) -> SIMD4<Float> {
-    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-    let rowBytes = stride * 4
+private func dot4(_ a: UnsafePointer<Float>, _ base: UnsafePointer<Float>, _ off: UnsafePointer<Int>,
+                  _ n: Int) -> SIMD4<Float> {
+    let ra = UnsafeRawPointer(a)
+    let b0 = UnsafeRawPointer(base + off[0]), b1 = UnsafeRawPointer(base + off[1])
+    let b2 = UnsafeRawPointer(base + off[2]), b3 = UnsafeRawPointer(base + off[3])
     var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
     var c = 0
     while c + 8 <= n {
-        let off = c * 4
-        let x = ra.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-        acc0.addProduct(x, rb.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self))
-        acc1.addProduct(x, rb.loadUnaligned(fromByteOffset: off + rowBytes, as: SIMD8<Float>.self))
-        acc2.addProduct(x, rb.loadUnaligned(fromByteOffset: off + 2 * rowBytes, as: SIMD8<Float>.self))
-        acc3.addProduct(x, rb.loadUnaligned(fromByteOffset: off + 3 * rowBytes, as: SIMD8<Float>.self))
+        let o = c * 4
+        let x = ra.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+        acc0.addProduct(x, b0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self))
+        acc1.addProduct(x, b1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self))
+        acc2.addProduct(x, b2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self))
+        acc3.addProduct(x, b3.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self))
         c += 8
     }
     var result = SIMD4<Float>(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum())
     while c < n {
         let x = a[c]
-        result += SIMD4<Float>(x * b[c], x * b[stride + c], x * b[2 * stride + c], x * b[3 * stride + c])
+        result += SIMD4<Float>(x * base[off[0] + c], x * base[off[1] + c], x * base[off[2] + c], x * base[off[3] + c])
         c += 1
     }
     return result
@@ -199,14 +213,13 @@ private func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int)
     return s
 }
 
-/// out[0..<headDim] += Σ_r weights[r] * values[r * rowFloats ..< r * rowFloats + headDim].
+/// out[0..<headDim] += Σ_r weights[r] * values[offsets[r] ..< offsets[r] + headDim].
 /// Columns go 32 at a time so the accumulators stay in registers, then 8, then 1.
 @inline(__always)
 private func accumulateRows(_ out: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>,
-                            values: UnsafePointer<Float>, rows: Int, rowFloats: Int, headDim: Int) {
+                            values: UnsafePointer<Float>, offsets: UnsafePointer<Int>, rows: Int, headDim: Int) {
     let rawOut = UnsafeMutableRawPointer(out)
     let rawV = UnsafeRawPointer(values)
-    let rowBytes = rowFloats * 4
     var c = 0
     while c + 32 <= headDim {
         let o = c * 4
@@ -216,7 +229,7 @@ private func accumulateRows(_ out: UnsafeMutablePointer<Float>, weights: UnsafeP
         var a3 = rawOut.loadUnaligned(fromByteOffset: o + 96, as: SIMD8<Float>.self)
         for r in 0..<rows {
             let w = SIMD8<Float>(repeating: weights[r])
-            let base = r * rowBytes + o
+            let base = offsets[r] * 4 + o
             a0.addProduct(w, rawV.loadUnaligned(fromByteOffset: base, as: SIMD8<Float>.self))
             a1.addProduct(w, rawV.loadUnaligned(fromByteOffset: base + 32, as: SIMD8<Float>.self))
             a2.addProduct(w, rawV.loadUnaligned(fromByteOffset: base + 64, as: SIMD8<Float>.self))
@@ -233,14 +246,14 @@ private func accumulateRows(_ out: UnsafeMutablePointer<Float>, weights: UnsafeP
         var a0 = rawOut.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
         for r in 0..<rows {
             a0.addProduct(SIMD8<Float>(repeating: weights[r]),
-                          rawV.loadUnaligned(fromByteOffset: r * rowBytes + o, as: SIMD8<Float>.self))
+                          rawV.loadUnaligned(fromByteOffset: offsets[r] * 4 + o, as: SIMD8<Float>.self))
         }
         rawOut.storeBytes(of: a0, toByteOffset: o, as: SIMD8<Float>.self)
         c += 8
     }
     while c < headDim {
         var s = out[c]
-        for r in 0..<rows { s += weights[r] * values[r * rowFloats + c] }
+        for r in 0..<rows { s += weights[r] * values[offsets[r] + c] }
         out[c] = s
         c += 1
     }

@@ -34,7 +34,7 @@ public enum SamplingStats {
             var m8 = SIMD8<Float>(repeating: -.infinity)
             var i = start
             while i < vectorEnd {
-                m8 = pointwiseMax(m8, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+                m8 = Ops.lanewiseMax(m8, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
                 i += 8
             }
             var m = m8.max()

@@ -126,8 +126,6 @@ public final class ModelPolicy: SearchPolicy {
         let sampling = SamplingParameters(temperature: request.temperature, topP: request.topP, topK: request.topK,
                                           repetitionPenalty: request.repetitionPenalty)
         let maxPositions = model.transformer.config.maxPositions
-        // The sampler works in place on a copy; one buffer for the whole extend.
-        var scratch = [Float](repeating: 0, count: model.transformer.config.vocabSize)
         var workspace = SamplerWorkspace()
         while !active.isEmpty {
             var entries: [ForwardEntry] = []
@@ -143,12 +141,13 @@ public final class ModelPolicy: SearchPolicy {
                 if reserved + blocks > cache.pool.freeCount { chunks[i].stop = .budget; continue }
                 if !budget.tryConsume(1) { chunks[i].stop = .budget; continue }
                 reserved += blocks
-                scratch.withUnsafeMutableBufferPointer { dst in
-                    states[i].nextLogits.withUnsafeBufferPointer { src in _ = dst.update(fromContentsOf: src) }
-                }
-                let (token, logProb) = scratch.withUnsafeMutableBufferPointer { buf in
-                    Sampler.sample(buf, parameters: sampling, previous: states[i].recent, rng: &rngs[i], workspace: &workspace)
-                }
+                // The sampler restores the row it penalises: no copy of the logits per token.
+                let (token, logProb) = { () -> (Int, Double) in
+                    let recent = states[i].recent  // shares storage (no copy); released before the append below
+                    return states[i].nextLogits.withUnsafeMutableBufferPointer { buf in
+                        Sampler.sample(buf, parameters: sampling, previous: recent, rng: &rngs[i], workspace: &workspace)
+                    }
+                }()
                 chunks[i].tokens.append(token)
                 chunks[i].logProb += logProb
                 if states[i].thinkClosed { chunks[i].answerTokens += 1 }

@@ -59,8 +59,8 @@ public struct SamplerWorkspace {
 }
 
 public enum Sampler {
-    /// Draws a token from `logits` (modified in place by the penalty) and returns it with
-    /// its log-probability under the model (log-softmax of the unmodified logits).
+    /// Draws a token from `logits` and returns it with its log-probability under the model
+    /// (log-softmax of the unmodified logits).
     /// Convenience form with a temporary workspace (allocates); hot loops keep one.
     public static func sample<G: RandomNumberGenerator>(
         _ logits: UnsafeMutableBufferPointer<Float>, parameters p: SamplingParameters,
@@ -70,7 +70,8 @@ public enum Sampler {
         return sample(logits, parameters: p, previous: previous, rng: &rng, workspace: &workspace)
     }
 
-    /// As above, reusing `workspace`. The vocabulary is read from memory once: one fused
+    /// As above, reusing `workspace`, and leaving `logits` as it was (penalised entries are
+    /// restored), so callers need not copy the row first. The vocabulary is read from memory once: one fused
     /// pass (Kernels.SamplingStats) yields per-chunk maxima and exponential sums (for the
     /// model's log-normaliser and the tempered one) and the top-p candidates near the max;
     /// the draw then walks chunk sums and one chunk. A nucleus wider than the candidates
@@ -82,6 +83,7 @@ public enum Sampler {
         let n = logits.count
         guard let base = logits.baseAddress, n > 0 else { return (0, 0) }
         w.prepare(vocabulary: n)
+        defer { for (t, r) in zip(w.penalisedIDs, w.penalisedRaw) { logits[t] = r } }
         if p.repetitionPenalty != 1 {
             let penalty = Float(p.repetitionPenalty)
             w.stamp &+= 1

@@ -128,6 +128,7 @@ final class SinglePassSamplingTests: XCTestCase {
                 XCTAssertEqual(x.token, y.token)
                 XCTAssertEqual(x.logProb, y.logProb)
                 XCTAssertEqual(x.logProb, logSoftmax(raw, x.token), accuracy: 1e-5, "log-prob under the raw logits")
+                XCTAssertEqual(a, raw, "the penalised entries are restored")
             }
         }
     }

@@ -27,7 +27,10 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc", pkgConfig: "jemalloc",
                        providers: [.apt(["libjemalloc-dev"])]),
-        .target(name: "Kernels", dependencies: ["CBLAS", "CJemalloc"], swiftSettings: simdFlags),
+        // AVX-512 kernels in C, compiled per function with target attributes and chosen at
+        // run time (cpuid): the package itself stays AVX2 + FMA (Zen3 runs it too).
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CJemalloc", "CKernels"], swiftSettings: simdFlags),
         .target(name: "SprigJSON", dependencies: [], swiftSettings: parserFlags),
         .target(name: "Checkpoint", dependencies: ["Kernels", "SprigJSON"], swiftSettings: parserFlags),
         .target(name: "Tokenizer", dependencies: ["SprigJSON"], swiftSettings: parserFlags),

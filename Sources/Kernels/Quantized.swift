@@ -82,6 +82,10 @@ public final class QuantizedMatrix: @unchecked Sendable {
             multiplyByTiles(x, rows: n, into: y)
             return
         }
+        if Self.useWideKernels {
+            multiplyWide(x, rows: n, into: y)
+            return
+        }
         let blocks = columns / 32
         if n == 1 && format != .q8_0 {
             multiplyOneRowNibbles(x, into: y)

@@ -9,7 +9,7 @@ public struct Roofline: Codable, Sendable {
     enum CodingKeys: String, CodingKey { case bandwidthGBs = "bandwidth_gbs", gflops }
 
     public static func measure() -> Roofline {
-        Roofline(bandwidthGBs: measureBandwidth(), gflops: max(measureGemm(), measureFMA()))
+        Roofline(bandwidthGBs: measureBandwidth(), gflops: max(measureGemm(), measureFMA(), measureFMA512()))
     }
 
     /// Streams a 256 MiB buffer (far beyond the L3) with SIMD loads on every worker; best of 5.

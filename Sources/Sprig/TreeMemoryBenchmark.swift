@@ -97,7 +97,7 @@ public enum ProcessMemory {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return (0, 0) }
         var rss = 0, peak = 0
         for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard parts.count >= 2, let kb = Int(parts[1]) else { continue }
             if parts[0] == "VmRSS:" { rss = kb * 1024 }
             if parts[0] == "VmHWM:" { peak = kb * 1024 }

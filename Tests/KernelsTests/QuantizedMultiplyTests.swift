@@ -114,6 +114,30 @@ final class QuantizedMultiplyTests: XCTestCase {
         }
     }
 
+    /// Both kernel families against the reference, whatever this CPU picks by default:
+    /// the AVX2 Swift kernels (what Zen3 runs) and, where the CPU has it, AVX-512 (CKernels).
+    func checkAllFormats() {
+        for f in [BlockFormat.q4_0, .q4_1, .q8_0] {
+            check(f, rows: 75, columns: 192, ns: Array(1...17))
+            check(f, rows: 40, columns: 1536, ns: [1, 4, 9])
+        }
+    }
+
+    func testAVX2KernelsMatchReference() {
+        let saved = QuantizedMatrix.useWideKernels
+        defer { QuantizedMatrix.useWideKernels = saved }
+        QuantizedMatrix.useWideKernels = false
+        checkAllFormats()
+    }
+
+    func testAVX512KernelsMatchReference() throws {
+        try XCTSkipUnless(QuantizedMatrix.wideKernelsAvailable, "no AVX-512 on this CPU")
+        let saved = QuantizedMatrix.useWideKernels
+        defer { QuantizedMatrix.useWideKernels = saved }
+        QuantizedMatrix.useWideKernels = true
+        checkAllFormats()
+    }
+
     /// Long rows (the FFN down projection's width) with chunking at few rows per chunk.
     func testWideRows() { check(.q4_1, rows: 40, columns: 1536, ns: [1, 4, 9]) }
 }

@@ -1,0 +1,173 @@
+#include "ckernels.h"
+
+#include <cpuid.h>
+#include <immintrin.h>
+#include <stdlib.h>
+
+#define WIDE __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+#define INLINE static inline __attribute__((always_inline))
+
+static int xcr0_has_zmm(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    /* SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM state enabled by the OS. */
+    return (lo & 0xE6) == 0xE6;
+}
+
+int ck_avx512_available(void) {
+    const char *off = getenv("SPRIG_NO_AVX512");
+    if (off && *off && *off != '0') return 0;
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    int osxsave = (c >> 27) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
+    if (!osxsave || !fma || !f16c) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    int f = (b >> 16) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
+    return f && bw && vl && xcr0_has_zmm();
+}
+
+INLINE WIDE float half_at(const uint8_t *p) {
+    uint16_t h;
+    __builtin_memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+/* Block decode: the 32 weights' q as two 16-lane float vectors (q[0..16), q[16..32)),
+ * plus d and m with w = q·d + m. `format` is a constant after inlining. */
+INLINE WIDE void decode(int format, const uint8_t *blk, __m512 *qlo, __m512 *qhi, float *d, float *m) {
+    *d = half_at(blk);
+    if (format == 2) {
+        *qlo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2))));
+        *qhi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 18))));
+        *m = 0;
+        return;
+    }
+    const uint8_t *nib = blk + (format == 1 ? 4 : 2);
+    __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)nib));
+    *qlo = _mm512_cvtepi32_ps(_mm512_and_si512(bytes, _mm512_set1_epi32(15)));
+    *qhi = _mm512_cvtepi32_ps(_mm512_srli_epi32(bytes, 4));
+    *m = format == 1 ? half_at(blk + 2) : -8 * *d;
+}
+
+/* Up to 8 activation rows, two accumulators per row (16 zmm): the block is scaled once
+ * (w = q·d + m, two FMAs) and each row costs two FMAs with x as a memory operand. */
+INLINE WIDE void rows_n(int format, int bb, const uint8_t *data, size_t row_bytes, int blocks, int lo,
+                        int hi, const float *x, size_t xs, int n, float *y, size_t ys) {
+    for (int o = lo; o < hi; o++) {
+        __m512 a[8], b[8];
+        for (int r = 0; r < n; r++) { a[r] = _mm512_setzero_ps(); b[r] = _mm512_setzero_ps(); }
+        const uint8_t *blk = data + (size_t)o * row_bytes;
+        for (int k = 0; k < blocks; k++, blk += bb) {
+            __m512 qlo, qhi;
+            float d, m;
+            decode(format, blk, &qlo, &qhi, &d, &m);
+            __m512 dv = _mm512_set1_ps(d);
+            __m512 wlo, whi;
+            if (format == 2) {
+                wlo = _mm512_mul_ps(qlo, dv);
+                whi = _mm512_mul_ps(qhi, dv);
+            } else {
+                __m512 mv = _mm512_set1_ps(m);
+                wlo = _mm512_fmadd_ps(qlo, dv, mv);
+                whi = _mm512_fmadd_ps(qhi, dv, mv);
+            }
+            const float *xb = x + (size_t)k * 32;
+            for (int r = 0; r < n; r++) {
+                a[r] = _mm512_fmadd_ps(wlo, _mm512_loadu_ps(xb + r * xs), a[r]);
+                b[r] = _mm512_fmadd_ps(whi, _mm512_loadu_ps(xb + r * xs + 16), b[r]);
+            }
+        }
+        for (int r = 0; r < n; r++) y[r * ys + o] = _mm512_reduce_add_ps(_mm512_add_ps(a[r], b[r]));
+    }
+}
+
+#define BLOCK_BYTES(f) ((f) == 0 ? 18 : (f) == 1 ? 20 : 34)
+
+/* Constant format and row count per instantiation, so the loops above unroll. */
+#define ROWS_CASE(f, nn) \
+    case nn: rows_n(f, BLOCK_BYTES(f), data, row_bytes, blocks, lo, hi, x, x_stride, nn, y, y_stride); break;
+#define ROWS_FORMAT(f) \
+    static WIDE void rows_f##f(const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi, \
+                               const float *x, size_t x_stride, int n, float *y, size_t y_stride) { \
+        switch (n) { ROWS_CASE(f, 1) ROWS_CASE(f, 2) ROWS_CASE(f, 3) ROWS_CASE(f, 4) \
+                     ROWS_CASE(f, 5) ROWS_CASE(f, 6) ROWS_CASE(f, 7) default: ROWS_CASE(f, 8) } \
+    }
+ROWS_FORMAT(0)
+ROWS_FORMAT(1)
+ROWS_FORMAT(2)
+
+void ck_rows(int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
+             const float *x, size_t x_stride, int n, float *y, size_t y_stride) {
+    switch (format) {
+    case 0: rows_f0(data, row_bytes, blocks, lo, hi, x, x_stride, n, y, y_stride); break;
+    case 1: rows_f1(data, row_bytes, blocks, lo, hi, x, x_stride, n, y, y_stride); break;
+    default: rows_f2(data, row_bytes, blocks, lo, hi, x, x_stride, n, y, y_stride); break;
+    }
+}
+
+/* One row. Q4: Σ lo·xt[j] + byte·xt[j + 16] per block (= Σ q·x, see nibbleActivations),
+ * scaled by d once; m·Σx from the block sums. Q8_0: Σ q·x scaled by d. Two blocks in
+ * flight (two accumulators) to cover the FMA latency. */
+INLINE WIDE void one_row(int format, int bb, const uint8_t *data, size_t row_bytes, int blocks, int lo,
+                         int hi, const float *xt, const float *sums, float *y) {
+    const __m512i mask = _mm512_set1_epi32(15);
+    for (int o = lo; o < hi; o++) {
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+        float s0 = 0, s1 = 0;
+        const uint8_t *blk = data + (size_t)o * row_bytes;
+        for (int k = 0; k < blocks; k++, blk += bb) {
+            const float *xb = xt + (size_t)k * 32;
+            float d = half_at(blk);
+            __m512 t;
+            if (format == 2) {
+                __m512 qlo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2))));
+                __m512 qhi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 18))));
+                t = _mm512_mul_ps(qlo, _mm512_loadu_ps(xb));
+                t = _mm512_fmadd_ps(qhi, _mm512_loadu_ps(xb + 16), t);
+            } else {
+                __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + (format == 1 ? 4 : 2))));
+                t = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_and_si512(bytes, mask)), _mm512_loadu_ps(xb));
+                t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(bytes), _mm512_loadu_ps(xb + 16), t);
+                float m = format == 1 ? half_at(blk + 2) : -8 * d;
+                if (k & 1) s1 += m * sums[k]; else s0 += m * sums[k];
+            }
+            if (k & 1) acc1 = _mm512_fmadd_ps(_mm512_set1_ps(d), t, acc1);
+            else acc0 = _mm512_fmadd_ps(_mm512_set1_ps(d), t, acc0);
+        }
+        y[o] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + (s0 + s1);
+    }
+}
+
+static WIDE void one_f0(const uint8_t *d, size_t rb, int bl, int lo, int hi, const float *xt, const float *s, float *y) {
+    one_row(0, 18, d, rb, bl, lo, hi, xt, s, y);
+}
+static WIDE void one_f1(const uint8_t *d, size_t rb, int bl, int lo, int hi, const float *xt, const float *s, float *y) {
+    one_row(1, 20, d, rb, bl, lo, hi, xt, s, y);
+}
+static WIDE void one_f2(const uint8_t *d, size_t rb, int bl, int lo, int hi, const float *xt, const float *s, float *y) {
+    one_row(2, 34, d, rb, bl, lo, hi, xt, s, y);
+}
+
+void ck_one_row(int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
+                const float *xt, const float *sums, float *y) {
+    switch (format) {
+    case 0: one_f0(data, row_bytes, blocks, lo, hi, xt, sums, y); break;
+    case 1: one_f1(data, row_bytes, blocks, lo, hi, xt, sums, y); break;
+    default: one_f2(data, row_bytes, blocks, lo, hi, xt, sums, y); break;
+    }
+}
+
+static WIDE float fma_loop(long iterations) {
+    __m512 acc[16];
+    for (int i = 0; i < 16; i++) acc[i] = _mm512_set1_ps((float)i * 1e-3f);
+    const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+    for (long it = 0; it < iterations; it++) {
+        for (int i = 0; i < 16; i++) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    }
+    __m512 s = acc[0];
+    for (int i = 1; i < 16; i++) s = _mm512_add_ps(s, acc[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
+float ck_fma_loop512(long iterations) { return fma_loop(iterations); }

@@ -6,6 +6,9 @@
 
 #define WIDE __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 #define INLINE static inline __attribute__((always_inline))
+/* Bytes ahead of the weight stream to prefetch (rows are contiguous, so this runs into
+ * the next rows of the chunk). */
+#define PREFETCH 2048
 
 static int xcr0_has_zmm(void) {
     uint32_t lo, hi;
@@ -59,6 +62,7 @@ INLINE WIDE void rows_n(int format, int bb, const uint8_t *data, size_t row_byte
         for (int r = 0; r < n; r++) { a[r] = _mm512_setzero_ps(); b[r] = _mm512_setzero_ps(); }
         const uint8_t *blk = data + (size_t)o * row_bytes;
         for (int k = 0; k < blocks; k++, blk += bb) {
+            _mm_prefetch((const char *)blk + PREFETCH, _MM_HINT_T0);
             __m512 qlo, qhi;
             float d, m;
             decode(format, blk, &qlo, &qhi, &d, &m);
@@ -118,6 +122,7 @@ INLINE WIDE void one_row(int format, int bb, const uint8_t *data, size_t row_byt
         const uint8_t *blk = data + (size_t)o * row_bytes;
         for (int k = 0; k < blocks; k++, blk += bb) {
             const float *xb = xt + (size_t)k * 32;
+            _mm_prefetch((const char *)blk + PREFETCH, _MM_HINT_T0);
             float d = half_at(blk);
             __m512 t;
             if (format == 2) {

@@ -65,16 +65,29 @@ INLINE WIDE void rows_n(int format, int bb, const uint8_t *data, size_t row_byte
             _mm_prefetch((const char *)blk + PREFETCH, _MM_HINT_T0);
             __m512 qlo, qhi;
             float d, m;
-            decode(format, blk, &qlo, &qhi, &d, &m);
-            __m512 dv = _mm512_set1_ps(d);
             __m512 wlo, whi;
-            if (format == 2) {
-                wlo = _mm512_mul_ps(qlo, dv);
-                whi = _mm512_mul_ps(qhi, dv);
-            } else {
-                __m512 mv = _mm512_set1_ps(m);
+            if (format == 1) {
+                /* d and m with one load and one conversion: [d, m, 0, 0]. */
+                uint32_t dm;
+                __builtin_memcpy(&dm, blk, 4);
+                __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dm));
+                __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + 4)));
+                qlo = _mm512_cvtepi32_ps(_mm512_and_si512(bytes, _mm512_set1_epi32(15)));
+                qhi = _mm512_cvtepi32_ps(_mm512_srli_epi32(bytes, 4));
+                __m512 dv = _mm512_broadcastss_ps(f), mv = _mm512_broadcastss_ps(_mm_movehdup_ps(f));
                 wlo = _mm512_fmadd_ps(qlo, dv, mv);
                 whi = _mm512_fmadd_ps(qhi, dv, mv);
+            } else {
+                decode(format, blk, &qlo, &qhi, &d, &m);
+                __m512 dv = _mm512_set1_ps(d);
+                if (format == 2) {
+                    wlo = _mm512_mul_ps(qlo, dv);
+                    whi = _mm512_mul_ps(qhi, dv);
+                } else {
+                    __m512 mv = _mm512_set1_ps(m);
+                    wlo = _mm512_fmadd_ps(qlo, dv, mv);
+                    whi = _mm512_fmadd_ps(qhi, dv, mv);
+                }
             }
             const float *xb = x + (size_t)k * 32;
             for (int r = 0; r < n; r++) {

@@ -22,7 +22,7 @@ final class ReliabilityMemoryTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let lm = try LanguageModel.load(path: dir.path)
         let blockBytes = lm.transformer.kvLayout(blockSize: 16).blockBytes
-        let engine = try SearchEngine(model: lm, kvMemoryBytes: 10 * blockBytes)
+        let engine = try SearchEngine(model: lm, kvMemoryBytes: 10 * blockBytes, blockSize: 16)
         XCTAssertEqual(engine.pool.blockCount, 10)
         var config = SearchConfig(strategy: .mcts, budget: 600)
         config.mcts = MCTSConfig(children: 3, childTokens: 16)
@@ -42,7 +42,7 @@ final class ReliabilityMemoryTests: XCTestCase {
         let dir = try TestModels.tinyWithTokenizer()
         defer { try? FileManager.default.removeItem(at: dir) }
         let lm = try LanguageModel.load(path: dir.path)
-        let engine = try SearchEngine(model: lm, kvMemoryBytes: 6 * lm.transformer.kvLayout(blockSize: 16).blockBytes)
+        let engine = try SearchEngine(model: lm, kvMemoryBytes: 6 * lm.transformer.kvLayout(blockSize: 16).blockBytes, blockSize: 16)
         var bon = SearchConfig(strategy: .bestOfN, budget: 300)
         bon.bestOfN = BestOfNConfig(n: 16, selection: .sprm)
         bon.bestOfN.trajectoryTokens = 100
@@ -63,7 +63,7 @@ final class ReliabilityMemoryTests: XCTestCase {
         let dir = try TestModels.tinyWithTokenizer()
         defer { try? FileManager.default.removeItem(at: dir) }
         let lm = try LanguageModel.load(path: dir.path)
-        let engine = try SearchEngine(model: lm, kvMemoryBytes: 6 * lm.transformer.kvLayout(blockSize: 16).blockBytes)
+        let engine = try SearchEngine(model: lm, kvMemoryBytes: 6 * lm.transformer.kvLayout(blockSize: 16).blockBytes, blockSize: 16)
         let pool = engine.pool
         do {
             let cache = PagedKVCache(pool: pool)

@@ -41,11 +41,14 @@ EOS = "<|im_end|>"
 
 # (digits of a range, digits of b range), inclusive.
 LEVELS = {
+    "single": ((1, 5), (1, 1)),   # 1 step: the digit rule alone (curriculum start; no eval file)
     "easy": ((3, 4), (2, 2)),     # 3 steps
     "medium": ((3, 4), (3, 3)),   # 5 steps
     "hard": ((4, 5), (3, 4)),     # 5-7 steps
 }
+EVAL_LEVELS = ("easy", "medium", "hard")  # the committed Data/mult-eval-*.jsonl
 WIDTH = 10           # digits of every computed number (products up to 10 digits)
+ANSWER_WIDTH = 0     # the answer after </think>: 0 = bare; WIDTH = padded like the steps
 EVAL_SEED = 20250501
 EVAL_SIZE = 100
 
@@ -82,7 +85,7 @@ def solution_steps(a, b):
 def solution(a, b):
     """The completion after the prompt, without EOS: '<think>\\n' ... '</think>\\n' answer."""
     body = "".join(s + STEP for s in solution_steps(a, b))
-    return f"<think>\n{body}</think>\n{a * b}"
+    return f"<think>\n{body}</think>\n{a * b:0{ANSWER_WIDTH}d}"
 
 
 def question(a, b):
@@ -163,7 +166,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "Data"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    for level in LEVELS:
+    for level in EVAL_LEVELS:
         recs = eval_split(level)
         for r in recs:  # self-check: the reference solution passes the checker
             assert is_correct(r["solution"], r["answer"]), r

@@ -332,11 +332,13 @@ def main():
     ap.add_argument("--continue-sft", default=None, help="start SFT from this state dict (another sft_min of training)")
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     ap.add_argument("--threads", type=int, default=2, help="1 is faster when the cores are oversubscribed")
+    ap.add_argument("--answer-width", type=int, default=task.ANSWER_WIDTH, help="zero-pad the final answer too (a constant-offset copy of the last sum)")
     ap.add_argument("--width", type=int, default=task.WIDTH, help="zero-pad computed numbers to this many digits (0: unpadded, session 1's format)")
     ap.add_argument("--set", nargs="*", default=[], help="override scale entries, e.g. eval_n=25 k=8")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     task.WIDTH = args.width
+    task.ANSWER_WIDTH = args.answer_width
     torch.manual_seed(args.seed)
     cfg = dict(SCALES[args.scale])
     for kv in args.set:

@@ -4,11 +4,11 @@ answer extractor, exact checker and the fixed JSONL splits.
 Solution for a * b (b has k digits d_0 = units, d_1, ...), e.g. 4821 * 37:
 
     <think>
-    4821*7=33747.
+    4821*7=0000033747.
 
-    4821*30=144630.
+    4821*30=0000144630.
 
-    33747+144630=178377.
+    0000033747+0000144630=0000178377.
 
     </think>
     178377
@@ -17,8 +17,15 @@ One partial product per digit of b (units first, shifted by its trailing zeros),
 and after every partial product from the second on, the running sum: k digits of
 b give 2k - 1 steps. Each step is checkable on its own (one product by a single
 digit, or one addition), and an error in any step carries into the answer.
-(A first version also carried mod-9 residues on every number; the small policy
-could not learn them in the CPU time available, so they were dropped.)
+
+Every computed number is written zero-padded to WIDTH digits. Why: the digit a
+step computes then sits at a fixed distance from the digits it depends on (in
+"x+y=z", z's j-th digit is 11 and 22 places after y's and x's; in "a*d0..0=p",
+p's j-th digit is 13 places after the digit of a it multiplies, whatever the
+lengths), so a small model with relative positions (RoPE) can learn the step
+as a local rule; the carry still has to be looked ahead, which is where it errs.
+(Session 1 wrote unpadded numbers: its 0.8M policy reached 16 % greedy on 4x2
+digits in 33 min. A first version also carried mod-9 residues; dropped.)
 
 Usage: python3 task.py --out ../../Data   (writes mult-eval-{easy,medium,hard}.jsonl)
 """
@@ -34,10 +41,14 @@ EOS = "<|im_end|>"
 
 # (digits of a range, digits of b range), inclusive.
 LEVELS = {
+    "single": ((1, 5), (1, 1)),   # 1 step: the digit rule alone (curriculum start; no eval file)
     "easy": ((3, 4), (2, 2)),     # 3 steps
     "medium": ((3, 4), (3, 3)),   # 5 steps
     "hard": ((4, 5), (3, 4)),     # 5-7 steps
 }
+EVAL_LEVELS = ("easy", "medium", "hard")  # the committed Data/mult-eval-*.jsonl
+WIDTH = 10           # digits of every computed number (products up to 10 digits)
+ANSWER_WIDTH = 0     # the answer after </think>: 0 = bare; WIDTH = padded like the steps
 EVAL_SEED = 20250501
 EVAL_SIZE = 100
 
@@ -60,12 +71,12 @@ def solution_steps(a, b):
     for i, ch in enumerate(reversed(str(b))):
         d = int(ch) * 10 ** i
         p = a * d
-        steps.append(f"{a}*{d}={p}")
+        steps.append(f"{a}*{d}={p:0{WIDTH}d}")
         if running is None:
             running = p
         else:
             s = running + p
-            steps.append(f"{running}+{p}={s}")
+            steps.append(f"{running:0{WIDTH}d}+{p:0{WIDTH}d}={s:0{WIDTH}d}")
             running = s
     assert running == a * b
     return steps
@@ -74,7 +85,7 @@ def solution_steps(a, b):
 def solution(a, b):
     """The completion after the prompt, without EOS: '<think>\\n' ... '</think>\\n' answer."""
     body = "".join(s + STEP for s in solution_steps(a, b))
-    return f"<think>\n{body}</think>\n{a * b}"
+    return f"<think>\n{body}</think>\n{a * b:0{ANSWER_WIDTH}d}"
 
 
 def question(a, b):
@@ -155,7 +166,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "Data"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    for level in LEVELS:
+    for level in EVAL_LEVELS:
         recs = eval_split(level)
         for r in recs:  # self-check: the reference solution passes the checker
             assert is_correct(r["solution"], r["answer"]), r

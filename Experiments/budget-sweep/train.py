@@ -36,6 +36,13 @@ SCALES = {
     "cpu": dict(sft_min=13.0, hidden=128, layers=4, inter=384, heads=4, kv=2, batch=32, lr=3e-3,
                 sprm_problems=64, k=8, joint_epochs=2, frozen_epochs=20, eval_n=30, eval_k=16, greedy_n=50,
                 mix="easy:0.3,medium:0.35,hard:0.35", sprm_mix="easy:0.2,medium:0.4,hard:0.4"),
+    # session 2 (shipped): padded-number format, easy -> medium -> hard curriculum,
+    # more own samples for the SPRM (hard-heavy), every eval problem greedy
+    "v2": dict(sft_min=12.0, hidden=128, layers=4, inter=384, heads=4, kv=2, batch=32, lr=3e-3,
+               sprm_problems=240, k=8, joint_epochs=3, frozen_epochs=20, eval_n=40, eval_k=16, greedy_n=100,
+               mix="easy:0.15,medium:0.35,hard:0.5",
+               curriculum="0:easy=1;0.3:easy=0.3,medium=0.7;0.6:easy=0.15,medium=0.35,hard=0.5",
+               sprm_mix="easy:0.1,medium:0.4,hard:0.5"),
     # the spec's size, for a quiet or bigger machine
     "big": dict(sft_min=60.0, hidden=192, layers=4, inter=512, heads=4, kv=2, batch=48, lr=2e-3,
                 sprm_problems=200, k=8, joint_epochs=3, frozen_epochs=20, eval_n=100, eval_k=16, greedy_n=100,
@@ -64,9 +71,23 @@ def build_model(cfg, tok):
     return Qwen2ForCausalLM(conf)
 
 
+def parse_curriculum(s):
+    """'0:easy=1;0.3:easy=0.3,medium=0.7' -> [(start fraction, mix)], in order."""
+    stages = []
+    for part in s.split(";"):
+        start, mix = part.split(":", 1)
+        stages.append((float(start), {k: float(v) for k, v in (kv.split("=") for kv in mix.split(",")) if float(v) > 0}))
+    return stages
+
+
 def sft(model, tok, ids, cfg, seed):
+    """SFT on correct solutions under a wall-clock budget. With cfg["curriculum"] the
+    level mix follows the stages by elapsed fraction (short easy problems first: the
+    model learns to copy operands and the digit rules on short sequences, then the
+    same rules on longer chains); otherwise cfg["mix"] throughout."""
     exclude = task.eval_pairs()
-    stream = task.train_stream(seed, parse_mix(cfg["mix"]), exclude)
+    stages = parse_curriculum(cfg["curriculum"]) if cfg.get("curriculum") else [(0.0, parse_mix(cfg["mix"]))]
+    streams = [task.train_stream(seed + 17 * i, mix, exclude) for i, (_, mix) in enumerate(stages)]
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], betas=(0.9, 0.98), weight_decay=0.01)
     budget = cfg["sft_min"] * 60
     t0, step, ema, pool = time.time(), 0, None, []
@@ -79,6 +100,7 @@ def sft(model, tok, ids, cfg, seed):
         for g in opt.param_groups:
             g["lr"] = lr
         if not pool:  # length buckets: 8 batches drawn at once, sorted by length (less padding)
+            stream = streams[max(i for i, (start, _) in enumerate(stages) if start <= frac)]
             ex = sorted((C.encode_example(tok, ids, *next(stream)[1:]) for _ in range(8 * cfg["batch"])),
                         key=lambda e: len(e[0]))
             pool = [ex[i: i + cfg["batch"]] for i in range(0, len(ex), cfg["batch"])]
@@ -98,6 +120,8 @@ def sft(model, tok, ids, cfg, seed):
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         if step % 50 == 0:
             log(f"sft step {step} loss {ema:.4f} lr {lr:.2e} {(time.time() - t0) / step:.2f}s/step")
+        if step % 250 == 0 and cfg.get("checkpoint"):  # a long run can be stopped and resumed (--resume-sft)
+            torch.save(model.state_dict(), cfg["checkpoint"])
     log(f"sft done: {step} steps, {step * cfg['batch']} examples, {time.time() - t0:.0f}s")
     return step
 
@@ -308,13 +332,17 @@ def main():
     ap.add_argument("--continue-sft", default=None, help="start SFT from this state dict (another sft_min of training)")
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     ap.add_argument("--threads", type=int, default=2, help="1 is faster when the cores are oversubscribed")
+    ap.add_argument("--answer-width", type=int, default=task.ANSWER_WIDTH, help="zero-pad the final answer too (a constant-offset copy of the last sum)")
+    ap.add_argument("--width", type=int, default=task.WIDTH, help="zero-pad computed numbers to this many digits (0: unpadded, session 1's format)")
     ap.add_argument("--set", nargs="*", default=[], help="override scale entries, e.g. eval_n=25 k=8")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    task.WIDTH = args.width
+    task.ANSWER_WIDTH = args.answer_width
     torch.manual_seed(args.seed)
     cfg = dict(SCALES[args.scale])
     for kv in args.set:
-        k, v = kv.split("=")
+        k, v = kv.split("=", 1)
         cfg[k] = type(cfg[k])(v)
     os.makedirs(args.work, exist_ok=True)
     T0 = time.time()
@@ -333,7 +361,9 @@ def main():
             model.load_state_dict(torch.load(args.continue_sft))
             log(f"continuing SFT from {args.continue_sft}")
         t = time.time()
+        cfg["checkpoint"] = sft_path
         sft_steps = sft(model, tok, ids, cfg, args.seed + (7 if args.continue_sft else 0))
+        del cfg["checkpoint"]
         timings["sft_s"] = time.time() - t
         torch.save(model.state_dict(), sft_path)
     # --- SPRM data: the SFT policy's own samples, outcome labels

@@ -4,8 +4,8 @@ import Foundation
 /// after `normalize`.
 public enum AnswerCheck {
     /// Trimmed and lower-cased, a `\boxed{…}` wrapper, `$` signs and trailing ".;:!" removed.
-    /// Numbers are then made canonical: a leading "+", thousands separators ("1,234" /
-    /// "1_234") and an all-zero fractional part go ("12.0" → "12", "-0" → "0"). A comma that
+    /// Numbers are then made canonical: a leading "+", leading zeros ("0042"), thousands
+    /// separators ("1,234" / "1_234") and an all-zero fractional part go ("12.0" → "12", "-0" → "0"). A comma that
     /// is not a thousands separator stays ("3, 4", "12,34").
     public static func normalize(_ raw: String) -> String {
         var t = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
@@ -21,8 +21,19 @@ public enum AnswerCheck {
             while fraction.last == "0" { fraction.removeLast() }
             t = fraction.isEmpty ? String(t[..<dot]) : String(t[..<dot]) + "." + fraction
         }
+        t = stripLeadingZeros(t)
         if t.hasPrefix("-"), t.dropFirst().allSatisfy({ $0 == "0" }) { t = "0" }
         return t
+    }
+
+    /// "0042" → "42", "-007.5" → "-7.5", "000" → "0": leading zeros do not change a number
+    /// (a model may write its answer zero-padded, as the default model's scratchpad does).
+    /// `s` is a plain number: an optional "-" and digits with at most one ".".
+    static func stripLeadingZeros(_ s: String) -> String {
+        let negative = s.hasPrefix("-")
+        var body = Substring(negative ? String(s.dropFirst()) : s)
+        while body.count > 1, body.first == "0", body.dropFirst().first?.isASCIIDigit == true { body = body.dropFirst() }
+        return (negative ? "-" : "") + body
     }
 
     /// Whether an extracted answer equals the expected one after `normalize`; nil never matches.

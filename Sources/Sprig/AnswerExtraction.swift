@@ -27,7 +27,7 @@ public struct FinalAnswerExtractor: AnswerExtractor {
         return nil
     }
 
-    /// The last integer or decimal in `s` (thousands separators removed, sign kept).
+    /// The last integer or decimal in `s` (thousands separators and leading zeros removed, sign kept).
     static func lastNumber(in s: Substring) -> String? {
         var best: String? = nil
         var current = ""
@@ -52,7 +52,7 @@ public struct FinalAnswerExtractor: AnswerExtractor {
         var t = raw
         while let last = t.last, last == "." || last == "," { t.removeLast() }
         t = t.replacingOccurrences(of: ",", with: "")
-        return t.contains(where: \.isNumber) ? t : nil
+        return t.contains(where: \.isNumber) ? AnswerCheck.stripLeadingZeros(t) : nil
     }
 
     static func clean(_ s: String) -> String {

@@ -12,6 +12,13 @@ final class SweepDataTests: XCTestCase {
         XCTAssertEqual(AnswerCheck.normalize("42.50"), "42.5")
         XCTAssertEqual(AnswerCheck.normalize("-3,000.0"), "-3000")
         XCTAssertEqual(AnswerCheck.normalize("-0.0"), "0")
+        XCTAssertEqual(AnswerCheck.normalize("0000178377"), "178377")
+        XCTAssertEqual(AnswerCheck.normalize("-007.50"), "-7.5")
+        XCTAssertEqual(AnswerCheck.normalize("0.25"), "0.25")
+        XCTAssertEqual(AnswerCheck.normalize("000"), "0")
+        XCTAssertTrue(AnswerCheck.isCorrect("0000178377", expected: "178377"))
+        XCTAssertEqual(FinalAnswerExtractor().answer(in: "<think>\n0000033747.\n\n</think>\n0000178377"), "178377")
+        XCTAssertEqual(FinalAnswerExtractor().answer(in: "</think>\nThe answer is 0."), "0")
     }
 
     func testNonNumbersAreOnlyTrimmed() {

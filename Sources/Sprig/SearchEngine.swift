@@ -18,15 +18,15 @@ public final class SearchEngine: @unchecked Sendable {
     /// Where the last search's wall time went.
     public private(set) var lastTiming: SearchTiming?
 
-    /// - Parameters:
-    ///   - sprmPath: a head file/folder; nil looks for `sprm.safetensors` / `score_module.pt` beside the model.
-    ///   - kvMemoryBytes: the KV cache cap (blocks allocated up front).
     /// Tokens per KV block. Small, because a fork leaves its parent's partly filled last
     /// block to be copied by each child and a leaf's last block half empty: ~blockSize − 1
     /// rows lost per node (Experiments/paged-cache). Attention chunks span blocks, so 4 costs
     /// no more attention time than 16.
     public static let defaultBlockSize = 4
 
+    /// - Parameters:
+    ///   - sprmPath: a head file/folder; nil looks for `sprm.safetensors` / `score_module.pt` beside the model.
+    ///   - kvMemoryBytes: the KV cache cap (blocks allocated up front).
     public init(model: LanguageModel, sprmPath: String? = nil, kvMemoryBytes: Int = 1 << 30,
                 blockSize: Int = SearchEngine.defaultBlockSize) throws(SprigError) {
         self.model = model

@@ -315,7 +315,8 @@ def save(model, head, tok, outdir, cfg, results, dtype):
     json.dump(tc, open(p, "w"), indent=2)
     with open(os.path.join(outdir, "sprig.json"), "w") as f:
         json.dump({"task": "multiplication", "prompt_template": task.PROMPT_TEMPLATE, "generation_prefix": "",
-                   "step_patterns": [task.STEP], "answer_format": "after </think>",
+                   "step_patterns": [task.STEP],
+                   "answer_format": "integer after </think>" + (f", zero-padded to {task.ANSWER_WIDTH} digits" if task.ANSWER_WIDTH else ""),
                    "sampling": {"temperature": TEMPERATURE, "top_p": TOP_P},
                    "sprm": {"file": "sprm.safetensors", "feature": "hidden_states[-2]",
                             "position": "token before each step token", "aggregation": "geometric_mean"}},

@@ -42,7 +42,7 @@ SCALES = {
                sprm_problems=240, k=8, joint_epochs=3, frozen_epochs=20, eval_n=40, eval_k=16, greedy_n=100,
                mix="easy:0.15,medium:0.35,hard:0.5",
                curriculum="0:easy=1;0.3:easy=0.3,medium=0.7;0.6:easy=0.15,medium=0.35,hard=0.5",
-               sprm_mix="easy:0.1,medium:0.4,hard:0.5"),
+               sprm_mix="easy:0.1,medium:0.4,hard:0.5", answer_weight=1.0),
     # the spec's size, for a quiet or bigger machine
     "big": dict(sft_min=60.0, hidden=192, layers=4, inter=512, heads=4, kv=2, batch=48, lr=2e-3,
                 sprm_problems=200, k=8, joint_epochs=3, frozen_epochs=20, eval_n=100, eval_k=16, greedy_n=100,
@@ -111,7 +111,10 @@ def sft(model, tok, ids, cfg, seed):
         labels[m == 0] = -100
         for i, pl in enumerate(pls):
             labels[i, :pl] = -100
-        loss = model(input_ids=x, attention_mask=m, labels=labels).loss
+        if cfg.get("answer_weight", 1.0) == 1.0:
+            loss = model(input_ids=x, attention_mask=m, labels=labels).loss
+        else:
+            loss = weighted_answer_loss(model, x, m, labels, ids.end_think, cfg["answer_weight"])
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -124,6 +127,20 @@ def sft(model, tok, ids, cfg, seed):
             torch.save(model.state_dict(), cfg["checkpoint"])
     log(f"sft done: {step} steps, {step * cfg['batch']} examples, {time.time() - t0:.0f}s")
     return step
+
+
+def weighted_answer_loss(model, x, m, labels, end_think, weight):
+    """Token cross-entropy with the tokens after </think> (the final answer) weighted by
+    `weight`. Why: the answer is a copy of the last running sum, and a small model
+    otherwise settles for re-estimating it from the question (right first and last
+    digits, guesses between): a 5 %-of-tokens target gives the copy too little gradient."""
+    logits = model(input_ids=x, attention_mask=m).logits[:, :-1].float()
+    target = labels[:, 1:]
+    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+                                           ignore_index=-100, reduction="none").view(target.shape)
+    after = (x == end_think).long().cumsum(1)[:, 1:] > 0   # target position is past </think>
+    w = torch.where(after, weight, 1.0) * (target != -100)
+    return (ce * w).sum() / w.sum()
 
 
 def sample_problems(seed, n, mix):

@@ -340,6 +340,21 @@ def save(model, head, tok, outdir, cfg, results, dtype):
                   f, indent=1)
 
 
+def load_weights(model, path):
+    """A torch state dict (runs/*.pt), or a saved model folder / its model.safetensors
+    (e.g. ../../Models/sprig-mult), so a later run can continue the shipped weights."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "model.safetensors")
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file
+        sd = {k: v.float() for k, v in load_file(path).items()}
+        missing, unexpected = model.load_state_dict(sd, strict=False)
+        assert not unexpected and all(k == "lm_head.weight" for k in missing), (missing, unexpected)  # tied head
+        model.tie_weights()
+    else:
+        model.load_state_dict(torch.load(path))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", default="tiny", choices=SCALES)
@@ -376,7 +391,7 @@ def main():
         sft_steps = None
     else:
         if args.continue_sft:
-            model.load_state_dict(torch.load(args.continue_sft))
+            load_weights(model, args.continue_sft)
             log(f"continuing SFT from {args.continue_sft}")
         t = time.time()
         cfg["checkpoint"] = sft_path

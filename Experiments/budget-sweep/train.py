@@ -50,8 +50,9 @@ SCALES = {
 }
 
 
-def parse_mix(s):
-    return {k: float(v) for k, v in (kv.split(":") for kv in s.split(",")) if float(v) > 0}
+def parse_mix(s, sep=":"):
+    """'easy:0.4,hard:0.6' (or with sep '=') -> {level: weight}, zero weights dropped."""
+    return {k: float(v) for k, v in (kv.split(sep) for kv in s.split(",")) if float(v) > 0}
 TEMPERATURE, TOP_P = 1.0, 1.0
 GRAD_SCALE = 1e-4
 
@@ -76,7 +77,7 @@ def parse_curriculum(s):
     stages = []
     for part in s.split(";"):
         start, mix = part.split(":", 1)
-        stages.append((float(start), {k: float(v) for k, v in (kv.split("=") for kv in mix.split(",")) if float(v) > 0}))
+        stages.append((float(start), parse_mix(mix, sep="=")))
     return stages
 
 

@@ -2,15 +2,15 @@
 arithmetically right, how often the last running sum equals a*b, how often the
 answer after </think> is right (what separates "can reason" from "can answer").
 
-    python3 chain_eval.py runs/v2-sft.pt 10     # checkpoint, answer width (0 = bare)
+    python3 chain_eval.py runs/v3-sft.pt
 """
 import os, sys, torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import train as T, common as C, task, sprig_tokenizer
 torch.set_num_threads(2)
-task.WIDTH = 10; task.ANSWER_WIDTH = int(sys.argv[2])
+
 tok = sprig_tokenizer.build(); ids = C.Ids(tok)
-m = T.build_model(dict(T.SCALES['v2']), tok); m.load_state_dict(torch.load(sys.argv[1])); m.eval()
+m = T.build_model(dict(T.SCALES['v3']), tok); m.load_state_dict(torch.load(sys.argv[1])); m.eval()
 for level in ['single', 'easy', 'medium', 'hard']:
     recs = task.eval_split(level)[:100]
     prompts = [C.encode_prompt(tok, r['a'], r['b']) for r in recs]
@@ -26,12 +26,13 @@ for level in ['single', 'easy', 'medium', 'hard']:
             try:
                 lhs, rhs = s.split('=')
                 x, y = (lhs.split('*') if '*' in lhs else lhs.split('+'))
-                val = int(x) * int(y) if '*' in lhs else int(x) + int(y)
-                ok += val == int(rhs); tot += 1
+                x, y = task.unrev(x), task.unrev(y)
+                val = x * (y % 10) if '*' in lhs else x + y
+                ok += val == task.unrev(rhs); tot += 1
             except Exception:
                 tot += 1
         try:
-            last_ok += int(steps[-1].split('=')[-1]) == r['a'] * r['b']
+            last_ok += task.unrev(steps[-1].split('=')[-1]) == r['a'] * r['b']
         except Exception:
             pass
     print(f"{level}: greedy answer {acc:.2f}, last running sum right {last_ok / len(recs):.2f}, steps right {ok}/{tot} = {ok / max(tot, 1):.2f}", flush=True)

@@ -1,31 +1,37 @@
 """Long multiplication written as checkable steps: generator, solution writer,
 answer extractor, exact checker and the fixed JSONL splits.
 
-Solution for a * b (b has k digits d_0 = units, d_1, ...), e.g. 4821 * 37:
+Every number the model reads or writes in its reasoning is written least
+significant digit first ("reversed") and zero-padded: A and P and S to WIDTH
+digits, B to BWIDTH. The prompt carries the operands in that form after the
+plain question (Sprig fills `{a:rev10}` / `{b:rev4}` in the model's
+`sprig.json` template), e.g. for 4821 * 37:
 
+    user: What is 4821 * 37?
+          1284000000*7300
     <think>
-    4821*7=0000033747.
+    1284000000*7300=7473300000.          A0*B0=P0   P0 = A0 * first digit of B0
 
-    4821*30=0000144630.
+    0000000000+7473300000=7473300000.    S-1+P0=S0
 
-    0000033747+0000144630=0000178377.
+    0128400000*3000=0364410000.          A1 = A0 shifted one place, B1 = B0 less its first digit
+
+    7473300000+0364410000=7738710000.    S0+P1=S1
 
     </think>
-    178377
+    7738710000                           S, reversed: 178377 (Sprig reads it back)
 
-One partial product per digit of b (units first, shifted by its trailing zeros),
-and after every partial product from the second on, the running sum: k digits of
-b give 2k - 1 steps. Each step is checkable on its own (one product by a single
-digit, or one addition), and an error in any step carries into the answer.
+One round (a product step and a sum step) per digit of b: k digits give 2k
+steps. Each step is checkable on its own, and an error carries into the answer.
 
-Every computed number is written zero-padded to WIDTH digits. Why: the digit a
-step computes then sits at a fixed distance from the digits it depends on (in
-"x+y=z", z's j-th digit is 11 and 22 places after y's and x's; in "a*d0..0=p",
-p's j-th digit is 13 places after the digit of a it multiplies, whatever the
-lengths), so a small model with relative positions (RoPE) can learn the step
-as a local rule; the carry still has to be looked ahead, which is where it errs.
-(Session 1 wrote unpadded numbers: its 0.8M policy reached 16 % greedy on 4x2
-digits in 33 min. A first version also carried mod-9 residues; dropped.)
+Why this layout: every round has the same length, so each digit the model
+writes depends on at most three digits at a fixed distance back (the digit of A
+it multiplies and the previous digit and its source, which fix the carry; the
+two addends' digits in a sum), and least-significant-first order means the
+carry comes from digits already written instead of having to be looked ahead.
+Session 2 wrote the numbers most significant digit first: its 0.8M policy
+learned the layout and last digits but spent ~9,000 steps on the carries
+(hard level greedy 0 %). The only non-local rule is finding B's first digit.
 
 Usage: python3 task.py --out ../../Data   (writes mult-eval-{easy,medium,hard}.jsonl)
 """
@@ -35,7 +41,7 @@ import os
 import random
 import re
 
-PROMPT_TEMPLATE = "<|im_start|>user\nWhat is {a} * {b}?<|im_end|>\n<|im_start|>assistant\n"
+PROMPT_TEMPLATE = "<|im_start|>user\nWhat is {a} * {b}?\n{a_rev}*{b_rev}<|im_end|>\n<|im_start|>assistant\n"
 STEP = ".\n\n"
 EOS = "<|im_end|>"
 
@@ -47,8 +53,8 @@ LEVELS = {
     "hard": ((4, 5), (3, 4)),     # 5-7 steps
 }
 EVAL_LEVELS = ("easy", "medium", "hard")  # the committed Data/mult-eval-*.jsonl
-WIDTH = 10           # digits of every computed number (products up to 10 digits)
-ANSWER_WIDTH = 0     # the answer after </think>: 0 = bare; WIDTH = padded like the steps
+WIDTH = 10           # digits of A, P and S (products up to 10 digits)
+BWIDTH = 4           # digits of B (multipliers up to 4 digits)
 EVAL_SEED = 20250501
 EVAL_SIZE = 100
 
@@ -64,28 +70,35 @@ def sample_problem(rng, level):
     return a, b
 
 
+def rev(n, width):
+    """n least significant digit first, zero-padded on the right to `width` digits."""
+    s = str(n)[::-1]
+    return s + "0" * (width - len(s))
+
+
+def unrev(s):
+    """Inverse of rev: '7738710000' -> 178377."""
+    return int(s[::-1])
+
+
 def solution_steps(a, b):
-    """The list of step strings (without the trailing '.\\n\\n')."""
-    steps = []
-    running = None
-    for i, ch in enumerate(reversed(str(b))):
-        d = int(ch) * 10 ** i
-        p = a * d
-        steps.append(f"{a}*{d}={p:0{WIDTH}d}")
-        if running is None:
-            running = p
-        else:
-            s = running + p
-            steps.append(f"{running:0{WIDTH}d}+{p:0{WIDTH}d}={s:0{WIDTH}d}")
-            running = s
-    assert running == a * b
+    """The list of step strings (without the trailing '.\\n\\n'): per digit i of b,
+    'A*B=P' (A = a * 10^i, B = b // 10^i, P = A * (B mod 10)) and 'S+P=S'."""
+    steps, s = [], 0
+    for i in range(len(str(b))):
+        A, B = a * 10 ** i, b // 10 ** i
+        p = A * (B % 10)
+        steps.append(f"{rev(A, WIDTH)}*{rev(B, BWIDTH)}={rev(p, WIDTH)}")
+        steps.append(f"{rev(s, WIDTH)}+{rev(p, WIDTH)}={rev(s + p, WIDTH)}")
+        s += p
+    assert s == a * b
     return steps
 
 
 def solution(a, b):
     """The completion after the prompt, without EOS: '<think>\\n' ... '</think>\\n' answer."""
     body = "".join(s + STEP for s in solution_steps(a, b))
-    return f"<think>\n{body}</think>\n{a * b:0{ANSWER_WIDTH}d}"
+    return f"<think>\n{body}</think>\n{rev(a * b, WIDTH)}"
 
 
 def question(a, b):
@@ -93,20 +106,21 @@ def question(a, b):
 
 
 def prompt(a, b):
-    return PROMPT_TEMPLATE.format(a=a, b=b)
+    return PROMPT_TEMPLATE.format(a=a, b=b, a_rev=rev(a, WIDTH), b_rev=rev(b, BWIDTH))
 
 
-_ANSWER_RE = re.compile(r"^\s*(-?\d+)")
+_ANSWER_RE = re.compile(r"^\s*(\d+)")
 
 
 def extract_answer(completion):
-    """Integer after the last '</think>' (leading digits only), or None."""
+    """The reversed integer after the last '</think>' (leading digits only), read
+    back to its value, or None."""
     if "</think>" not in completion:
         return None
     tail = completion.rsplit("</think>", 1)[1]
     tail = tail.split(EOS, 1)[0]
     m = _ANSWER_RE.match(tail)
-    return int(m.group(1)) if m else None
+    return unrev(m.group(1)) if m else None
 
 
 def is_correct(completion, answer):

@@ -43,6 +43,11 @@ SCALES = {
                mix="easy:0.15,medium:0.35,hard:0.5",
                curriculum="0:easy=1;0.3:easy=0.3,medium=0.7;0.6:easy=0.15,medium=0.35,hard=0.5",
                sprm_mix="easy:0.1,medium:0.4,hard:0.5", answer_weight=1.0),
+    # session 3: least-significant-digit-first format (task.py), all levels from the start
+    "v3": dict(sft_min=14.0, hidden=128, layers=4, inter=384, heads=4, kv=2, batch=32, lr=3e-3,
+               sprm_problems=240, k=8, joint_epochs=3, frozen_epochs=20, eval_n=40, eval_k=16, greedy_n=100,
+               mix="single:0.1,easy:0.2,medium:0.3,hard:0.4", sprm_mix="easy:0.2,medium:0.4,hard:0.4",
+               answer_weight=1.0),
     # the spec's size, for a quiet or bigger machine
     "big": dict(sft_min=60.0, hidden=192, layers=4, inter=512, heads=4, kv=2, batch=48, lr=2e-3,
                 sprm_problems=200, k=8, joint_epochs=3, frozen_epochs=20, eval_n=100, eval_k=16, greedy_n=100,
@@ -332,9 +337,10 @@ def save(model, head, tok, outdir, cfg, results, dtype):
               additional_special_tokens=["<|im_start|>", "<think>", "</think>"])
     json.dump(tc, open(p, "w"), indent=2)
     with open(os.path.join(outdir, "sprig.json"), "w") as f:
-        json.dump({"task": "multiplication", "prompt_template": task.PROMPT_TEMPLATE, "generation_prefix": "",
-                   "step_patterns": [task.STEP],
-                   "answer_format": "integer after </think>" + (f", zero-padded to {task.ANSWER_WIDTH} digits" if task.ANSWER_WIDTH else ""),
+        template = task.PROMPT_TEMPLATE.replace("{a_rev}", f"{{a:rev{task.WIDTH}}}").replace("{b_rev}", f"{{b:rev{task.BWIDTH}}}")
+        json.dump({"task": "multiplication", "prompt_template": template, "generation_prefix": "",
+                   "step_patterns": [task.STEP], "answer_digits": "reversed",
+                   "answer_format": f"integer after </think>, least significant digit first, zero-padded to {task.WIDTH} digits",
                    "sampling": {"temperature": TEMPERATURE, "top_p": TOP_P},
                    "sprm": {"file": "sprm.safetensors", "feature": "hidden_states[-2]",
                             "position": "token before each step token", "aggregation": "geometric_mean"}},
@@ -366,18 +372,14 @@ def main():
     ap.add_argument("--continue-sft", default=None, help="start SFT from this state dict (another sft_min of training)")
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     ap.add_argument("--threads", type=int, default=2, help="1 is faster when the cores are oversubscribed")
-    ap.add_argument("--answer-width", type=int, default=task.ANSWER_WIDTH, help="zero-pad the final answer too (a constant-offset copy of the last sum)")
-    ap.add_argument("--width", type=int, default=task.WIDTH, help="zero-pad computed numbers to this many digits (0: unpadded, session 1's format)")
     ap.add_argument("--set", nargs="*", default=[], help="override scale entries, e.g. eval_n=25 k=8")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    task.WIDTH = args.width
-    task.ANSWER_WIDTH = args.answer_width
     torch.manual_seed(args.seed)
     cfg = dict(SCALES[args.scale])
     for kv in args.set:
         k, v = kv.split("=", 1)
-        cfg[k] = type(cfg[k])(v)
+        cfg[k] = type(cfg[k])(v) if k in cfg else v  # new keys (e.g. curriculum) are strings
     os.makedirs(args.work, exist_ok=True)
     T0 = time.time()
     tok = sprig_tokenizer.build()

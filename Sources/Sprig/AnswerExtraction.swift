@@ -4,10 +4,15 @@ import StepSearch
 /// The final answer of a reasoning trajectory, the way users of such models read it:
 /// the last `\boxed{…}`; else an explicit "answer is / Answer: / ####" marker; else,
 /// after `</think>` when present, the last number (or the first non-empty line).
+/// With `reversedDigits` (a model that writes numbers least significant digit
+/// first, see `TaskFormat.answerDigits`): the first number after `</think>`, read back.
 public struct FinalAnswerExtractor: AnswerExtractor {
-    public init() {}
+    public var reversedDigits: Bool
+
+    public init(reversedDigits: Bool = false) { self.reversedDigits = reversedDigits }
 
     public func answer(in text: String) -> String? {
+        if reversedDigits { return Self.reversedAnswer(in: text) }
         if let boxed = BoxedAnswerExtractor().answer(in: text) { return Self.clean(boxed) }
         var tail = Substring(text)
         if let close = text.range(of: "</think>", options: .backwards) { tail = text[close.upperBound...] }
@@ -25,6 +30,13 @@ public struct FinalAnswerExtractor: AnswerExtractor {
             return tail.split(whereSeparator: \.isNewline).map { Self.clean(String($0)) }.first { !$0.isEmpty }
         }
         return nil
+    }
+
+    /// "</think>\n7738710000" → "178377"; nil without `</think>` or a digit right after it.
+    static func reversedAnswer(in text: String) -> String? {
+        guard let close = text.range(of: "</think>", options: .backwards) else { return nil }
+        let digits = text[close.upperBound...].drop(while: \.isWhitespace).prefix { $0.isASCII && $0.isNumber }
+        return digits.isEmpty ? nil : AnswerCheck.stripLeadingZeros(String(digits.reversed()))
     }
 
     /// The last integer or decimal in `s` (thousands separators and leading zeros removed, sign kept).

@@ -93,10 +93,11 @@ public final class SearchEngine: @unchecked Sendable {
         return s
     }
 
-    /// Runs one search. `budget`/`seed` override the preset's; `wrap` may put a layer
+    /// Runs one search. `budget`/`seed` override the preset's; `extractor` the model's
+    /// own answer reading (`format.answerExtractor`); `wrap` may put a layer
     /// (recording, logging) between the strategy and the model policy.
     public func search(question: String, config: SearchConfig, budget: Int? = nil, seed: UInt64? = nil,
-                       extractor: AnswerExtractor = FinalAnswerExtractor(),
+                       extractor: AnswerExtractor? = nil,
                        isCancelled: @escaping @Sendable () -> Bool = { false },
                        onProgress: ((SearchProgress) -> Void)? = nil,
                        wrap: ((ModelPolicy) -> SearchPolicy)? = nil) throws -> SearchResult {
@@ -111,7 +112,7 @@ public final class SearchEngine: @unchecked Sendable {
             throw SprigError.invalidArgument("the prompt's \(promptIDs.count) tokens need \(promptBlocks + 1) KV blocks but the KV memory cap holds \(pool.blockCount); raise --kv-memory")
         }
         let cache = PagedKVCache(pool: pool)
-        let context = config.makeContext(extractor: extractor, question: question, seedOverride: seed,
+        let context = config.makeContext(extractor: extractor ?? format.answerExtractor, question: question, seedOverride: seed,
                                          isCancelled: isCancelled, onProgress: onProgress)
         let result: SearchResult
         do {

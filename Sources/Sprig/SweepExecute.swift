@@ -6,9 +6,12 @@ import StepSearch
 /// samples its N trajectories once and applies every selection rule to them.
 public final class SweepEngineRunner {
     public let engine: SearchEngine
-    let extractor = FinalAnswerExtractor()
+    let extractor: FinalAnswerExtractor
 
-    public init(engine: SearchEngine) { self.engine = engine }
+    public init(engine: SearchEngine) {
+        self.engine = engine
+        self.extractor = engine.format.answerExtractor
+    }
 
     /// The task's rows (one per selection), or nil when `isCancelled` stopped a search
     /// (an interrupted search is not a result; the task is redone on resume).

@@ -11,6 +11,9 @@ public struct TaskFormat: Codable, Sendable {
     public var generationPrefix: String?
     public var stepPatterns: [String]?
     public var sampling: SamplingDefaults?
+    /// "reversed": the model writes its final answer least significant digit first
+    /// (Models/sprig-mult); Sprig reads it back. Nil: as written.
+    public var answerDigits: String?
 
     public struct SamplingDefaults: Codable, Sendable {
         public var temperature: Double?
@@ -21,9 +24,13 @@ public struct TaskFormat: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case task, sampling
         case promptTemplate = "prompt_template", generationPrefix = "generation_prefix", stepPatterns = "step_patterns"
+        case answerDigits = "answer_digits"
     }
 
     public static let chat = TaskFormat(task: nil, promptTemplate: nil, generationPrefix: nil, stepPatterns: nil, sampling: nil)
+
+    /// How the final answer is read from a trajectory of this model.
+    public var answerExtractor: FinalAnswerExtractor { FinalAnswerExtractor(reversedDigits: answerDigits == "reversed") }
 
     /// `sprig.json` beside the model, or nil when the path is a file or has none.
     public static func load(modelPath: String) throws(SprigError) -> TaskFormat? {
@@ -43,8 +50,7 @@ public struct TaskFormat: Codable, Sendable {
             guard let (a, b) = Self.multiplicands(in: q) else {
                 throw .invalidArgument("this model answers multiplication questions such as \"What is 4821 * 37?\"; could not find two whole numbers to multiply in \"\(q)\"")
             }
-            text = (promptTemplate ?? "{question}")
-                .replacingOccurrences(of: "{a}", with: String(a)).replacingOccurrences(of: "{b}", with: String(b))
+            text = Self.fill(Self.fill(promptTemplate ?? "{question}", "a", a), "b", b)
                 .replacingOccurrences(of: "{question}", with: "What is \(a) * \(b)?")
         } else if let t = promptTemplate {
             text = t.replacingOccurrences(of: "{question}", with: q)
@@ -52,6 +58,20 @@ public struct TaskFormat: Codable, Sendable {
             text = chatPrompt(q)
         }
         return text + (generationPrefix ?? "")
+    }
+
+    /// Replaces `{name}` with `value` and `{name:revN}` with its digits least significant
+    /// first, zero-padded on the right to N digits (never cut: a longer number is written whole).
+    static func fill(_ template: String, _ name: String, _ value: Int) -> String {
+        var out = template.replacingOccurrences(of: "{\(name)}", with: String(value))
+        let open = "{\(name):rev"
+        while let r = out.range(of: open), let close = out[r.upperBound...].firstIndex(of: "}") {
+            let width = Int(out[r.upperBound..<close]) ?? 0
+            var digits = String(String(value).reversed())
+            if digits.count < width { digits += String(repeating: "0", count: width - digits.count) }
+            out.replaceSubrange(r.lowerBound...close, with: digits)
+        }
+        return out
     }
 
     /// "What is 4821 * 37?", "4821x37", "12 times 345", "multiply 12 by 345" → (a, b).

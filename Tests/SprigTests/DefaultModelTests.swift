@@ -72,4 +72,19 @@ final class DefaultModelTests: XCTestCase {
             XCTAssertThrowsError(try format.prompt(for: bad, chatPrompt: { $0 }), bad)
         }
     }
+
+    /// The least-significant-digit-first layout of Models/sprig-mult: `{a:revN}` in the
+    /// template, and the reversed answer after </think> read back to its value.
+    func testReversedDigitTemplateAndAnswer() throws {
+        let format = TaskFormat(task: "multiplication", promptTemplate: "{a} * {b}\n{a:rev10}*{b:rev4}",
+                                generationPrefix: nil, stepPatterns: nil, sampling: nil, answerDigits: "reversed")
+        XCTAssertEqual(try format.prompt(for: "What is 4821 * 37?", chatPrompt: { $0 }), "4821 * 37\n1284000000*7300")
+        XCTAssertEqual(TaskFormat.fill("{b:rev2}", "b", 12345), "54321", "a longer number is written whole")
+        let x = format.answerExtractor
+        XCTAssertEqual(x.answer(in: "<think>\n1284000000*7300=7473300000.\n\n</think>\n7738710000"), "178377")
+        XCTAssertEqual(x.answer(in: "</think>\n0000000000"), "0")
+        XCTAssertNil(x.answer(in: "<think>\n1284000000*7300=74733"), "no answer before </think>")
+        XCTAssertNil(x.answer(in: "</think>\nno digits"))
+        XCTAssertEqual(TaskFormat.chat.answerExtractor.answer(in: "</think>\n7738710000"), "7738710000")
+    }
 }

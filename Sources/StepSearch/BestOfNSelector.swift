@@ -33,8 +33,9 @@ public enum BestOfNSelector {
     }
 
     /// The index in `candidates` that `rule` picks; nil when `candidates` is empty or the rule
-    /// needs a log-prob that is missing. `seed` is the run's seed (the random rule draws
-    /// `Seeds.derive(seed, -1)`).
+    /// needs a log-prob that is missing. `seed` is the run's seed; the random rule draws
+    /// from it mixed with a hash of the candidates' texts, so that one sweep seed does not
+    /// pick the same position in every problem and at every N.
     public static func pick(_ candidates: [Candidate], rule: BestOfNSelection, seed: UInt64,
                             extractor: AnswerExtractor) -> Int? {
         guard !candidates.isEmpty else { return nil }
@@ -54,7 +55,7 @@ public enum BestOfNSelector {
         case .logProb:
             return best(pool, by: byLogProb)
         case .random:
-            return pool[Int(Seeds.derive(seed, -1) % UInt64(pool.count))]
+            return pool[Int(Seeds.derive(seed ^ textHash(pool.map { candidates[$0].text }), -1) % UInt64(pool.count))]
         case .majority, .sprmWeighted, .logProbWeighted:
             var groups: [String: [Int]] = [:]
             var order: [String] = []
@@ -84,5 +85,15 @@ public enum BestOfNSelector {
             let winner = order.reduce(order[0]) { weight(groups[$1] ?? []) > weight(groups[$0] ?? []) ? $1 : $0 }
             return representative(groups[winner] ?? pool)
         }
+    }
+
+    /// FNV-1a over the texts (stable across runs, unlike `Hasher`).
+    static func textHash(_ texts: [String]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for t in texts {
+            for b in t.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            h = (h ^ 0xff) &* 0x100_0000_01b3
+        }
+        return h
     }
 }

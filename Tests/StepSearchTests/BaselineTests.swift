@@ -52,6 +52,20 @@ final class BaselineTests: XCTestCase {
         XCTAssertTrue(picks.isSubset(of: Set(1...8)))
     }
 
+    /// One seed over many problems (a sweep) must not pick the same position every time.
+    func testRandomPickVariesAcrossProblemsUnderOneSeed() {
+        var picks = Set<Int>()
+        for problem in 0..<32 {
+            let candidates = (0..<8).map {
+                BestOfNSelector.Candidate(text: "problem \(problem) sample \($0)", score: 0.5, logProb: nil, tokens: 4, terminal: true)
+            }
+            let x = BestOfNSelector.pick(candidates, rule: .random, seed: 7, extractor: BoxedAnswerExtractor())
+            XCTAssertEqual(x, BestOfNSelector.pick(candidates, rule: .random, seed: 7, extractor: BoxedAnswerExtractor()))
+            picks.insert(try! XCTUnwrap(x))
+        }
+        XCTAssertGreaterThan(picks.count, 4, "positions drawn per problem, not once per seed")
+    }
+
     func testBestOfNAsManyAsTheBudgetAllows() throws {
         // 6 tokens per trajectory, rounds of 3: 18 + 18 + 4 (cut) = 40.
         let fake = FakePolicy(voteWorld())

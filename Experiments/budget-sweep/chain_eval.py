@@ -27,8 +27,12 @@ for level in ['single', 'easy', 'medium', 'hard']:
                 lhs, rhs = s.split('=')
                 x, y = (lhs.split('*') if '*' in lhs else lhs.split('+'))
                 x, y = task.unrev(x), task.unrev(y)
-                val = x * (y % 10) if '*' in lhs else x + y
-                ok += val == task.unrev(rhs); tot += 1
+                if '*' in lhs:  # 'C:P': the carries and the product
+                    c, p = rhs.split(':')
+                    ok += c == task.carries(x, y % 10) and task.unrev(p) == x * (y % 10)
+                else:
+                    ok += task.unrev(rhs) == x + y
+                tot += 1
             except Exception:
                 tot += 1
         try:

@@ -10,13 +10,13 @@ plain question (Sprig fills `{a:rev10}` / `{b:rev4}` in the model's
     user: What is 4821 * 37?
           1284000000*7300
     <think>
-    1284000000*7300=7473300000.          A0*B0=P0   P0 = A0 * first digit of B0
+    1284000000*7300=0015300000:7473300000.    A0*B0=C0:P0   P0 = A0 * d, d = B0's first digit
 
-    0000000000+7473300000=7473300000.    S-1+P0=S0
+    0000000000+7473300000=7473300000.         S-1+P0=S0
 
-    0128400000*3000=0364410000.          A1 = A0 shifted one place, B1 = B0 less its first digit
+    0128400000*3000=0000210000:0364410000.    A1 = A0 shifted one place, B1 = B0 less its first digit
 
-    7473300000+0364410000=7738710000.    S0+P1=S1
+    7473300000+0364410000=7738710000.         S0+P1=S1
 
     </think>
     7738710000                           S, reversed: 178377 (Sprig reads it back)
@@ -24,11 +24,17 @@ plain question (Sprig fills `{a:rev10}` / `{b:rev4}` in the model's
 One round (a product step and a sum step) per digit of b: k digits give 2k
 steps. Each step is checkable on its own, and an error carries into the answer.
 
+C is the row of carries into each digit of the product (c_0 = 0,
+c_{j+1} = (A_j * d + c_j) // 10), written before P.
+
 Why this layout: every round has the same length, so each digit the model
-writes depends on at most three digits at a fixed distance back (the digit of A
-it multiplies and the previous digit and its source, which fix the carry; the
-two addends' digits in a sum), and least-significant-first order means the
-carry comes from digits already written instead of having to be looked ahead.
+writes depends on at most three digits at a fixed distance back plus d: a carry
+on A_j and the previous carry, a product digit on A_j and C_j, a sum digit on
+the two addends' digits and the previous digits (its carry is 0 or 1). Least
+significant first, the carry comes from digits already written instead of
+having to be looked ahead; without the C row the model had to infer each carry
+from the previous product digit (a 4-digit function), which it had not learned
+after 2,400 steps while copies and sums were done.
 Session 2 wrote the numbers most significant digit first: its 0.8M policy
 learned the layout and last digits but spent ~9,000 steps on the carries
 (hard level greedy 0 %). The only non-local rule is finding B's first digit.
@@ -81,6 +87,16 @@ def unrev(s):
     return int(s[::-1])
 
 
+def carries(A, d):
+    """The carry into each digit of A * d, least significant first, WIDTH digits:
+    c_0 = 0, c_{j+1} = (A_j * d + c_j) // 10."""
+    out, c = [], 0
+    for ch in rev(A, WIDTH):
+        out.append(str(c))
+        c = (int(ch) * d + c) // 10
+    return "".join(out)
+
+
 def solution_steps(a, b):
     """The list of step strings (without the trailing '.\\n\\n'): per digit i of b,
     'A*B=P' (A = a * 10^i, B = b // 10^i, P = A * (B mod 10)) and 'S+P=S'."""
@@ -88,7 +104,7 @@ def solution_steps(a, b):
     for i in range(len(str(b))):
         A, B = a * 10 ** i, b // 10 ** i
         p = A * (B % 10)
-        steps.append(f"{rev(A, WIDTH)}*{rev(B, BWIDTH)}={rev(p, WIDTH)}")
+        steps.append(f"{rev(A, WIDTH)}*{rev(B, BWIDTH)}={carries(A, B % 10)}:{rev(p, WIDTH)}")
         steps.append(f"{rev(s, WIDTH)}+{rev(p, WIDTH)}={rev(s + p, WIDTH)}")
         s += p
     assert s == a * b

@@ -31,7 +31,7 @@ final class ConfigTests: XCTestCase {
         }
         let small = try SearchConfig.load(contentsOf: Self.configsDir.appendingPathComponent("mcts-small.json"))
         XCTAssertEqual(small.mcts.stopAfterSteps, 2)
-        XCTAssertEqual(small.mcts.childTokens, 64)
+        XCTAssertEqual(small.mcts.childTokens, 80)
         XCTAssertEqual(small.budget, 4096)
         let greedy = try SearchConfig.load(contentsOf: Self.configsDir.appendingPathComponent("greedy.json"))
         XCTAssertEqual(greedy.makeContext().sampling.temperature, 0)

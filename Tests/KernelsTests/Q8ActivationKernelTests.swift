@@ -97,23 +97,26 @@ final class Q8ActivationKernelTests: XCTestCase {
 
     func testQuantizedActivationsMatchReferenceExactly() {
         var rng = Rng(state: 7)
-        for columns in [32, 64, 96, 576, 1536] {
+        for columns in [32, 64, 96, 160, 576, 1536] {
             let n = 3
             let x = activations(n * columns, rng: &rng)
             let stride = QuantizedMatrix.q8RowBytes(columns: columns)
             let raw = UnsafeMutableRawPointer.allocate(byteCount: n * stride, alignment: 64)
             defer { raw.deallocate() }
             x.withUnsafeBufferPointer { QuantizedMatrix.quantizeActivations($0.baseAddress!, rows: n, columns: columns, into: raw) }
-            let blocks = columns / 32, bp = (blocks + 1) & ~1
+            let blocks = columns / 32, bq = (blocks + 3) & ~3   // layout in ckernels.h
             for r in 0..<n {
                 let ref = referenceQuantize(x[(r * columns)..<((r + 1) * columns)])
                 let row = raw + r * stride
                 for i in 0..<columns { XCTAssertEqual(row.load(fromByteOffset: i, as: Int8.self), ref.xq[i], "xq[\(i)] columns \(columns)") }
                 for b in 0..<blocks {
                     for l in 0..<8 {
-                        XCTAssertEqual(row.load(fromByteOffset: bp * 32 + (b * 8 + l) * 4, as: Float.self).bitPattern, ref.dx[b].bitPattern)
+                        XCTAssertEqual(row.load(fromByteOffset: bq * 32 + (b * 8 + l) * 4, as: Float.self).bitPattern, ref.dx[b].bitPattern)
                     }
-                    XCTAssertEqual(row.load(fromByteOffset: bp * 64 + b * 4, as: Float.self).bitPattern, ref.s[b].bitPattern)
+                    for l in 0..<4 {
+                        XCTAssertEqual(row.load(fromByteOffset: bq * 64 + (b * 4 + l) * 4, as: Float.self).bitPattern, ref.dx[b].bitPattern)
+                    }
+                    XCTAssertEqual(row.load(fromByteOffset: bq * 80 + b * 4, as: Float.self).bitPattern, ref.s[b].bitPattern)
                 }
             }
         }
@@ -147,6 +150,7 @@ final class Q8ActivationKernelTests: XCTestCase {
         for f in [BlockFormat.q4_0, .q4_1, .q8_0] {
             check(f, rows: 37, columns: 96, ns: Array(1...17))
             check(f, rows: 21, columns: 64, ns: [1, 4, 9])
+            for blocks in [1, 3, 4, 5, 7] { check(f, rows: 9, columns: 32 * blocks, ns: [1, 2, 5, 8]) }
             check(f, rows: 19, columns: 1536, ns: [1, 4, 16])
         }
     }

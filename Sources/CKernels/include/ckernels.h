@@ -40,7 +40,7 @@ float ck_fma_loop512(long iterations);
  * I_k the integer dot of the block's weights (Q4: q in 0..15; Q8_0: q) with xq, and
  * off_k = m_k (Q4_1), −8·d_k (Q4_0), 0 (Q8_0). */
 
-/* 1 when ck_avx512_available() and the CPU has AVX512_VNNI. */
+/* 1 when ck_avx512_available() and the CPU has AVX512_VNNI and AVX512_VBMI. */
 int ck_vnni_available(void);
 
 /* Bytes of one quantized activation row for `blocks` blocks (a multiple of 64). */
@@ -48,9 +48,10 @@ size_t ck_q8_row_bytes(int blocks);
 
 /* Quantizes n rows of x (row r at x + r · x_stride floats, blocks · 32 columns) into
  * act (row r at act + r · act_stride bytes, act_stride ≥ ck_q8_row_bytes(blocks)).
- * Row layout, bp = blocks rounded up to even, bs = bp rounded up to 16: xq int8 [bp · 32]
- * at byte 0, dx f32 [bp · 8] (each block's scale repeated 8 times) at bp · 32, s f32 [bs]
- * at bp · 64; padding blocks are zero. Needs AVX2 + F16C (the package's baseline). */
+ * Row layout, bq = blocks rounded up to 4, bs = bq rounded up to 16: xq int8 [bq · 32] at
+ * byte 0, dx f32 [bq · 8] (each block's scale repeated 8 times) at bq · 32, dx f32 [bq · 4]
+ * (repeated 4 times) at bq · 64, s f32 [bs] at bq · 80; padding blocks are zero. Needs
+ * AVX2 + F16C (the package's baseline). */
 void ck_q8_quantize(const float *x, size_t x_stride, int n, int blocks, uint8_t *act, size_t act_stride);
 
 /* y[r · y_stride + o] for o in [lo, hi), r < n, 1 ≤ n ≤ 8, from quantized activation rows

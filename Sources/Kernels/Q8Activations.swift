@@ -44,10 +44,11 @@ extension QuantizedMatrix {
     /// Bytes of one quantized activation row (`ck_q8_quantize` layout) for `columns` inputs.
     static func q8RowBytes(columns: Int) -> Int { ck_q8_row_bytes(Int32(columns / 32)) }
 
-    /// Quantizes x [n, columns] into `act` [n, q8RowBytes] (Q8 blocks of 32; layout in ckernels.h).
+    /// Quantizes x [n, columns] into `act` [n, q8RowBytes] (Q8 blocks of 32): `grouped`
+    /// for the VNNI kernels, plain for the AVX2 ones (layouts in CKernels/q8_layout.h).
     static func quantizeActivations(_ x: UnsafePointer<Float>, rows n: Int, columns: Int,
-                                    into act: UnsafeMutableRawPointer) {
-        ck_q8_quantize(x, columns, Int32(n), Int32(columns / 32),
+                                    into act: UnsafeMutableRawPointer, grouped: Bool) {
+        ck_q8_quantize(grouped ? 1 : 0, x, columns, Int32(n), Int32(columns / 32),
                        act.assumingMemoryBound(to: UInt8.self), q8RowBytes(columns: columns))
     }
 
@@ -62,7 +63,7 @@ extension QuantizedMatrix {
         let grain = Self.grain(rows: rows, blocks: blocks, n: n)
         withUnsafeTemporaryAllocation(byteCount: n * stride, alignment: 64) { buffer in
             let act = buffer.baseAddress!   // [n, stride] bytes, one quantized row each
-            Self.quantizeActivations(x, rows: n, columns: columns, into: act)
+            Self.quantizeActivations(x, rows: n, columns: columns, into: act, grouped: vnni != 0)
             let actC = UnsafePointer(act.assumingMemoryBound(to: UInt8.self))
             WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
                 var r = 0

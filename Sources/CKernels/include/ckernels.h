@@ -47,16 +47,17 @@ int ck_vnni_available(void);
 size_t ck_q8_row_bytes(int blocks);
 
 /* Quantizes n rows of x (row r at x + r · x_stride floats, blocks · 32 columns) into
- * act (row r at act + r · act_stride bytes, act_stride ≥ ck_q8_row_bytes(blocks)).
- * Row layout, bq = blocks rounded up to 4, bs = bq rounded up to 16: xq int8 [bq · 32] at
- * byte 0, dx f32 [bq · 8] (each block's scale repeated 8 times) at bq · 32, dx f32 [bq · 4]
- * (repeated 4 times) at bq · 64, s f32 [bs] at bq · 80; padding blocks are zero. Needs
- * AVX2 + F16C (the package's baseline). */
-void ck_q8_quantize(const float *x, size_t x_stride, int n, int blocks, uint8_t *act, size_t act_stride);
+ * act (row r at act + r · act_stride bytes, act_stride ≥ ck_q8_row_bytes(blocks)), in the
+ * layout ck_q8_rows reads with the same `grouped` flag: 1 for the VNNI kernels (16-block
+ * groups, transposed), 0 for the AVX2 kernels (plain: xq int8 [bq · 32] at byte 0, dx f32
+ * [bq · 8] (each block's scale repeated 8 times) at bq · 32, s f32 [bs] at bq · 64, with
+ * bq = blocks rounded up to 4 and bs = bq rounded up to 16; padding zero). Layouts in
+ * q8_layout.h. Needs AVX2 + F16C (the package's baseline). */
+void ck_q8_quantize(int grouped, const float *x, size_t x_stride, int n, int blocks, uint8_t *act, size_t act_stride);
 
 /* y[r · y_stride + o] for o in [lo, hi), r < n, 1 ≤ n ≤ 8, from quantized activation rows
- * (act, act_stride as written by ck_q8_quantize). vnni != 0: AVX-512 VNNI (vpdpbusd; only
- * when ck_vnni_available()); 0: AVX2 (vpmaddubsw). */
+ * (act, act_stride as written by ck_q8_quantize with grouped = vnni). vnni != 0: AVX-512
+ * VNNI (vpdpbusd; only when ck_vnni_available()); 0: AVX2 (vpmaddubsw). */
 void ck_q8_rows(int vnni, int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
                 const uint8_t *act, size_t act_stride, int n, float *y, size_t y_stride);
 

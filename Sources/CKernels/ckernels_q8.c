@@ -7,7 +7,6 @@
 
 #include <cpuid.h>
 #include <immintrin.h>
-#include <math.h>
 
 #define AVX2 Q8_AVX2
 #define INLINE Q8_INLINE
@@ -25,21 +24,37 @@ int ck_vnni_available(void) {
     return ((c >> 11) & 1) && ((c >> 1) & 1);   /* AVX512_VNNI and AVX512_VBMI (vpermb) */
 }
 
-/* One block: dx = max|x| / 127, xq = round-to-nearest-even(x · (1/dx)) (0 when dx = 0);
- * returns Σxq. Plain C (same results on every path); built for AVX2 so it vectorises. */
+/* One block: dx = max|x| / 127, xq = round-to-nearest-even(x · (1/dx)) clamped to ±127
+ * (0 when dx = 0); returns Σxq. Every step is one IEEE operation (the scalar reference
+ * in the tests reproduces it bit for bit). */
 INLINE AVX2 int quantize_block(const float *xb, int8_t *xq, float *dx_out) {
-    float amax = 0;
-    for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[j]));
-    const float dx = amax / 127.0f, id = dx != 0 ? 1.0f / dx : 0.0f;
-    int sum = 0;
-    for (int j = 0; j < 32; j++) {
-        float v = nearbyintf(xb[j] * id);
-        v = fminf(127.0f, fmaxf(-127.0f, v));
-        xq[j] = (int8_t)v;
-        sum += (int)v;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 v[4], m = _mm256_setzero_ps();
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm256_loadu_ps(xb + 8 * i);
+        m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[i]));
     }
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    const float amax = _mm_cvtss_f32(h);
+    const float dx = amax / 127.0f, id = dx != 0 ? 1.0f / dx : 0.0f;
+    const __m256 idv = _mm256_set1_ps(id), hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
+    __m256i q[4], sum = _mm256_setzero_si256();
+    for (int i = 0; i < 4; i++) {
+        __m256 r = _mm256_round_ps(_mm256_mul_ps(v[i], idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        q[i] = _mm256_cvtps_epi32(_mm256_min_ps(hi, _mm256_max_ps(lo, r)));
+        sum = _mm256_add_epi32(sum, q[i]);
+    }
+    /* int32 → int8 in order: the packs interleave 128-bit lanes, the permute undoes it. */
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)xq, p);
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, _MM_SHUFFLE(1, 0, 3, 2)));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, _MM_SHUFFLE(2, 3, 0, 1)));
     *dx_out = dx;
-    return sum;
+    return _mm_cvtsi128_si32(s4);
 }
 
 /* `blocks` blocks of x into the plain layout at row (s = dx · Σxq; padding zeroed). */
@@ -82,8 +97,7 @@ AVX2 void ck_q8_quantize(int grouped, const float *x, size_t x_stride, int n, in
                 float dx;
                 const int sum = quantize_block(xr + (size_t)(g * 16 + b) * 32, q, &dx);
                 const int pos = q8_perm(b), at = g * 16 + pos;
-                for (int j = 0; j < 8; j++)
-                    for (int t = 0; t < 4; t++) gx[j * 64 + pos * 4 + t] = (uint8_t)q[4 * j + t];
+                for (int j = 0; j < 8; j++) __builtin_memcpy(gx + j * 64 + pos * 4, q + 4 * j, 4);
                 dxg[at] = dx;
                 sg[at] = dx * (float)sum;
                 c8[at] = -8 * sum;

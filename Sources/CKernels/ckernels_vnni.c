@@ -155,13 +155,14 @@ INLINE VNNI void q8_rows_vnni_n(int format, int bb, const uint8_t *data, size_t 
             for (int r = 0; r < n; r++) {
                 const uint8_t *xr = act + r * as + (size_t)g * 512;
                 __m512i a0 = format == 1 ? zero : _mm512_loadu_si512((const void *)(cg + r * as + (size_t)g * 64));
-                __m512i a1 = zero;
+                __m512i a1 = zero;   /* a second chain only when few rows hide the latency */
                 for (int j = 0; j < 8; j += 2) {
                     a0 = _mm512_dpbusd_epi32(a0, w[j], _mm512_loadu_si512((const void *)(xr + j * 64)));
-                    a1 = _mm512_dpbusd_epi32(a1, w[j + 1], _mm512_loadu_si512((const void *)(xr + j * 64 + 64)));
+                    if (n < 3) a1 = _mm512_dpbusd_epi32(a1, w[j + 1], _mm512_loadu_si512((const void *)(xr + j * 64 + 64)));
+                    else a0 = _mm512_dpbusd_epi32(a0, w[j + 1], _mm512_loadu_si512((const void *)(xr + j * 64 + 64)));
                 }
                 const __m512 sc = _mm512_mul_ps(dw, _mm512_loadu_ps((const float *)(dxg + r * as) + g * 16));
-                acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(a0, a1)), sc, acc[r]);
+                acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(n < 3 ? _mm512_add_epi32(a0, a1) : a0), sc, acc[r]);
                 if (format == 1) acc[r] = _mm512_fmadd_ps(mw, _mm512_loadu_ps((const float *)(sg + r * as) + g * 16), acc[r]);
             }
         }

@@ -12,6 +12,8 @@
 #define INLINE Q8_INLINE
 #define PREFETCH Q8_PREFETCH
 
+int ck_q8_grouped(int vnni, int format) { return vnni || format != 2; }
+
 size_t ck_q8_row_bytes(int blocks) {
     size_t a = plain_bytes(blocks), b = grouped_bytes(blocks);
     return ((a > b ? a : b) + 63) & ~(size_t)63;
@@ -110,21 +112,80 @@ AVX2 void ck_q8_quantize(int grouped, const float *x, size_t x_stride, int n, in
 
 INLINE AVX2 float half_bits(uint16_t h) { return _cvtsh_ss(h); }
 
-/* ---- AVX2: one block per ymm, vpmaddubsw + vpmaddwd (no saturation: Q4 pairs reach
- * 2·15·127, Q8_0 pairs 2·128·127 < 32767). Offsets as above. ---- */
+/* ---- AVX2 ----
+ * Q4 formats on the grouped layout: each 16-block group in two halves of 8 blocks (the
+ * 8 q8_perm positions one 32-byte half of every xq vector holds); the weights are
+ * transposed as for VNNI (4 × 4 dwords per 128-bit lane), so vpmaddubsw over j = 0..7,
+ * summed in int16 (each sum ≤ 8 · 2 · 15 · 127 = 30480 < 32767), and one vpmaddwd leave
+ * each block's integer dot in one lane; Q4_0's −8·Σxq is added in int32, Q4_1's m·s as one
+ * FMA. Q8_0 (weights up to 128 in magnitude would overflow the int16 sums) and the last
+ * blocks % 16 blocks: one block per ymm on the plain layout, vpmaddubsw + vpmaddwd
+ * (Q4 pairs reach 2·15·127, Q8_0 pairs |w|·|x| 2·128·127 < 32767), offsets after the loop. */
 INLINE AVX2 void q8_rows_avx2(int format, int bb, const uint8_t *data, size_t row_bytes, int blocks, int lo,
                               int hi, const uint8_t *act, size_t as, int n, float *y, size_t ys) {
-    const int bq = q8_pad4(blocks), bs = q8_pad16(bq);
-    float offs[bs];   /* [bs] per-block offset of one weight row (zero past `blocks`) */
+    const int groups = format != 2 ? blocks / 16 : 0, rest = blocks - 16 * groups;
+    const int bq = q8_pad4(rest), bs = q8_pad16(bq), no = format == 1 ? 4 : 2;
+    float offs[bs + 1];   /* [bs] per-block offsets of the plain blocks (zero past them) */
     for (int k = 0; k < bs; k++) offs[k] = 0;
     const __m256i low4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
-    const uint8_t *xq0 = act;
-    const float *xd0 = (const float *)(act + plain_xd8(bq)), *s0 = (const float *)(act + plain_s(bq));
+    const uint8_t *xq0 = act + (groups ? grouped_tail(groups) : 0);   /* plain region */
+    const float *xd0 = (const float *)(xq0 + plain_xd8(bq)), *s0 = (const float *)(xq0 + plain_s(bq));
+    const uint8_t *dxg = act + (size_t)groups * 512, *sg = act + (size_t)groups * 576, *c8 = act + (size_t)groups * 640;
+    __m256i gidx[2];   /* byte offsets of the blocks at positions 8h … 8h + 7 */
+    for (int h = 0; h < 2; h++) {
+        int32_t at[8];
+        for (int i = 0; i < 8; i++) at[i] = q8_perm(8 * h + i) * bb;
+        gidx[h] = _mm256_loadu_si256((const __m256i *)at);
+    }
+    const __m256i dsel = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i msel = _mm256_setr_epi8(2, 3, 6, 7, 10, 11, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          2, 3, 6, 7, 10, 11, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
     for (int o = lo; o < hi; o++) {
         __m256 acc[8];
         for (int r = 0; r < n; r++) acc[r] = _mm256_setzero_ps();
         const uint8_t *blk = data + (size_t)o * row_bytes;
-        for (int k = 0; k < blocks; k++, blk += bb) {
+        for (int g = 0; g < groups; g++, blk += 16 * bb) {
+            for (int p = 0; p < 16 * bb; p += 64) _mm_prefetch((const char *)blk + PREFETCH + p, _MM_HINT_T0);
+            for (int h = 0; h < 2; h++) {
+                __m256i z[4], w[8];
+                for (int p = 0; p < 4; p++) {
+                    const uint8_t *b0 = blk + (4 * p + 2 * h) * bb + no;
+                    z[p] = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)b0)),
+                                                   _mm_loadu_si128((const __m128i *)(b0 + bb)), 1);
+                }
+                const __m256i t0 = _mm256_unpacklo_epi32(z[0], z[1]), t1 = _mm256_unpackhi_epi32(z[0], z[1]);
+                const __m256i t2 = _mm256_unpacklo_epi32(z[2], z[3]), t3 = _mm256_unpackhi_epi32(z[2], z[3]);
+                w[0] = _mm256_unpacklo_epi64(t0, t2);
+                w[1] = _mm256_unpackhi_epi64(t0, t2);
+                w[2] = _mm256_unpacklo_epi64(t1, t3);
+                w[3] = _mm256_unpackhi_epi64(t1, t3);
+                for (int j = 0; j < 4; j++) {
+                    w[j + 4] = _mm256_and_si256(_mm256_srli_epi32(w[j], 4), low4);
+                    w[j] = _mm256_and_si256(w[j], low4);
+                }
+                const __m256i dm = _mm256_i32gather_epi32((const int *)blk, gidx[h], 1);
+                const __m256 dw = _mm256_cvtph_ps(_mm256_castsi256_si128(
+                    _mm256_permute4x64_epi64(_mm256_shuffle_epi8(dm, dsel), _MM_SHUFFLE(3, 1, 2, 0))));
+                __m256 mw = _mm256_setzero_ps();
+                if (format == 1)
+                    mw = _mm256_cvtph_ps(_mm256_castsi256_si128(
+                        _mm256_permute4x64_epi64(_mm256_shuffle_epi8(dm, msel), _MM_SHUFFLE(3, 1, 2, 0))));
+                const size_t at = ((size_t)g * 16 + 8 * h) * 4;   /* byte offset of the 8 positions' scalars */
+                for (int r = 0; r < n; r++) {
+                    const uint8_t *xr = act + r * as + (size_t)g * 512 + 32 * h;
+                    __m256i s16 = _mm256_maddubs_epi16(w[0], _mm256_loadu_si256((const __m256i *)xr));
+                    for (int j = 1; j < 8; j++)
+                        s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(w[j], _mm256_loadu_si256((const __m256i *)(xr + j * 64))));
+                    __m256i dot = _mm256_madd_epi16(s16, ones);
+                    if (format == 0) dot = _mm256_add_epi32(dot, _mm256_loadu_si256((const __m256i *)(c8 + r * as + at)));
+                    const __m256 sc = _mm256_mul_ps(dw, _mm256_loadu_ps((const float *)(dxg + r * as + at)));
+                    acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), sc, acc[r]);
+                    if (format == 1) acc[r] = _mm256_fmadd_ps(mw, _mm256_loadu_ps((const float *)(sg + r * as + at)), acc[r]);
+                }
+            }
+        }
+        for (int k = 0; k < rest; k++, blk += bb) {
             _mm_prefetch((const char *)blk + PREFETCH, _MM_HINT_T0);
             uint16_t h;
             __builtin_memcpy(&h, blk, 2);
@@ -142,7 +203,7 @@ INLINE AVX2 void q8_rows_avx2(int format, int bb, const uint8_t *data, size_t ro
                 } else {
                     offs[k] = -8.0f * d;
                 }
-                __m128i nb = _mm_loadu_si128((const __m128i *)(blk + (format == 1 ? 4 : 2)));
+                __m128i nb = _mm_loadu_si128((const __m128i *)(blk + no));
                 w = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(nb), _mm_srli_epi16(nb, 4), 1), low4);
             }
             for (int r = 0; r < n; r++) {
@@ -153,7 +214,7 @@ INLINE AVX2 void q8_rows_avx2(int format, int bb, const uint8_t *data, size_t ro
                 acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), sc, acc[r]);
             }
         }
-        if (format != 2) {
+        if (format != 2 && rest) {
             for (int r = 0; r < n; r++) {
                 const float *s = (const float *)((const uint8_t *)s0 + r * as);
                 for (int k = 0; k < bs; k += 8)

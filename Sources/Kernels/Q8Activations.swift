@@ -45,7 +45,7 @@ extension QuantizedMatrix {
     static func q8RowBytes(columns: Int) -> Int { ck_q8_row_bytes(Int32(columns / 32)) }
 
     /// Quantizes x [n, columns] into `act` [n, q8RowBytes] (Q8 blocks of 32): `grouped`
-    /// for the VNNI kernels, plain for the AVX2 ones (layouts in CKernels/q8_layout.h).
+    /// (`ck_q8_grouped`: VNNI, and AVX2 Q4) or plain (layouts in CKernels/q8_layout.h).
     static func quantizeActivations(_ x: UnsafePointer<Float>, rows n: Int, columns: Int,
                                     into act: UnsafeMutableRawPointer, grouped: Bool) {
         ck_q8_quantize(grouped ? 1 : 0, x, columns, Int32(n), Int32(columns / 32),
@@ -63,7 +63,7 @@ extension QuantizedMatrix {
         let grain = Self.grain(rows: rows, blocks: blocks, n: n)
         withUnsafeTemporaryAllocation(byteCount: n * stride, alignment: 64) { buffer in
             let act = buffer.baseAddress!   // [n, stride] bytes, one quantized row each
-            Self.quantizeActivations(x, rows: n, columns: columns, into: act, grouped: vnni != 0)
+            Self.quantizeActivations(x, rows: n, columns: columns, into: act, grouped: ck_q8_grouped(vnni, code) != 0)
             let actC = UnsafePointer(act.assumingMemoryBound(to: UInt8.self))
             WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
                 var r = 0

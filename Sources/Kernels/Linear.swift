@@ -43,7 +43,9 @@ public final class Linear: @unchecked Sendable {
 
     /// y[n, out] = x[n, in] · Wᵀ (+ bias). `rows` may be any count ≥ 1.
     /// One sgemv for a single row (sgemm with M = 1 is 2–4× slower in OpenBLAS 0.3.21).
-    public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+    /// `activations` applies to quantized weights only (see `ActivationPrecision`).
+    public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
+                      activations: ActivationPrecision = .f32) {
         precondition(rows >= 1)
         switch storage {
         case .f32(let w):
@@ -64,7 +66,7 @@ public final class Linear: @unchecked Sendable {
                 }
             }
         case .quantized(let q):
-            q.multiply(x, rows: rows, into: y)
+            q.multiply(x, rows: rows, into: y, activations: activations)
         }
         if let b = bias {
             for r in 0..<rows { Ops.add(b.pointer, into: y + r * outFeatures, count: outFeatures) }

@@ -75,11 +75,17 @@ public final class QuantizedMatrix: @unchecked Sendable {
     public static let gemmThreshold = 24
 
     /// y[n, rows] = x[n, columns] · Wᵀ, output rows split over the worker pool.
-    /// Decode-sized n never allocates on the heap.
-    public func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>) {
+    /// Decode-sized n never allocates on the heap. `activations: .q8` quantizes x to Q8
+    /// blocks and uses the integer kernels (`multiplyQ8`) except on the sgemm prefill path.
+    public func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
+                         activations: ActivationPrecision = .f32) {
         precondition(n >= 1)
         if n >= Self.gemmThreshold && BLAS.hasFastGemm {
             multiplyByTiles(x, rows: n, into: y)
+            return
+        }
+        if activations == .q8 {
+            multiplyQ8(x, rows: n, into: y)
             return
         }
         if Self.useWideKernels {

@@ -48,6 +48,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Expand quantized weights to f32 first.")
     var f32 = false
 
+    @Option(name: .long, help: "Activations in quantized products: f32 or q8 (int8 blocks, integer dot products). Default: SPRIG_ACTIVATIONS, else f32.")
+    var activations: String?
+
     @Flag(name: .long, help: "Print JSON.")
     var json = false
 
@@ -61,6 +64,7 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("--root-tokens must be positive and --node-tokens N or LO-HI within 1...4096")
         }
         guard parseCounts() != nil else { throw ValidationError("--sequences must be positive integers, e.g. 1,4,16") }
+        guard ActivationPrecision.parse(activations) != nil else { throw ValidationError("--activations must be f32 or q8") }
         guard (parseCounts() ?? []).allSatisfy({ $0 <= 4096 }) else { throw ValidationError("--sequences must be at most 4096 each") }
     }
 
@@ -78,6 +82,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try CLI.loadModel(model, dequantize: f32)
+        loaded.activationPrecision = CLI.activationPrecision(activations)
         if target == "cache" { return try runCache(loaded) }
         if target == "memory" { return try runMemory(loaded) }
         // The decode measurement runs 32 prompt positions, one warm-up step, then the timed steps.
@@ -100,13 +105,15 @@ struct BenchCommand: ParsableCommand {
         }
         let report = BenchReport(bandwidthGBs: roofline.bandwidthGBs, gflops: roofline.gflops,
                                  prefillTokensPerSecond: prefill, decode: figures,
-                                 weightBytes: loaded.weightBytes, parameters: loaded.parameterCount)
+                                 weightBytes: loaded.weightBytes, parameters: loaded.parameterCount,
+                                 activations: loaded.activationPrecision.rawValue)
         if json {
             try CLI.printJSON(report)
         } else {
             print(String(format: "roofline: %.1f GB/s read, %.1f GFLOP/s sgemm", roofline.bandwidthGBs, roofline.gflops))
             print(String(format: "weights: %.1f MB, %d parameters", Double(loaded.weightBytes) / 1e6, loaded.parameterCount))
             print(String(format: "prefill: %.1f tok/s (%d-token prompt)", prefill, prompt))
+            print("activations: \(loaded.activationPrecision.rawValue)")
             for f in figures {
                 print(String(format: "decode N=%2d: %7.1f tok/s total, %.0f%% of roofline", f.sequences, f.tokensPerSecond, f.rooflineFraction * 100))
             }
@@ -154,8 +161,10 @@ struct BenchReport: Encodable {
     var decode: [DecodeBenchmark.DecodeFigure]
     var weightBytes: Int
     var parameters: Int
+    /// "f32" or "q8": the activation precision the decode figures were measured with.
+    var activations: String
     enum CodingKeys: String, CodingKey {
         case bandwidthGBs = "bandwidth_gbs", gflops, prefillTokensPerSecond = "prefill_tokens_per_s", decode
-        case weightBytes = "weight_bytes", parameters
+        case weightBytes = "weight_bytes", parameters, activations
     }
 }

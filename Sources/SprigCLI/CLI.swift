@@ -2,6 +2,7 @@ import Foundation
 import ArgumentParser
 import Sprig
 import Transformer
+import Kernels
 
 /// Shared helpers of the subcommands.
 enum CLI {
@@ -56,5 +57,13 @@ enum CLI {
 
     static func loadModel(_ path: String, dequantize: Bool = false) throws -> TransformerModel {
         try run { () throws(TransformerError) in try TransformerModel.load(path: path, dequantize: dequantize) }
+    }
+
+    /// The `--activations` value (already validated), else SPRIG_ACTIVATIONS (a bad value
+    /// there is reported once on stderr and means f32).
+    static func activationPrecision(_ option: String?) -> ActivationPrecision {
+        if let o = option, let p = ActivationPrecision.parse(o) { return p }
+        if let problem = ActivationPrecision.environmentProblem { progress("warning: \(problem)") }
+        return .environment
     }
 }

@@ -61,6 +61,7 @@ extension TransformerModel {
         let x = ws.x.pointer, xn = ws.xn.pointer, qkv = ws.qkv.pointer, q = ws.q.pointer
         let attn = ws.attn.pointer, gateUp = ws.gateUp.pointer, act = ws.act.pointer
         let eps = Float(c.rmsNormEps)
+        let precision = activationPrecision   // f32 or q8 activations in quantized products
         let scratch = ws.scoreScratch.map { $0.pointer }   // once per pass, not per layer
         let heads = c.headCount, qDim = c.qDim, headDim = c.headDim
 
@@ -80,7 +81,7 @@ extension TransformerModel {
             if l == c.layerCount - 1 { copyOutputRows(entries, rowOffset, from: x, width: hidden, into: ws.hidden.pointer) }
             // Attention block.
             Ops.rmsNorm(x, weight: layer.attentionNorm.pointer, eps: eps, rows: rows, dim: hidden, into: xn)
-            layer.qkv.apply(xn, rows: rows, into: qkv)
+            layer.qkv.apply(xn, rows: rows, into: qkv, activations: precision)
             for (i, e) in entries.enumerated() {
                 for j in 0..<e.tokens.count {
                     let r = rowOffset[i] + j, pos = starts[i] + j
@@ -104,13 +105,13 @@ extension TransformerModel {
                                    q: q + r * qDim, out: attn + r * qDim, scratch: scratch[u])
                 }
             }
-            layer.output.apply(attn, rows: rows, into: xn)
+            layer.output.apply(attn, rows: rows, into: xn, activations: precision)
             Ops.add(xn, into: x, count: rows * hidden)
             // MLP block.
             Ops.rmsNorm(x, weight: layer.mlpNorm.pointer, eps: eps, rows: rows, dim: hidden, into: xn)
-            layer.gateUp.apply(xn, rows: rows, into: gateUp)
+            layer.gateUp.apply(xn, rows: rows, into: gateUp, activations: precision)
             Ops.siluMul(gateUp, rows: rows, inter: c.intermediateSize, into: act)
-            layer.down.apply(act, rows: rows, into: xn)
+            layer.down.apply(act, rows: rows, into: xn, activations: precision)
             Ops.add(xn, into: x, count: rows * hidden)
         }
         }
@@ -120,7 +121,7 @@ extension TransformerModel {
         copyOutputRows(entries, rowOffset, from: x, width: hidden, into: picked)
         Ops.rmsNorm(picked, weight: weights.finalNorm.pointer, eps: eps, rows: outRows, dim: hidden,
                     into: ws.finalNormed.pointer)
-        weights.lmHead.apply(ws.finalNormed.pointer, rows: outRows, into: ws.logits.pointer)
+        weights.lmHead.apply(ws.finalNormed.pointer, rows: outRows, into: ws.logits.pointer, activations: precision)
         return ForwardOutput(rows: outRows, vocabSize: c.vocabSize, hiddenSize: hidden,
                              logitsBase: ws.logits.pointer, hiddenBase: ws.hidden.pointer, entryRow: entryRow)
     }

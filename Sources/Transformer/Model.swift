@@ -13,6 +13,9 @@ public final class TransformerModel: @unchecked Sendable {
     let weights: ModelWeights
     let rope: Rope
     let workspace: Workspace
+    /// Activation precision of the quantized-weight products (default: `SPRIG_ACTIVATIONS`,
+    /// else f32). Set before a forward pass, not during one.
+    public var activationPrecision: ActivationPrecision = .environment
 
     init(config: TransformerConfig, weights: ModelWeights, source: String) {
         self.config = config

@@ -34,4 +34,35 @@ void ck_one_row(int format, const uint8_t *data, size_t row_bytes, int blocks, i
  * ck_avx512_available(). Returns a checksum so the loop is kept. */
 float ck_fma_loop512(long iterations);
 
+/* ---- Int8 activations (opt-in, SPRIG_ACTIVATIONS=q8; ckernels_q8.c) ----
+ * Each activation row is quantized to Q8 blocks of 32: dx = max|x| / 127 per block,
+ * xq = round(x / dx) in [-127, 127], s = dx · Σxq. y[o] = Σ_k d_k·dx_k·I_k + off_k·s_k with
+ * I_k the integer dot of the block's weights (Q4: q in 0..15; Q8_0: q) with xq, and
+ * off_k = m_k (Q4_1), −8·d_k (Q4_0), 0 (Q8_0). */
+
+/* 1 when ck_avx512_available() and the CPU has AVX512_VNNI and AVX512_VBMI. */
+int ck_vnni_available(void);
+
+/* The `grouped` flag ck_q8_quantize needs for ck_q8_rows(vnni, format, …): 1 for VNNI and
+ * for the AVX2 Q4 kernels, 0 for AVX2 Q8_0. */
+int ck_q8_grouped(int vnni, int format);
+
+/* Bytes of one quantized activation row for `blocks` blocks (a multiple of 64). */
+size_t ck_q8_row_bytes(int blocks);
+
+/* Quantizes n rows of x (row r at x + r · x_stride floats, blocks · 32 columns) into
+ * act (row r at act + r · act_stride bytes, act_stride ≥ ck_q8_row_bytes(blocks)), in the
+ * layout ck_q8_rows reads (grouped = ck_q8_grouped(vnni, format)): 1 = 16-block groups,
+ * transposed, then the last blocks % 16 plain; 0 = plain (xq int8 [bq · 32] at byte 0, dx f32
+ * [bq · 8] (each block's scale repeated 8 times) at bq · 32, s f32 [bs] at bq · 64, with
+ * bq = blocks rounded up to 4 and bs = bq rounded up to 16; padding zero). Layouts in
+ * q8_layout.h. Needs AVX2 + F16C (the package's baseline). */
+void ck_q8_quantize(int grouped, const float *x, size_t x_stride, int n, int blocks, uint8_t *act, size_t act_stride);
+
+/* y[r · y_stride + o] for o in [lo, hi), r < n, 1 ≤ n ≤ 8, from quantized activation rows
+ * (act, act_stride as written by ck_q8_quantize with grouped = ck_q8_grouped(vnni, format)). vnni != 0: AVX-512
+ * VNNI (vpdpbusd; only when ck_vnni_available()); 0: AVX2 (vpmaddubsw). */
+void ck_q8_rows(int vnni, int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
+                const uint8_t *act, size_t act_stride, int n, float *y, size_t y_stride);
+
 #endif

@@ -304,11 +304,13 @@ def reference(model, head, tok, ids, n=2):
         feats, _, slp, *_ = C.features_and_logprobs(model, [seq], [len(p)], ids)
         pos = C.step_positions(seq, ids)
         with torch.no_grad():
-            s = torch.sigmoid(head(feats.float())[:, 0]).tolist()
+            logits = head(feats.float())[:, 0]
+            s = torch.sigmoid(logits).tolist()
             traj = C.trajectory_scores(head(feats.float())[:, 0], torch.zeros(len(pos), dtype=torch.long), 1).item()
         out.append(dict(question=r["question"], answer=r["answer"], prompt=task.prompt(r["a"], r["b"]),
                         prompt_ids=p, greedy_ids=g, greedy_text=tok.decode(g, skip_special_tokens=False),
                         step_positions=pos, step_token_positions=[q + 1 for q in pos], step_scores=s,
+                        step_logits=logits.tolist(),  # f32 sigmoids near 1 lose the logit; compare these
                         trajectory_score=traj, sum_logprob=slp.item()))
     return out
 

@@ -38,7 +38,7 @@ final class DefaultModelTests: XCTestCase {
     /// greedy tokens equal transformers' (Models/sprig-mult/reference.json).
     func testGreedyTokensAndInlineStepScoresMatchPyTorch() throws {
         let e = try engine()
-        struct Case: Decodable { let prompt_ids: [Int]; let greedy_ids: [Int]; let step_scores: [Double] }
+        struct Case: Decodable { let prompt_ids: [Int]; let greedy_ids: [Int]; let step_logits: [Double] }
         let url = URL(fileURLWithPath: e.model.path).appendingPathComponent("reference.json")
         let cases = try JSONDecoder().decode([Case].self, from: Data(contentsOf: url))
         XCTAssertFalse(cases.isEmpty)
@@ -51,11 +51,13 @@ final class DefaultModelTests: XCTestCase {
                                           budget: TokenBudget(limit: 10_000), seed: 0)[0]
             policy.release(branch)
             XCTAssertEqual(chunk.tokens, c.greedy_ids)
-            XCTAssertEqual(chunk.stepScores.count, c.step_scores.count)
+            XCTAssertEqual(chunk.stepScores.count, c.step_logits.count)
             // Compared as logits: scores near 0 or 1 would make a probability tolerance vacuous.
+            // The reference stores the head's raw f32 logits: an f32 sigmoid near 1 keeps too
+            // few bits to give its logit back (1 − p ≈ 1e-7 is a few f32 ulps).
             func logit(_ p: Double) -> Double { log(p) - log1p(-p) }
-            for (mine, ref) in zip(chunk.stepScores, c.step_scores) {
-                XCTAssertEqual(logit(mine), logit(ref), accuracy: 1e-3 + 1e-4 * abs(logit(ref)), "inline step score vs PyTorch")
+            for (mine, ref) in zip(chunk.stepScores, c.step_logits) {
+                XCTAssertEqual(logit(mine), ref, accuracy: 1e-3 + 1e-4 * abs(ref), "inline step score vs PyTorch")
             }
         }
     }

@@ -177,7 +177,7 @@ def collect_samples(model, tok, ids, problems, k, seed):
 
 def train_joint(model, head, data, ids, cfg, *, filter_after_warmup=True, lm_weight=1.0, seed=0):
     """Joint SPRM training: epoch 0 is the class-balanced BCE warm-up, later epochs use
-    the SPR filter. The head's gradient into the backbone is scaled by GRAD_SCALE;
+    the SPR filter. The head's gradient into the backbone is scaled by cfg["grad_scale"] (MetaStone: GRAD_SCALE);
     the LM loss on correct samples keeps the policy in place."""
     rng = random.Random(seed)
     opt = torch.optim.AdamW([
@@ -196,7 +196,7 @@ def train_joint(model, head, data, ids, cfg, *, filter_after_warmup=True, lm_wei
             batch = [data[j] for j in order[i: i + bs]]
             seqs = [d["seq"] for d in batch]
             feats, owners, _, _, logits, x, cm = C.features_and_logprobs(
-                model, seqs, [d["pl"] for d in batch], ids, grad=True, grad_scale=GRAD_SCALE)
+                model, seqs, [d["pl"] for d in batch], ids, grad=True, grad_scale=cfg.get("grad_scale", GRAD_SCALE))
             lab = torch.tensor([d["label"] for d in batch])
             sl = head(feats.float())[:, 0]
             loss = C.spr_loss(sl, lab[owners], filter_agree=filt)
@@ -381,7 +381,13 @@ def main():
     cfg = dict(SCALES[args.scale])
     for kv in args.set:
         k, v = kv.split("=", 1)
-        cfg[k] = type(cfg[k])(v) if k in cfg else v  # new keys (e.g. curriculum) are strings
+        if k in cfg:
+            cfg[k] = type(cfg[k])(v)
+        else:  # a key the scale does not set: a number if it reads as one (grad_scale), else a string (curriculum)
+            try:
+                cfg[k] = float(v)
+            except ValueError:
+                cfg[k] = v
     os.makedirs(args.work, exist_ok=True)
     T0 = time.time()
     tok = sprig_tokenizer.build()

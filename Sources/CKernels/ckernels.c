@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include "specialize.h"
 
 #include <cpuid.h>
 #include <immintrin.h>
@@ -99,29 +100,8 @@ INLINE WIDE void rows_n(int format, int bb, const uint8_t *data, size_t row_byte
     }
 }
 
-#define BLOCK_BYTES(f) ((f) == 0 ? 18 : (f) == 1 ? 20 : 34)
-
 /* Constant format and row count per instantiation, so the loops above unroll. */
-#define ROWS_CASE(f, nn) \
-    case nn: rows_n(f, BLOCK_BYTES(f), data, row_bytes, blocks, lo, hi, x, x_stride, nn, y, y_stride); break;
-#define ROWS_FORMAT(f) \
-    static WIDE void rows_f##f(const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi, \
-                               const float *x, size_t x_stride, int n, float *y, size_t y_stride) { \
-        switch (n) { ROWS_CASE(f, 1) ROWS_CASE(f, 2) ROWS_CASE(f, 3) ROWS_CASE(f, 4) \
-                     ROWS_CASE(f, 5) ROWS_CASE(f, 6) ROWS_CASE(f, 7) default: ROWS_CASE(f, 8) } \
-    }
-ROWS_FORMAT(0)
-ROWS_FORMAT(1)
-ROWS_FORMAT(2)
-
-void ck_rows(int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
-             const float *x, size_t x_stride, int n, float *y, size_t y_stride) {
-    switch (format) {
-    case 0: rows_f0(data, row_bytes, blocks, lo, hi, x, x_stride, n, y, y_stride); break;
-    case 1: rows_f1(data, row_bytes, blocks, lo, hi, x, x_stride, n, y, y_stride); break;
-    default: rows_f2(data, row_bytes, blocks, lo, hi, x, x_stride, n, y, y_stride); break;
-    }
-}
+SPECIALIZE_ROWS(, ck_rows, rows_n, WIDE, float)
 
 /* One row. Q4: Σ lo·xt[j] + byte·xt[j + 16] per block (= Σ q·x, see nibbleActivations),
  * scaled by d once; m·Σx from the block sums. Q8_0: Σ q·x scaled by d. Two blocks in

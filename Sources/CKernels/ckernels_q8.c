@@ -4,6 +4,7 @@
  * VNNI kernels are in ckernels_vnni.c, the activation layouts in q8_layout.h. */
 #include "ckernels.h"
 #include "q8_layout.h"
+#include "specialize.h"
 
 #include <cpuid.h>
 #include <immintrin.h>
@@ -230,27 +231,10 @@ INLINE AVX2 void q8_rows_avx2(int format, int bb, const uint8_t *data, size_t ro
     }
 }
 
-#define Q8_CASE(f, nn) \
-    case nn: q8_rows_avx2(f, Q8_BLOCK_BYTES(f), data, row_bytes, blocks, lo, hi, act, act_stride, nn, y, y_stride); break;
-#define Q8_FORMAT(f) \
-    static AVX2 void q8_rows_avx2_f##f(const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi, \
-                                       const uint8_t *act, size_t act_stride, int n, float *y, size_t y_stride) { \
-        switch (n) { Q8_CASE(f, 1) Q8_CASE(f, 2) Q8_CASE(f, 3) Q8_CASE(f, 4) \
-                     Q8_CASE(f, 5) Q8_CASE(f, 6) Q8_CASE(f, 7) default: Q8_CASE(f, 8) } \
-    }
-Q8_FORMAT(0)
-Q8_FORMAT(1)
-Q8_FORMAT(2)
+SPECIALIZE_ROWS(static, q8_rows_avx2_any, q8_rows_avx2, AVX2, uint8_t)
 
 void ck_q8_rows(int vnni, int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
                 const uint8_t *act, size_t act_stride, int n, float *y, size_t y_stride) {
-    if (vnni) {
-        q8_rows_vnni(format, data, row_bytes, blocks, lo, hi, act, act_stride, n, y, y_stride);
-        return;
-    }
-    switch (format) {
-    case 0: q8_rows_avx2_f0(data, row_bytes, blocks, lo, hi, act, act_stride, n, y, y_stride); break;
-    case 1: q8_rows_avx2_f1(data, row_bytes, blocks, lo, hi, act, act_stride, n, y, y_stride); break;
-    default: q8_rows_avx2_f2(data, row_bytes, blocks, lo, hi, act, act_stride, n, y, y_stride); break;
-    }
+    if (vnni) q8_rows_vnni(format, data, row_bytes, blocks, lo, hi, act, act_stride, n, y, y_stride);
+    else q8_rows_avx2_any(format, data, row_bytes, blocks, lo, hi, act, act_stride, n, y, y_stride);
 }

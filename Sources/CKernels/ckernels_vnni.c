@@ -12,6 +12,7 @@
  * Σ_k offset_k · s_k after the loop. */
 #include "ckernels.h"
 #include "q8_layout.h"
+#include "specialize.h"
 
 #include <immintrin.h>
 
@@ -191,23 +192,4 @@ INLINE VNNI void q8_rows_vnni_n(int format, int bb, const uint8_t *data, size_t 
     }
 }
 
-#define VNNI_CASE(f, nn) \
-    case nn: q8_rows_vnni_n(f, Q8_BLOCK_BYTES(f), data, row_bytes, blocks, lo, hi, act, act_stride, nn, y, y_stride); break;
-#define VNNI_FORMAT(f) \
-    static VNNI void q8_rows_vnni_f##f(const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi, \
-                                       const uint8_t *act, size_t act_stride, int n, float *y, size_t y_stride) { \
-        switch (n) { VNNI_CASE(f, 1) VNNI_CASE(f, 2) VNNI_CASE(f, 3) VNNI_CASE(f, 4) \
-                     VNNI_CASE(f, 5) VNNI_CASE(f, 6) VNNI_CASE(f, 7) default: VNNI_CASE(f, 8) } \
-    }
-VNNI_FORMAT(0)
-VNNI_FORMAT(1)
-VNNI_FORMAT(2)
-
-void q8_rows_vnni(int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
-                  const uint8_t *act, size_t act_stride, int n, float *y, size_t y_stride) {
-    switch (format) {
-    case 0: q8_rows_vnni_f0(data, row_bytes, blocks, lo, hi, act, act_stride, n, y, y_stride); break;
-    case 1: q8_rows_vnni_f1(data, row_bytes, blocks, lo, hi, act, act_stride, n, y, y_stride); break;
-    default: q8_rows_vnni_f2(data, row_bytes, blocks, lo, hi, act, act_stride, n, y, y_stride); break;
-    }
-}
+SPECIALIZE_ROWS(, q8_rows_vnni, q8_rows_vnni_n, VNNI, uint8_t)

@@ -10,7 +10,6 @@
 #define Q8_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,avx2,fma,f16c")))
 #define Q8_INLINE static inline __attribute__((always_inline))
 #define Q8_PREFETCH 2048
-#define Q8_BLOCK_BYTES(f) ((f) == 0 ? 18 : (f) == 1 ? 20 : 34)
 
 /* Plain layout (AVX2 kernels and the VNNI tail), bq = blocks rounded up to 4, bs = bq
  * rounded up to 16: xq int8 [bq · 32] at 0; xd8 f32 [bq · 8] (each block's dx repeated 8

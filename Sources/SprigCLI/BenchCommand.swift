@@ -48,8 +48,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Expand quantized weights to f32 first.")
     var f32 = false
 
-    @Option(name: .long, help: "Activations in quantized products: f32 or q8 (int8 blocks, integer dot products). Default: SPRIG_ACTIVATIONS, else f32.")
-    var activations: String?
+    @OptionGroup var activationOptions: ActivationOptions
 
     @Flag(name: .long, help: "Print JSON.")
     var json = false
@@ -64,7 +63,6 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("--root-tokens must be positive and --node-tokens N or LO-HI within 1...4096")
         }
         guard parseCounts() != nil else { throw ValidationError("--sequences must be positive integers, e.g. 1,4,16") }
-        guard ActivationPrecision.parse(activations) != nil else { throw ValidationError("--activations must be f32 or q8") }
         guard (parseCounts() ?? []).allSatisfy({ $0 <= 4096 }) else { throw ValidationError("--sequences must be at most 4096 each") }
     }
 
@@ -82,7 +80,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try CLI.loadModel(model, dequantize: f32)
-        loaded.activationPrecision = CLI.activationPrecision(activations)
+        loaded.activationPrecision = activationOptions.precision
         if target == "cache" { return try runCache(loaded) }
         if target == "memory" { return try runMemory(loaded) }
         // The decode measurement runs 32 prompt positions, one warm-up step, then the timed steps.

@@ -58,12 +58,21 @@ enum CLI {
     static func loadModel(_ path: String, dequantize: Bool = false) throws -> TransformerModel {
         try run { () throws(TransformerError) in try TransformerModel.load(path: path, dequantize: dequantize) }
     }
+}
 
-    /// The `--activations` value (already validated), else SPRIG_ACTIVATIONS (a bad value
-    /// there is reported once on stderr and means f32).
-    static func activationPrecision(_ option: String?) -> ActivationPrecision {
-        if let o = option, let p = ActivationPrecision.parse(o) { return p }
-        if let problem = ActivationPrecision.environmentProblem { progress("warning: \(problem)") }
+/// `--activations f32|q8`, shared by `bench`, `generate` and `search`.
+struct ActivationOptions: ParsableArguments {
+    @Option(name: .long, help: "Activations in quantized products: f32 or q8 (int8 blocks, integer dot products). Default: SPRIG_ACTIVATIONS, else f32.")
+    var activations: String?
+
+    func validate() throws {
+        guard ActivationPrecision.parse(activations) != nil else { throw ValidationError("--activations must be f32 or q8") }
+    }
+
+    /// The option, else SPRIG_ACTIVATIONS (a bad value there is reported on stderr and means f32).
+    var precision: ActivationPrecision {
+        if let o = activations, let p = ActivationPrecision.parse(o) { return p }
+        if let problem = ActivationPrecision.environmentProblem { CLI.progress("warning: \(problem)") }
         return .environment
     }
 }

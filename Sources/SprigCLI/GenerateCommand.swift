@@ -41,8 +41,7 @@ struct GenerateCommand: ParsableCommand {
     @Flag(name: .long, help: "Report load time, peak memory and speed on stderr.")
     var verbose = false
 
-    @Option(name: .long, help: "Activations in quantized products: f32 or q8 (int8 blocks, integer dot products). Default: SPRIG_ACTIVATIONS, else f32.")
-    var activations: String?
+    @OptionGroup var activationOptions: ActivationOptions
 
     func validate() throws {
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be ≥ 0") }
@@ -50,12 +49,11 @@ struct GenerateCommand: ParsableCommand {
         guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
         guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0") }
         guard repetitionPenalty > 0 else { throw ValidationError("--repetition-penalty must be > 0") }
-        guard ActivationPrecision.parse(activations) != nil else { throw ValidationError("--activations must be f32 or q8") }
     }
 
     func run() throws {
         let lm = try CLI.run { () throws(SprigError) in try LanguageModel.load(path: model) }
-        lm.transformer.activationPrecision = CLI.activationPrecision(activations)
+        lm.transformer.activationPrecision = activationOptions.precision
         if verbose {
             CLI.progress(String(format: "loaded %@ in %.2f s (%.1f MB of weights, peak RSS %.0f MB)", model, lm.loadSeconds,
                                 Double(lm.transformer.weightBytes) / 1e6, Double(Allocator.peakResidentBytes) / 1e6))

@@ -55,8 +55,7 @@ struct SearchCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress line on stderr.")
     var quiet = false
 
-    @Option(name: .long, help: "Activations in quantized products: f32 or q8 (int8 blocks, integer dot products). Default: SPRIG_ACTIVATIONS, else f32.")
-    var activations: String?
+    @OptionGroup var activationOptions: ActivationOptions
 
     func validate() throws {
         if let b = budget, b <= 0 { throw ValidationError("--budget must be positive") }
@@ -68,7 +67,6 @@ struct SearchCommand: ParsableCommand {
         guard Presets.kind(strategy) != nil else {
             throw ValidationError("unknown --strategy '\(strategy)' (mcts, best-of-n, beam, greedy, sample)")
         }
-        guard ActivationPrecision.parse(activations) != nil else { throw ValidationError("--activations must be f32 or q8") }
         guard ByteSize.parse(kvMemory) != nil else { throw ValidationError("--kv-memory '\(kvMemory)' is not a size like 512MiB or 4GiB") }
         guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("--question is empty") }
     }
@@ -105,7 +103,7 @@ struct SearchCommand: ParsableCommand {
         if let b = budget { preset.budget = b }
         if let problem = SearchCommand.limitProblem(preset) { CLI.fail(problem) }
         let engine = try CLI.loadEngine(model: model, sprm: sprm, kvMemory: kvMemory)
-        engine.model.transformer.activationPrecision = CLI.activationPrecision(activations)
+        engine.model.transformer.activationPrecision = activationOptions.precision
         let context = engine.model.transformer.config.maxPositions
         if preset.strategy == .mcts && preset.mcts.childTokens >= context && childTokens == nil && config == nil {
             // The paper's 1024-token children do not fit a small model's context: a child

@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "SprigJSONTests", dependencies: ["SprigJSON"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "SprigJSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Checkpoint", "SprigJSON"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "PagedKVTests", dependencies: ["PagedKV"]),
+        .testTarget(name: "PagedKVTests", dependencies: ["PagedKV", "Kernels"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Sprig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SPRMTests", dependencies: ["SPRM"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StepSearchTests", dependencies: ["StepSearch"]),

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Where one layer's K and V rows of a paged KV cache live, at pointer level.
@@ -41,6 +42,10 @@ public func pagedAttention(view: PagedKVView, start: Int, queryCount: Int, heads
     precondition(start >= 0 && queryCount >= 0 && heads > 0 && view.kvHeads > 0 && view.headDim > 0)
     precondition(heads % view.kvHeads == 0, "heads must be a multiple of kvHeads")
     let group = heads / view.kvHeads
+    if AttentionKernel.avx512(headDim: view.headDim) {
+        attendAVX512(view: view, start: start, queryCount: queryCount, group: group, q: q, out: out)
+        return
+    }
     // [group, chunkRows] scores of one chunk, then [group] running max, then [group] running sum.
     withUnsafeTemporaryAllocation(of: Float.self, capacity: group * (chunkRows + 2)) { buffer in
         withUnsafeTemporaryAllocation(of: Int.self, capacity: chunkRows) { offsetBuffer in
@@ -51,6 +56,41 @@ public func pagedAttention(view: PagedKVView, start: Int, queryCount: Int, heads
                     attendGroup(view: view, kvHead: g, group: group, attended: start + i + 1,
                                 q: q + first * view.headDim, out: out + first * view.headDim, temp: temp,
                                 offsets: offsets)
+                }
+            }
+        }
+    }
+}
+
+/// Which attention kernel runs: the AVX-512 C kernel (CKernels/ckernels_attention.c) where the
+/// CPU has it and the head size is one it handles, else the AVX2 Swift kernel below.
+public enum AttentionKernel {
+    private static let supported: [Int: Bool] = Dictionary(uniqueKeysWithValues: [32, 64, 128].map {
+        ($0, ck_attention_supported(Int32($0)) != 0)
+    })
+
+    /// false keeps the Swift kernel everywhere: set from SPRIG_SWIFT_ATTENTION=1 (A/B
+    /// measurements) or by tests that check both kernels; set it before any forward runs.
+    nonisolated(unsafe) public static var allowAVX512 = ProcessInfo.processInfo.environment["SPRIG_SWIFT_ATTENTION"] == nil
+
+    @inline(__always)
+    public static func avx512(headDim: Int) -> Bool { allowAVX512 && (supported[headDim] ?? false) }
+}
+
+/// The AVX-512 path: per query and kv head, one ck_attend_group call over the paged rows.
+/// rows: [2 · attended] row pointers (K then V) that the kernel fills.
+private func attendAVX512(view: PagedKVView, start: Int, queryCount: Int, group: Int,
+                          q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+    let heads = group * view.kvHeads, headDim = view.headDim
+    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 2 * (start + queryCount)) { rows in
+        guard let rowBase = rows.baseAddress else { return }
+        view.blockTable.withMemoryRebound(to: Int64.self, capacity: 1) { table in
+            for i in 0..<queryCount {
+                for g in 0..<view.kvHeads {
+                    let first = (i * heads + g * group) * headDim
+                    ck_attend_group(view.keyBase + g * headDim, view.valueBase + g * headDim, view.blockStride,
+                                    table, Int32(view.blockSize), view.kvHeads * headDim, Int32(start + i + 1),
+                                    Int32(group), Int32(headDim), q + first, out + first, rowBase)
                 }
             }
         }

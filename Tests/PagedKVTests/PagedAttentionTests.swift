@@ -1,5 +1,6 @@
 import XCTest
-@testable import PagedKV
+@testable import Kernels
+import PagedKV
 
 /// pagedAttention against a naive reference over contiguous arrays (double precision).
 /// Error measure: max |paged - reference| / max |reference| over each (query, head) row.
@@ -152,8 +153,19 @@ final class PagedAttentionTests: XCTestCase {
 
     func testHeadDimensionsOffTheFastPath() throws {
         // 128: 32-wide path x4; 40: 32 + 8; 24: 8-wide only; 12: 8 + scalar tail; 3: scalar only.
-        for (i, headDim) in [128, 40, 24, 12, 3].enumerated() {
+        // 32 / 64 / 128 take the AVX-512 C kernel where the CPU has it.
+        for (i, headDim) in [128, 64, 32, 40, 24, 12, 3].enumerated() {
             try runScenario(blockSize: 16, kvHeads: 2, ratio: 3, headDim: headDim, forkAt: 21, seed: 900 + UInt64(i))
+        }
+    }
+
+    /// The Swift kernel on the head sizes the AVX-512 kernel takes over (it still runs on
+    /// CPUs without AVX-512 and under SPRIG_SWIFT_ATTENTION=1).
+    func testSwiftKernelWhereAVX512WouldRun() throws {
+        AttentionKernel.allowAVX512 = false
+        defer { AttentionKernel.allowAVX512 = true }
+        for (i, headDim) in [128, 64, 32].enumerated() {
+            try runScenario(blockSize: 4, kvHeads: 3, ratio: 3, headDim: headDim, forkAt: 37, seed: 950 + UInt64(i))
         }
     }
 

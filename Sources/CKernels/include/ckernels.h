@@ -65,4 +65,18 @@ void ck_q8_quantize(int grouped, const float *x, size_t x_stride, int n, int blo
 void ck_q8_rows(int vnni, int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
                 const uint8_t *act, size_t act_stride, int n, float *y, size_t y_stride);
 
+/* ---- Attention (ckernels_attention.c) ---- */
+
+/* 1 when ck_avx512_available() and head_dim is 32, 64 or 128 (what ck_attend_group handles). */
+int ck_attention_supported(int head_dim);
+
+/* The `group` query heads sharing one kv head attend to positions [0, attended) of a paged
+ * cache: position p's key row is keys + table[p / block_size] · block_stride +
+ * (p % block_size) · row_floats (values alike), head_dim floats each (keys and values
+ * already offset to the kv head). q, out: [group, head_dim]; scale 1/sqrt(head_dim);
+ * rows: scratch for 2 · attended pointers. Only when ck_attention_supported(head_dim). */
+void ck_attend_group(const float *keys, const float *values, size_t block_stride, const int64_t *table,
+                     int block_size, size_t row_floats, int attended, int group, int head_dim,
+                     const float *q, float *out, const float **rows);
+
 #endif

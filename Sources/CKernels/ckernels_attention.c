@@ -17,7 +17,9 @@
 
 #define A512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
 #define INL static inline __attribute__((always_inline))
-#define CHUNK 16
+#ifndef PREFETCH_ROWS
+#define PREFETCH_ROWS 24
+#endif
 
 /* e^x per lane for x ≤ 88; lanes below −87 give ~e^−87 (callers mask unused lanes). */
 INL A512 __m512 exp16(__m512 x) {
@@ -47,60 +49,78 @@ INL A512 __m256 sum8(__m256 y0, __m256 y1, __m256 y2, __m256 y3, __m256 y4, __m2
 }
 
 /* One head, V = head_dim / 16 zmm per row (a compile-time constant at each call site).
- * kr, vr: row pointers of every attended position; q, out: [head_dim]. */
+ * kr, vr: row pointers of every attended position; q, out: [head_dim]; s: [attended + 16]
+ * scratch for the scores. Three passes over the prefix: scores (8 rows per hadd tree)
+ * and their max, the exponentials and their sum, then Σ w_r v_r: no running-max
+ * rescale per chunk. `prefetch` (the first head of a group, which finds the rows cold)
+ * asks for the K rows, then the V rows, PREFETCH_ROWS ahead. */
 INL A512 void attend_head(const int V, const float *const *kr, const float *const *vr, int attended,
-                          float scale, int prefetch, const float *q, float *out) {
+                          float scale, int prefetch, const float *q, float *s, float *out) {
     __m512 qv[8], acc[8];
     for (int c = 0; c < V; c++) {
         qv[c] = _mm512_loadu_ps(q + 16 * c);
         acc[c] = _mm512_setzero_ps();
     }
-    float m = -INFINITY, l = 0.f;
-    for (int p0 = 0; p0 < attended; p0 += CHUNK) {
-        const int rows = attended - p0 < CHUNK ? attended - p0 : CHUNK;
-        const float *const *k = kr + p0, *const *v = vr + p0;
-        if (prefetch) {  /* the next chunk's K and V lines, while this one is computed */
-            const int next = attended - p0 - rows < CHUNK ? attended - p0 - rows : CHUNK;
-            for (int r = 0; r < next; r++)
-                for (int c = 0; c < V; c++) {
-                    _mm_prefetch((const char *)(k[rows + r] + 16 * c), _MM_HINT_T0);
-                    _mm_prefetch((const char *)(v[rows + r] + 16 * c), _MM_HINT_T0);
-                }
-        }
-        __m256 part[CHUNK];
-        for (int r = 0; r < CHUNK; r++) {
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    for (int p0 = 0; p0 < attended; p0 += 8) {
+        const int rows = attended - p0 < 8 ? attended - p0 : 8;
+        __m256 part[8];
+        for (int r = 0; r < 8; r++) {
             if (r >= rows) { part[r] = _mm256_setzero_ps(); continue; }
-            __m512 s = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k[r]));
-            for (int c = 1; c < V; c++) s = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(k[r] + 16 * c), s);
-            part[r] = _mm256_add_ps(_mm512_castps512_ps256(s),
-                                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)));
+            const float *k = kr[p0 + r];
+            if (prefetch && p0 + r + PREFETCH_ROWS < attended)
+                for (int c = 0; c < V; c++) _mm_prefetch((const char *)(kr[p0 + r + PREFETCH_ROWS] + 16 * c), _MM_HINT_T0);
+            __m512 d = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k));
+            for (int c = 1; c < V; c++) d = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(k + 16 * c), d);
+            part[r] = _mm256_add_ps(_mm512_castps512_ps256(d),
+                                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
         }
-        __m256 lo = sum8(part[0], part[1], part[2], part[3], part[4], part[5], part[6], part[7]);
-        __m256 hi = sum8(part[8], part[9], part[10], part[11], part[12], part[13], part[14], part[15]);
+        __m256 sc = _mm256_mul_ps(sum8(part[0], part[1], part[2], part[3], part[4], part[5], part[6], part[7]),
+                                  _mm256_set1_ps(scale));
+        const __mmask8 valid = (__mmask8)((1u << rows) - 1);
+        sc = _mm256_mask_mov_ps(_mm256_set1_ps(-INFINITY), valid, sc);
+        vmax = _mm256_max_ps(vmax, sc);
+        _mm256_storeu_ps(s + p0, sc);  /* s has 16 floats of slack past attended */
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const __m512 mx = _mm512_set1_ps(_mm_cvtss_f32(m4));
+    __m512 total = _mm512_setzero_ps();
+    for (int p0 = 0; p0 < attended; p0 += 16) {
+        const int rows = attended - p0 < 16 ? attended - p0 : 16;
         const __mmask16 valid = (__mmask16)((1u << rows) - 1);
-        const __m512 both = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)),
-                                                                _mm256_castps_pd(hi), 1));
-        __m512 s = _mm512_mul_ps(both, _mm512_set1_ps(scale));
-        s = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), valid, s);
-        const float cmax = _mm512_reduce_max_ps(s);
-        const float newm = cmax > m ? cmax : m;
-        if (newm > m) {  /* rescale what was accumulated under the old max (0 on the first chunk) */
-            const float corr = expf(m - newm);
-            l *= corr;
-            for (int c = 0; c < V; c++) acc[c] = _mm512_mul_ps(acc[c], _mm512_set1_ps(corr));
-            m = newm;
-        }
-        __m512 e = _mm512_maskz_mov_ps(valid, exp16(_mm512_sub_ps(s, _mm512_set1_ps(m))));
-        l += _mm512_reduce_add_ps(e);
-        float w[CHUNK];
-        _mm512_storeu_ps(w, e);
-        for (int r = 0; r < rows; r++) {
-            const __m512 wb = _mm512_set1_ps(w[r]);
-            for (int c = 0; c < V; c++) acc[c] = _mm512_fmadd_ps(wb, _mm512_loadu_ps(v[r] + 16 * c), acc[c]);
+        const __m512 e = _mm512_maskz_mov_ps(valid, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, s + p0), mx)));
+        total = _mm512_add_ps(total, e);
+        _mm512_mask_storeu_ps(s + p0, valid, e);
+    }
+    __m512 acc2[8];  /* odd rows: two FMA chains per column block instead of one */
+    for (int c = 0; c < V; c++) acc2[c] = _mm512_setzero_ps();
+    int p = 0;
+    for (; p + 2 <= attended; p += 2) {
+        const float *v0 = vr[p], *v1 = vr[p + 1];
+        if (prefetch && p + 1 + PREFETCH_ROWS < attended)
+            for (int c = 0; c < V; c++) {
+                _mm_prefetch((const char *)(vr[p + PREFETCH_ROWS] + 16 * c), _MM_HINT_T0);
+                _mm_prefetch((const char *)(vr[p + 1 + PREFETCH_ROWS] + 16 * c), _MM_HINT_T0);
+            }
+        const __m512 w0 = _mm512_set1_ps(s[p]), w1 = _mm512_set1_ps(s[p + 1]);
+        for (int c = 0; c < V; c++) {
+            acc[c] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(v0 + 16 * c), acc[c]);
+            acc2[c] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(v1 + 16 * c), acc2[c]);
         }
     }
-    const __m512 inv = _mm512_set1_ps(1.f / l);
+    if (p < attended) {
+        const __m512 w0 = _mm512_set1_ps(s[p]);
+        for (int c = 0; c < V; c++) acc[c] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(vr[p] + 16 * c), acc[c]);
+    }
+    for (int c = 0; c < V; c++) acc[c] = _mm512_add_ps(acc[c], acc2[c]);
+    const __m512 inv = _mm512_set1_ps(1.f / _mm512_reduce_add_ps(total));
     for (int c = 0; c < V; c++) _mm512_storeu_ps(out + 16 * c, _mm512_mul_ps(acc[c], inv));
+}
+
+size_t ck_attention_scratch_bytes(int attended) {
+    return (size_t)attended * 2 * sizeof(float *) + ((size_t)attended + 16) * sizeof(float);
 }
 
 int ck_attention_supported(int head_dim) {
@@ -109,16 +129,16 @@ int ck_attention_supported(int head_dim) {
 
 A512 void ck_attend_group(const float *keys, const float *values, size_t block_stride, const int64_t *table,
                           int block_size, size_t row_floats, int attended, int group, int head_dim,
-                          const float *q, float *out, const float **rows) {
-    const float **kr = rows, **vr = rows + attended;
-    for (int p = 0; p < attended; p++) {
-        const size_t off = (size_t)table[p / block_size] * block_stride + (size_t)(p % block_size) * row_floats;
-        kr[p] = keys + off;
-        vr[p] = values + off;
-    }
-    for (int r = 0; r < (attended < CHUNK ? attended : CHUNK); r++) {  /* the first chunk */
-        _mm_prefetch((const char *)kr[r], _MM_HINT_T0);
-        _mm_prefetch((const char *)vr[r], _MM_HINT_T0);
+                          const float *q, float *out, void *scratch) {
+    const float **kr = (const float **)scratch, **vr = kr + attended;
+    float *scores = (float *)(vr + attended);
+    for (int p0 = 0, b = 0; p0 < attended; p0 += block_size, b++) {  /* block by block: no division */
+        const size_t base = (size_t)table[b] * block_stride;
+        const int end = attended - p0 < block_size ? attended - p0 : block_size;
+        for (int j = 0; j < end; j++) {
+            kr[p0 + j] = keys + base + (size_t)j * row_floats;
+            vr[p0 + j] = values + base + (size_t)j * row_floats;
+        }
     }
     const float scale = 1.f / sqrtf((float)head_dim);
     for (int h = 0; h < group; h++) {
@@ -126,9 +146,9 @@ A512 void ck_attend_group(const float *keys, const float *values, size_t block_s
         float *oh = out + (size_t)h * head_dim;
         /* the other heads of the group find the rows in cache: no prefetch */
         switch (head_dim) {
-        case 32: attend_head(2, kr, vr, attended, scale, h == 0, qh, oh); break;
-        case 64: attend_head(4, kr, vr, attended, scale, h == 0, qh, oh); break;
-        default: attend_head(8, kr, vr, attended, scale, h == 0, qh, oh); break;
+        case 32: attend_head(2, kr, vr, attended, scale, h == 0, qh, scores, oh); break;
+        case 64: attend_head(4, kr, vr, attended, scale, h == 0, qh, scores, oh); break;
+        default: attend_head(8, kr, vr, attended, scale, h == 0, qh, scores, oh); break;
         }
     }
 }

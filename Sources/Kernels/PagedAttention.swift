@@ -78,12 +78,13 @@ public enum AttentionKernel {
 }
 
 /// The AVX-512 path: per query and kv head, one ck_attend_group call over the paged rows.
-/// rows: [2 · attended] row pointers (K then V) that the kernel fills.
+/// scratch: the kernel's row pointers and scores for the longest query (ck_attention_scratch_bytes).
 private func attendAVX512(view: PagedKVView, start: Int, queryCount: Int, group: Int,
                           q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
     let heads = group * view.kvHeads, headDim = view.headDim
-    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 2 * (start + queryCount)) { rows in
-        guard let rowBase = rows.baseAddress else { return }
+    let bytes = ck_attention_scratch_bytes(Int32(start + queryCount))
+    withUnsafeTemporaryAllocation(byteCount: bytes, alignment: 64) { scratch in
+        guard let rowBase = scratch.baseAddress else { return }
         view.blockTable.withMemoryRebound(to: Int64.self, capacity: 1) { table in
             for i in 0..<queryCount {
                 for g in 0..<view.kvHeads {

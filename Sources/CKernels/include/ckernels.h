@@ -74,9 +74,12 @@ int ck_attention_supported(int head_dim);
  * cache: position p's key row is keys + table[p / block_size] · block_stride +
  * (p % block_size) · row_floats (values alike), head_dim floats each (keys and values
  * already offset to the kv head). q, out: [group, head_dim]; scale 1/sqrt(head_dim);
- * rows: scratch for 2 · attended pointers. Only when ck_attention_supported(head_dim). */
+ * scratch: ck_attention_scratch_bytes(attended) bytes. Only when ck_attention_supported(head_dim). */
 void ck_attend_group(const float *keys, const float *values, size_t block_stride, const int64_t *table,
                      int block_size, size_t row_floats, int attended, int group, int head_dim,
-                     const float *q, float *out, const float **rows);
+                     const float *q, float *out, void *scratch);
+
+/* Scratch bytes ck_attend_group needs: 2 · attended row pointers and attended + 16 scores. */
+size_t ck_attention_scratch_bytes(int attended);
 
 #endif

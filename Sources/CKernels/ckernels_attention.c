@@ -3,13 +3,13 @@
  * Why C: the Swift kernel (Kernels/PagedAttention.swift, AVX2) spends most of its time
  * waiting on K/V rows. A sequence's blocks are far apart in the pool (a block holds every
  * layer of blockSize tokens), so the hardware prefetcher cannot follow a block table;
- * this kernel prefetches the next chunk's rows while it works on the current one, keeps
- * q and the output row in registers for the whole prefix, and folds 8 dot products per
- * hadd tree instead of one horizontal sum per row.
+ * this kernel prefetches rows ahead of use, works on up to four heads of a kv group at
+ * once (each K and V row is loaded once for all of them, which halved the time per
+ * row and head), keeps q and the outputs in registers for the whole prefix, and folds
+ * 4 dot products per hadd tree instead of one horizontal sum per row.
  *
- * Per head: online softmax over chunks of 16 positions (running max m, running sum l);
- * s_r = (q · k_r) · scale, w_r = exp(s_r − m), out = Σ w_r v_r / l. exp is the same
- * range reduction and degree-6 polynomial as Ops.exp (Swift). */
+ * Per head: s_r = (q · k_r) · scale, m = max s_r, w_r = exp(s_r − m), out = Σ w_r v_r / Σ w_r.
+ * exp is the same range reduction and degree-6 polynomial as Ops.exp (Swift). */
 #include "ckernels.h"
 
 #include <immintrin.h>
@@ -41,86 +41,106 @@ INL A512 __m512 exp16(__m512 x) {
     return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(bits, 23)));
 }
 
-/* [Σ y0, Σ y1, …, Σ y7]: eight horizontal sums in one hadd tree. */
-INL A512 __m256 sum8(__m256 y0, __m256 y1, __m256 y2, __m256 y3, __m256 y4, __m256 y5, __m256 y6, __m256 y7) {
-    __m256 u0 = _mm256_hadd_ps(_mm256_hadd_ps(y0, y1), _mm256_hadd_ps(y2, y3));
-    __m256 u1 = _mm256_hadd_ps(_mm256_hadd_ps(y4, y5), _mm256_hadd_ps(y6, y7));
-    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+/* [Σ y0, Σ y1, Σ y2, Σ y3]: four horizontal sums in one hadd tree. */
+INL A512 __m128 sum4(__m256 y0, __m256 y1, __m256 y2, __m256 y3) {
+    __m256 u = _mm256_hadd_ps(_mm256_hadd_ps(y0, y1), _mm256_hadd_ps(y2, y3));
+    return _mm_add_ps(_mm256_castps256_ps128(u), _mm256_extractf128_ps(u, 1));
 }
 
-/* One head, V = head_dim / 16 zmm per row (a compile-time constant at each call site).
- * kr, vr: row pointers of every attended position; q, out: [head_dim]; s: [attended + 16]
- * scratch for the scores. Three passes over the prefix: scores (8 rows per hadd tree)
- * and their max, the exponentials and their sum, then Σ w_r v_r: no running-max
- * rescale per chunk. `prefetch` (the first head of a group, which finds the rows cold)
- * asks for the K rows, then the V rows, PREFETCH_ROWS ahead. */
-INL A512 void attend_head(const int V, const float *const *kr, const float *const *vr, int attended,
-                          float scale, int prefetch, const float *q, float *s, float *out) {
-    __m512 qv[8], acc[8];
-    for (int c = 0; c < V; c++) {
-        qv[c] = _mm512_loadu_ps(q + 16 * c);
-        acc[c] = _mm512_setzero_ps();
-    }
-    __m256 vmax = _mm256_set1_ps(-INFINITY);
-    for (int p0 = 0; p0 < attended; p0 += 8) {
-        const int rows = attended - p0 < 8 ? attended - p0 : 8;
-        __m256 part[8];
-        for (int r = 0; r < 8; r++) {
-            if (r >= rows) { part[r] = _mm256_setzero_ps(); continue; }
+INL A512 __m256 fold256(__m512 d) {
+    return _mm256_add_ps(_mm512_castps512_ps256(d), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
+}
+
+/* G heads of one kv group together (G ≤ 4; G and V = head_dim / 16 are compile-time
+ * constants at each call site), so every K and V row is loaded once for all G heads.
+ * kr, vr: row pointers of every attended position; q, out: [G, head_dim];
+ * s: [G, attended + 16] scratch for the scores. Three passes over the prefix: scores
+ * (4 rows per hadd tree) and their max, the exponentials and their sum, then Σ w_r v_r:
+ * no running-max rescale. `prefetch` (the first heads of a group, which find the rows
+ * cold) asks for K rows, then V rows, PREFETCH_ROWS ahead. */
+INL A512 void attend_heads(const int G, const int V, const float *const *kr, const float *const *vr, int attended,
+                           float scale, int prefetch, const float *q, size_t head_dim, float *s, float *out) {
+    const size_t stride = (size_t)attended + 16;
+    __m512 qv[4][8];
+    for (int h = 0; h < G; h++)
+        for (int c = 0; c < V; c++) qv[h][c] = _mm512_loadu_ps(q + h * head_dim + 16 * c);
+    __m128 vmax[4];
+    for (int h = 0; h < G; h++) vmax[h] = _mm_set1_ps(-INFINITY);
+    for (int p0 = 0; p0 < attended; p0 += 4) {
+        const int rows = attended - p0 < 4 ? attended - p0 : 4;
+        __m256 part[4][4];
+        for (int r = 0; r < 4; r++) {
+            if (r >= rows) {
+                for (int h = 0; h < G; h++) part[h][r] = _mm256_setzero_ps();
+                continue;
+            }
             const float *k = kr[p0 + r];
             if (prefetch && p0 + r + PREFETCH_ROWS < attended)
                 for (int c = 0; c < V; c++) _mm_prefetch((const char *)(kr[p0 + r + PREFETCH_ROWS] + 16 * c), _MM_HINT_T0);
-            __m512 d = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k));
-            for (int c = 1; c < V; c++) d = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(k + 16 * c), d);
-            part[r] = _mm256_add_ps(_mm512_castps512_ps256(d),
-                                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
-        }
-        __m256 sc = _mm256_mul_ps(sum8(part[0], part[1], part[2], part[3], part[4], part[5], part[6], part[7]),
-                                  _mm256_set1_ps(scale));
-        const __mmask8 valid = (__mmask8)((1u << rows) - 1);
-        sc = _mm256_mask_mov_ps(_mm256_set1_ps(-INFINITY), valid, sc);
-        vmax = _mm256_max_ps(vmax, sc);
-        _mm256_storeu_ps(s + p0, sc);  /* s has 16 floats of slack past attended */
-    }
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-    const __m512 mx = _mm512_set1_ps(_mm_cvtss_f32(m4));
-    __m512 total = _mm512_setzero_ps();
-    for (int p0 = 0; p0 < attended; p0 += 16) {
-        const int rows = attended - p0 < 16 ? attended - p0 : 16;
-        const __mmask16 valid = (__mmask16)((1u << rows) - 1);
-        const __m512 e = _mm512_maskz_mov_ps(valid, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, s + p0), mx)));
-        total = _mm512_add_ps(total, e);
-        _mm512_mask_storeu_ps(s + p0, valid, e);
-    }
-    __m512 acc2[8];  /* odd rows: two FMA chains per column block instead of one */
-    for (int c = 0; c < V; c++) acc2[c] = _mm512_setzero_ps();
-    int p = 0;
-    for (; p + 2 <= attended; p += 2) {
-        const float *v0 = vr[p], *v1 = vr[p + 1];
-        if (prefetch && p + 1 + PREFETCH_ROWS < attended)
-            for (int c = 0; c < V; c++) {
-                _mm_prefetch((const char *)(vr[p + PREFETCH_ROWS] + 16 * c), _MM_HINT_T0);
-                _mm_prefetch((const char *)(vr[p + 1 + PREFETCH_ROWS] + 16 * c), _MM_HINT_T0);
+            __m512 d[4];
+            const __m512 k0 = _mm512_loadu_ps(k);
+            for (int h = 0; h < G; h++) d[h] = _mm512_mul_ps(qv[h][0], k0);
+            for (int c = 1; c < V; c++) {
+                const __m512 kc = _mm512_loadu_ps(k + 16 * c);
+                for (int h = 0; h < G; h++) d[h] = _mm512_fmadd_ps(qv[h][c], kc, d[h]);
             }
-        const __m512 w0 = _mm512_set1_ps(s[p]), w1 = _mm512_set1_ps(s[p + 1]);
-        for (int c = 0; c < V; c++) {
-            acc[c] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(v0 + 16 * c), acc[c]);
-            acc2[c] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(v1 + 16 * c), acc2[c]);
+            for (int h = 0; h < G; h++) part[h][r] = fold256(d[h]);
+        }
+        const __mmask8 valid = (__mmask8)((1u << rows) - 1);
+        for (int h = 0; h < G; h++) {
+            __m128 sc = _mm_mul_ps(sum4(part[h][0], part[h][1], part[h][2], part[h][3]), _mm_set1_ps(scale));
+            sc = _mm_mask_mov_ps(_mm_set1_ps(-INFINITY), valid, sc);
+            vmax[h] = _mm_max_ps(vmax[h], sc);
+            _mm_storeu_ps(s + h * stride + p0, sc);  /* 16 floats of slack past attended */
         }
     }
-    if (p < attended) {
-        const __m512 w0 = _mm512_set1_ps(s[p]);
-        for (int c = 0; c < V; c++) acc[c] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(vr[p] + 16 * c), acc[c]);
+    float total[4];
+    for (int h = 0; h < G; h++) {
+        __m128 m4 = _mm_max_ps(vmax[h], _mm_movehl_ps(vmax[h], vmax[h]));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const __m512 mx = _mm512_set1_ps(_mm_cvtss_f32(m4));
+        float *sh = s + h * stride;
+        __m512 t = _mm512_setzero_ps();
+        for (int p0 = 0; p0 < attended; p0 += 16) {
+            const int rows = attended - p0 < 16 ? attended - p0 : 16;
+            const __mmask16 valid = (__mmask16)((1u << rows) - 1);
+            const __m512 e = _mm512_maskz_mov_ps(valid, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, sh + p0), mx)));
+            t = _mm512_add_ps(t, e);
+            _mm512_mask_storeu_ps(sh + p0, valid, e);
+        }
+        total[h] = _mm512_reduce_add_ps(t);
     }
-    for (int c = 0; c < V; c++) acc[c] = _mm512_add_ps(acc[c], acc2[c]);
-    const __m512 inv = _mm512_set1_ps(1.f / _mm512_reduce_add_ps(total));
-    for (int c = 0; c < V; c++) _mm512_storeu_ps(out + 16 * c, _mm512_mul_ps(acc[c], inv));
+    __m512 acc[4][8];
+    for (int h = 0; h < G; h++)
+        for (int c = 0; c < V; c++) acc[h][c] = _mm512_setzero_ps();
+    for (int p = 0; p < attended; p++) {
+        const float *v = vr[p];
+        if (prefetch && p + PREFETCH_ROWS < attended)
+            for (int c = 0; c < V; c++) _mm_prefetch((const char *)(vr[p + PREFETCH_ROWS] + 16 * c), _MM_HINT_T0);
+        __m512 w[4];
+        for (int h = 0; h < G; h++) w[h] = _mm512_set1_ps(s[h * stride + p]);
+        for (int c = 0; c < V; c++) {
+            const __m512 vc = _mm512_loadu_ps(v + 16 * c);
+            for (int h = 0; h < G; h++) acc[h][c] = _mm512_fmadd_ps(w[h], vc, acc[h][c]);
+        }
+    }
+    for (int h = 0; h < G; h++) {
+        const __m512 inv = _mm512_set1_ps(1.f / total[h]);
+        for (int c = 0; c < V; c++) _mm512_storeu_ps(out + h * head_dim + 16 * c, _mm512_mul_ps(acc[h][c], inv));
+    }
 }
 
+/* Dispatch on (heads in this pass, head_dim / 16) so both are constants inside. */
+#define ATTEND_V(Vc)                                                                                     \
+    switch (g) {                                                                                         \
+    case 1: attend_heads(1, Vc, kr, vr, attended, scale, first, qh, hd, scores, oh); break;             \
+    case 2: attend_heads(2, Vc, kr, vr, attended, scale, first, qh, hd, scores, oh); break;             \
+    case 3: attend_heads(3, Vc, kr, vr, attended, scale, first, qh, hd, scores, oh); break;             \
+    default: attend_heads(4, Vc, kr, vr, attended, scale, first, qh, hd, scores, oh); break;            \
+    }
+
 size_t ck_attention_scratch_bytes(int attended) {
-    return (size_t)attended * 2 * sizeof(float *) + ((size_t)attended + 16) * sizeof(float);
+    return (size_t)attended * 2 * sizeof(float *) + 4 * ((size_t)attended + 16) * sizeof(float);
 }
 
 int ck_attention_supported(int head_dim) {
@@ -141,14 +161,18 @@ A512 void ck_attend_group(const float *keys, const float *values, size_t block_s
         }
     }
     const float scale = 1.f / sqrtf((float)head_dim);
-    for (int h = 0; h < group; h++) {
-        const float *qh = q + (size_t)h * head_dim;
-        float *oh = out + (size_t)h * head_dim;
-        /* the other heads of the group find the rows in cache: no prefetch */
+    const size_t hd = (size_t)head_dim;
+    /* heads per pass: all of q and the accumulators stay in registers (32 zmm) */
+    const int per_pass = head_dim == 128 ? 2 : 4;
+    for (int h = 0; h < group; h += per_pass) {
+        const int g = group - h < per_pass ? group - h : per_pass;
+        const int first = h == 0;  /* later passes find the rows in cache: no prefetch */
+        const float *qh = q + (size_t)h * hd;
+        float *oh = out + (size_t)h * hd;
         switch (head_dim) {
-        case 32: attend_head(2, kr, vr, attended, scale, h == 0, qh, scores, oh); break;
-        case 64: attend_head(4, kr, vr, attended, scale, h == 0, qh, scores, oh); break;
-        default: attend_head(8, kr, vr, attended, scale, h == 0, qh, scores, oh); break;
+        case 32: ATTEND_V(2) break;
+        case 64: ATTEND_V(4) break;
+        default: ATTEND_V(8) break;
         }
     }
 }

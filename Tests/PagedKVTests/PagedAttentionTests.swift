@@ -159,6 +159,14 @@ final class PagedAttentionTests: XCTestCase {
         }
     }
 
+    /// Kv groups larger than one pass of the AVX-512 kernel (4 heads at head size 32/64, 2 at
+    /// 128): Qwen2-0.5B has 7 query heads per kv head.
+    func testLargeGroups() throws {
+        for (i, (ratio, headDim)) in [(7, 64), (7, 128), (5, 32), (8, 64)].enumerated() {
+            try runScenario(blockSize: 4, kvHeads: 2, ratio: ratio, headDim: headDim, forkAt: 37, seed: 970 + UInt64(i))
+        }
+    }
+
     /// The Swift kernel on the head sizes the AVX-512 kernel takes over (it still runs on
     /// CPUs without AVX-512 and under SPRIG_SWIFT_ATTENTION=1).
     func testSwiftKernelWhereAVX512WouldRun() throws {

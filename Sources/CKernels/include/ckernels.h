@@ -79,7 +79,7 @@ void ck_attend_group(const float *keys, const float *values, size_t block_stride
                      int block_size, size_t row_floats, int attended, int group, int head_dim,
                      const float *q, float *out, void *scratch);
 
-/* Scratch bytes ck_attend_group needs: 2 · attended row pointers and attended + 16 scores. */
+/* Scratch bytes ck_attend_group needs: 2 · attended row pointers and 4 · (attended + 16) scores. */
 size_t ck_attention_scratch_bytes(int attended);
 
 #endif

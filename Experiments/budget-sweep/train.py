@@ -58,7 +58,7 @@ SCALES = {
 def parse_mix(s, sep=":"):
     """'easy:0.4,hard:0.6' (or with sep '=') -> {level: weight}, zero weights dropped."""
     return {k: float(v) for k, v in (kv.split(sep) for kv in s.split(",")) if float(v) > 0}
-TEMPERATURE, TOP_P = 1.0, 1.0
+TEMPERATURE, TOP_P = 1.0, 1.0  # sampling defaults; cfg["temperature"] overrides (main sets the global)
 GRAD_SCALE = 1e-4
 
 
@@ -96,13 +96,19 @@ def sft(model, tok, ids, cfg, seed):
     streams = [task.train_stream(seed + 17 * i, mix, exclude) for i, (_, mix) in enumerate(stages)]
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], betas=(0.9, 0.98), weight_decay=0.01)
     budget = cfg["sft_min"] * 60
-    t0, step, ema, pool = time.time(), 0, None, []
+    t0, step, ema, pool, cls_ema = time.time(), 0, None, [], {}
+    dev = sample_problems(seed + 99, int(cfg.get("dev_n", 40)), {"hard": 1.0}) if cfg.get("dev_every") else []
     model.train()
     while True:
         frac = (time.time() - t0) / budget
         if frac >= 1:
             break
-        lr = cfg["lr"] * min(1.0, (step + 1) / 30) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+        if cfg.get("decay_from"):  # constant, then a cosine to 0.1x over decay_steps steps (by step, not time)
+            t = min(1.0, max(0, step - cfg["decay_from"]) / cfg.get("decay_steps", 2000))
+            decay = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t))
+        else:
+            decay = 1.0 if cfg.get("constant_lr") else 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac))
+        lr = cfg["lr"] * min(1.0, (step + 1) / 30) * decay
         for g in opt.param_groups:
             g["lr"] = lr
         if not pool:  # length buckets: 8 batches drawn at once, sorted by length (less padding)
@@ -117,10 +123,14 @@ def sft(model, tok, ids, cfg, seed):
         labels[m == 0] = -100
         for i, pl in enumerate(pls):
             labels[i, :pl] = -100
-        if cfg.get("answer_weight", 1.0) == 1.0:
-            loss = model(input_ids=x, attention_mask=m, labels=labels).loss
-        else:
-            loss = weighted_answer_loss(model, x, m, labels, ids.end_think, cfg["answer_weight"])
+        loss, ce = weighted_answer_loss(model, x, m, labels, ids.end_think, cfg.get("answer_weight", 1.0))
+        with torch.no_grad():  # per-class loss: which rule is still being guessed
+            cls = token_class_tensor(tok, x)[:, 1:]
+            for k, name in enumerate(CLASSES):
+                sel = (cls == k) & (labels[:, 1:] != -100)
+                if sel.any():
+                    v = ce[sel].mean().item()
+                    cls_ema[name] = v if name not in cls_ema else 0.98 * cls_ema[name] + 0.02 * v
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -128,9 +138,19 @@ def sft(model, tok, ids, cfg, seed):
         step += 1
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         if step % 50 == 0:
-            log(f"sft step {step} loss {ema:.4f} lr {lr:.2e} {(time.time() - t0) / step:.2f}s/step")
+            per = " ".join(f"{k} {v:.3f}" for k, v in cls_ema.items())
+            log(f"sft step {step} loss {ema:.4f} [{per}] lr {lr:.2e} {(time.time() - t0) / step:.2f}s/step")
         if step % 250 == 0 and cfg.get("checkpoint"):  # a long run can be stopped and resumed (--resume-sft)
             torch.save(model.state_dict(), cfg["checkpoint"])
+        if cfg.get("dev_every") and step % int(cfg["dev_every"]) == 0 and step >= cfg.get("dev_from", 0):
+            g = dev_greedy(model, tok, ids, dev)
+            model.train()
+            log(f"dev step {step}: greedy hard {g:.3f} ({len(dev)} train-stream problems)")
+            if cfg.get("checkpoint"):
+                torch.save(model.state_dict(), cfg["checkpoint"].replace(".pt", f"-{step}.pt"))
+            if cfg.get("stop_greedy") and g >= cfg["stop_greedy"]:
+                log(f"dev greedy {g:.3f} >= stop_greedy {cfg['stop_greedy']}: SFT stops")
+                break
     log(f"sft done: {step} steps, {step * cfg['batch']} examples, {time.time() - t0:.0f}s")
     return step
 
@@ -146,7 +166,44 @@ def weighted_answer_loss(model, x, m, labels, end_think, weight):
                                            ignore_index=-100, reduction="none").view(target.shape)
     after = (x == end_think).long().cumsum(1)[:, 1:] > 0   # target position is past </think>
     w = torch.where(after, weight, 1.0) * (target != -100)
-    return (ce * w).sum() / w.sum()
+    return (ce * w).sum() / w.sum(), ce.detach()
+
+
+CLASSES = ("C", "P", "S", "other")
+
+
+def token_classes(texts):
+    """Class of each token of one sequence (decoded texts): 'C' a carry digit of a
+    product step (between '=' and ':'), 'P' a product digit (after ':'), 'S' a digit
+    of a running sum (after '=' in a sum step), 'other' everything else (copies,
+    layout, answer)."""
+    out, row = [], None
+    for t in texts:
+        if t in ("*", "+"):
+            row = t
+        elif t == "=":
+            row = "C" if row == "*" else "S" if row == "+" else None
+        elif t == ":" and row == "C":
+            row = "P"
+        elif not t.isdigit():
+            row = None
+        out.append(row if (row in ("C", "P", "S") and t.isdigit()) else "other")
+    return out
+
+
+def token_class_tensor(tok, x):
+    """[B, T] class index (CLASSES) of each token of a batch."""
+    return torch.tensor([[CLASSES.index(c) for c in token_classes([tok.id_to_token(t) for t in row])]
+                         for row in x.tolist()])
+
+
+@torch.no_grad()
+def dev_greedy(model, tok, ids, problems):
+    """Greedy accuracy on training-stream problems (never the eval split)."""
+    prompts = [C.encode_prompt(tok, a, b) for a, b in problems]
+    g = C.generate(model, ids, prompts, greedy=True, max_new=max_new_for("hard"))
+    return sum(task.is_correct(tok.decode(c, skip_special_tokens=False), a * b)
+               for c, (a, b) in zip(g, problems)) / len(problems)
 
 
 def sample_problems(seed, n, mix):
@@ -388,6 +445,8 @@ def main():
                 cfg[k] = float(v)
             except ValueError:
                 cfg[k] = v
+    global TEMPERATURE
+    TEMPERATURE = float(cfg.get("temperature", TEMPERATURE))
     os.makedirs(args.work, exist_ok=True)
     T0 = time.time()
     tok = sprig_tokenizer.build()

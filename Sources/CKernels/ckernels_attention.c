@@ -53,17 +53,19 @@ INL A512 __m256 fold256(__m512 d) {
 
 /* G heads of one kv group together (G ≤ 4; G and V = head_dim / 16 are compile-time
  * constants at each call site), so every K and V row is loaded once for all G heads.
- * kr, vr: row pointers of every attended position; q, out: [G, head_dim];
- * s: [G, attended + 16] scratch for the scores. Three passes over the prefix: scores
+ * kr, vr: row pointers of every attended position; q[h], out[h]: [head_dim];
+ * s: [G, attended + 16] scratch for the scores. With m_out (and l_out) the outputs are the
+ * partial state of a merge: out = Σ w_r v_r unnormalised, m_out = max s_r, l_out = Σ w_r. Three passes over the prefix: scores
  * (4 rows per hadd tree) and their max, the exponentials and their sum, then Σ w_r v_r:
  * no running-max rescale. `prefetch` (the first heads of a group, which find the rows
  * cold) asks for K rows, then V rows, PREFETCH_ROWS ahead. */
 INL A512 void attend_heads(const int G, const int V, const float *const *kr, const float *const *vr, int attended,
-                           float scale, int prefetch, const float *q, size_t head_dim, float *s, float *out) {
+                           float scale, int prefetch, const float *const *q, float *s, float *const *out,
+                           float *m_out, float *l_out) {
     const size_t stride = (size_t)attended + 16;
     __m512 qv[4][8];
     for (int h = 0; h < G; h++)
-        for (int c = 0; c < V; c++) qv[h][c] = _mm512_loadu_ps(q + h * head_dim + 16 * c);
+        for (int c = 0; c < V; c++) qv[h][c] = _mm512_loadu_ps(q[h] + 16 * c);
     __m128 vmax[4];
     for (int h = 0; h < G; h++) vmax[h] = _mm_set1_ps(-INFINITY);
     for (int p0 = 0; p0 < attended; p0 += 4) {
@@ -94,11 +96,12 @@ INL A512 void attend_heads(const int G, const int V, const float *const *kr, con
             _mm_storeu_ps(s + h * stride + p0, sc);  /* 16 floats of slack past attended */
         }
     }
-    float total[4];
+    float total[4], maxes[4];
     for (int h = 0; h < G; h++) {
         __m128 m4 = _mm_max_ps(vmax[h], _mm_movehl_ps(vmax[h], vmax[h]));
         m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-        const __m512 mx = _mm512_set1_ps(_mm_cvtss_f32(m4));
+        maxes[h] = _mm_cvtss_f32(m4);
+        const __m512 mx = _mm512_set1_ps(maxes[h]);
         float *sh = s + h * stride;
         __m512 t = _mm512_setzero_ps();
         for (int p0 = 0; p0 < attended; p0 += 16) {
@@ -124,20 +127,60 @@ INL A512 void attend_heads(const int G, const int V, const float *const *kr, con
             for (int h = 0; h < G; h++) acc[h][c] = _mm512_fmadd_ps(w[h], vc, acc[h][c]);
         }
     }
-    for (int h = 0; h < G; h++) {
-        const __m512 inv = _mm512_set1_ps(1.f / total[h]);
-        for (int c = 0; c < V; c++) _mm512_storeu_ps(out + h * head_dim + 16 * c, _mm512_mul_ps(acc[h][c], inv));
+    for (int h = 0; h < G; h++) {  /* normalised, or the partial state (Σ w v, max, Σ w) */
+        const __m512 inv = _mm512_set1_ps(m_out ? 1.f : 1.f / total[h]);
+        for (int c = 0; c < V; c++) _mm512_storeu_ps(out[h] + 16 * c, _mm512_mul_ps(acc[h][c], inv));
+        if (m_out) { m_out[h] = maxes[h]; l_out[h] = total[h]; }
     }
 }
 
 /* Dispatch on (heads in this pass, head_dim / 16) so both are constants inside. */
-#define ATTEND_V(Vc)                                                                                     \
-    switch (g) {                                                                                         \
-    case 1: attend_heads(1, Vc, kr, vr, attended, scale, first, qh, hd, scores, oh); break;             \
-    case 2: attend_heads(2, Vc, kr, vr, attended, scale, first, qh, hd, scores, oh); break;             \
-    case 3: attend_heads(3, Vc, kr, vr, attended, scale, first, qh, hd, scores, oh); break;             \
-    default: attend_heads(4, Vc, kr, vr, attended, scale, first, qh, hd, scores, oh); break;            \
+#define ATTEND_V(Vc)                                                                                      \
+    switch (g) {                                                                                          \
+    case 1: attend_heads(1, Vc, kr, vr, n, scale, first, qs + h, scores, outs + h, mh, lh); break;       \
+    case 2: attend_heads(2, Vc, kr, vr, n, scale, first, qs + h, scores, outs + h, mh, lh); break;       \
+    case 3: attend_heads(3, Vc, kr, vr, n, scale, first, qs + h, scores, outs + h, mh, lh); break;       \
+    default: attend_heads(4, Vc, kr, vr, n, scale, first, qs + h, scores, outs + h, mh, lh); break;      \
     }
+
+/* kr/vr ← the row pointers of positions [lo, hi), block by block (no division per row). */
+INL void row_pointers(const float *keys, const float *values, size_t block_stride, const int64_t *table,
+                      int block_size, size_t row_floats, int lo, int hi, const float **kr, const float **vr) {
+    int p = lo;
+    while (p < hi) {
+        const int b = p / block_size, j0 = p - b * block_size;
+        const size_t base = (size_t)table[b] * block_stride;
+        const int end = hi - p < block_size - j0 ? hi - p : block_size - j0;
+        for (int j = 0; j < end; j++) {
+            kr[p - lo + j] = keys + base + (size_t)(j0 + j) * row_floats;
+            vr[p - lo + j] = values + base + (size_t)(j0 + j) * row_floats;
+        }
+        p += end;
+    }
+}
+
+/* nq query vectors of one kv head over rows [lo, hi), in passes of up to 4 (2 at head size
+ * 128) so q and the accumulators stay in registers; the first pass prefetches. */
+A512 static void attend_rows(const float *keys, const float *values, size_t block_stride, const int64_t *table,
+                             int block_size, size_t row_floats, int lo, int hi, int nq, int head_dim,
+                             const float *const *qs, float *const *outs, float *m, float *l, void *scratch) {
+    const int n = hi - lo;
+    const float **kr = (const float **)scratch, **vr = kr + n;
+    float *scores = (float *)(vr + n);
+    row_pointers(keys, values, block_stride, table, block_size, row_floats, lo, hi, kr, vr);
+    const float scale = 1.f / sqrtf((float)head_dim);
+    const int per_pass = head_dim == 128 ? 2 : 4;
+    for (int h = 0; h < nq; h += per_pass) {
+        const int g = nq - h < per_pass ? nq - h : per_pass;
+        const int first = h == 0;  /* later passes find the rows in cache: no prefetch */
+        float *mh = m ? m + h : 0, *lh = l ? l + h : 0;
+        switch (head_dim) {
+        case 32: ATTEND_V(2) break;
+        case 64: ATTEND_V(4) break;
+        default: ATTEND_V(8) break;
+        }
+    }
+}
 
 size_t ck_attention_scratch_bytes(int attended) {
     return (size_t)attended * 2 * sizeof(float *) + 4 * ((size_t)attended + 16) * sizeof(float);
@@ -150,29 +193,22 @@ int ck_attention_supported(int head_dim) {
 A512 void ck_attend_group(const float *keys, const float *values, size_t block_stride, const int64_t *table,
                           int block_size, size_t row_floats, int attended, int group, int head_dim,
                           const float *q, float *out, void *scratch) {
-    const float **kr = (const float **)scratch, **vr = kr + attended;
-    float *scores = (float *)(vr + attended);
-    for (int p0 = 0, b = 0; p0 < attended; p0 += block_size, b++) {  /* block by block: no division */
-        const size_t base = (size_t)table[b] * block_stride;
-        const int end = attended - p0 < block_size ? attended - p0 : block_size;
-        for (int j = 0; j < end; j++) {
-            kr[p0 + j] = keys + base + (size_t)j * row_floats;
-            vr[p0 + j] = values + base + (size_t)j * row_floats;
+    const float *qs[64];
+    float *outs[64];
+    for (int h0 = 0; h0 < group; h0 += 64) {  /* groups of any size, 64 heads per call */
+        const int g = group - h0 < 64 ? group - h0 : 64;
+        for (int h = 0; h < g; h++) {
+            qs[h] = q + (size_t)(h0 + h) * head_dim;
+            outs[h] = out + (size_t)(h0 + h) * head_dim;
         }
+        attend_rows(keys, values, block_stride, table, block_size, row_floats, 0, attended, g, head_dim, qs, outs,
+                    0, 0, scratch);
     }
-    const float scale = 1.f / sqrtf((float)head_dim);
-    const size_t hd = (size_t)head_dim;
-    /* heads per pass: all of q and the accumulators stay in registers (32 zmm) */
-    const int per_pass = head_dim == 128 ? 2 : 4;
-    for (int h = 0; h < group; h += per_pass) {
-        const int g = group - h < per_pass ? group - h : per_pass;
-        const int first = h == 0;  /* later passes find the rows in cache: no prefetch */
-        const float *qh = q + (size_t)h * hd;
-        float *oh = out + (size_t)h * hd;
-        switch (head_dim) {
-        case 32: ATTEND_V(2) break;
-        case 64: ATTEND_V(4) break;
-        default: ATTEND_V(8) break;
-        }
-    }
+}
+
+A512 void ck_attend_partial(const float *keys, const float *values, size_t block_stride, const int64_t *table,
+                            int block_size, size_t row_floats, int lo, int hi, int nq, int head_dim,
+                            const float *const *qs, float *const *accs, float *m, float *l, void *scratch) {
+    attend_rows(keys, values, block_stride, table, block_size, row_floats, lo, hi, nq, head_dim, qs, accs, m, l,
+                scratch);
 }

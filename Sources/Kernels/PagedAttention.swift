@@ -98,6 +98,24 @@ private func attendAVX512(view: PagedKVView, start: Int, queryCount: Int, group:
     }
 }
 
+/// The partial attention state of `count` query vectors that share kv head `kvHead`, over
+/// the rows `range` of a paged view (ck_attend_partial): outputs[j] = Σ w_r v_r [headDim]
+/// unnormalised, m[j] = max score, l[j] = Σ w_r. AVX-512 only (AttentionKernel.avx512).
+public func pagedAttentionPartial(view: PagedKVView, kvHead: Int, range: Range<Int>,
+                                  queries: UnsafePointer<UnsafePointer<Float>?>,
+                                  outputs: UnsafePointer<UnsafeMutablePointer<Float>?>, count: Int,
+                                  m: UnsafeMutablePointer<Float>, l: UnsafeMutablePointer<Float>) {
+    precondition(AttentionKernel.avx512(headDim: view.headDim) && !range.isEmpty && range.lowerBound >= 0)
+    let d = view.headDim
+    withUnsafeTemporaryAllocation(byteCount: ck_attention_scratch_bytes(Int32(range.count)), alignment: 64) { scratch in
+        view.blockTable.withMemoryRebound(to: Int64.self, capacity: 1) { table in
+            ck_attend_partial(view.keyBase + kvHead * d, view.valueBase + kvHead * d, view.blockStride, table,
+                              Int32(view.blockSize), view.kvHeads * d, Int32(range.lowerBound), Int32(range.upperBound),
+                              Int32(count), Int32(d), queries, outputs, m, l, scratch.baseAddress)
+        }
+    }
+}
+
 /// Positions per score chunk (a block is split into chunks when blockSize is larger,
 /// and a chunk spans several blocks when blockSize is smaller).
 private let chunkRows = 32

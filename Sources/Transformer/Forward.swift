@@ -54,6 +54,8 @@ extension TransformerModel {
             var f = 0
             while f < n { units.append((i, f, min(chunk, n - f))); f += chunk }
         }
+        let shared = SharedPrefixPlan(entries: entries, starts: starts, cache: cache, heads: c.headCount,
+                                      kvHeads: c.kvHeadCount, headDim: c.headDim)
         let ws = workspace
         ws.reserve(rows: rows, outRows: outRows, context: maxContext, workers: units.count)
 
@@ -64,6 +66,8 @@ extension TransformerModel {
         let precision = activationPrecision   // f32 or q8 activations in quantized products
         let scratch = ws.scoreScratch.map { $0.pointer }   // once per pass, not per layer
         let heads = c.headCount, qDim = c.qDim, headDim = c.headDim
+
+        shared.setQueries { UnsafePointer(q + rowOffset[$0] * qDim) }
 
         // Embeddings.
         for (i, e) in entries.enumerated() {
@@ -96,13 +100,20 @@ extension TransformerModel {
                     cache.valueRow(e.sequence, layer: l, position: pos).update(from: src + c.qDim + c.kvDim, count: c.kvDim)
                 }
             }
+            if !shared.isEmpty { shared.attendShared(cache: cache, layer: l) }   // siblings' shared rows, once for all
             WorkerPool.shared.parallelFor(count: units.count) { lo, hi in
                 for u in lo..<hi {
                     let unit = units[u]
                     let r = rowOffset[unit.entry] + unit.first
-                    pagedAttention(cache: cache, seq: entries[unit.entry].sequence, layer: l,
-                                   start: starts[unit.entry] + unit.first, queryCount: unit.count, heads: heads,
-                                   q: q + r * qDim, out: attn + r * qDim, scratch: scratch[u])
+                    if let (g, index) = shared.member[unit.entry] {
+                        pagedAttentionAfterPrefix(cache: cache, seq: entries[unit.entry].sequence, layer: l,
+                                                  start: starts[unit.entry], prefix: shared.groups[g].prefix, heads: heads,
+                                                  q: q + r * qDim, out: attn + r * qDim, state: shared.state(g), index: index)
+                    } else {
+                        pagedAttention(cache: cache, seq: entries[unit.entry].sequence, layer: l,
+                                       start: starts[unit.entry] + unit.first, queryCount: unit.count, heads: heads,
+                                       q: q + r * qDim, out: attn + r * qDim, scratch: scratch[u])
+                    }
                 }
             }
             layer.output.apply(attn, rows: rows, into: xn, activations: precision)

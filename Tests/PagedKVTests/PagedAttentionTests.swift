@@ -5,57 +5,16 @@ import PagedKV
 /// pagedAttention against a naive reference over contiguous arrays (double precision).
 /// Error measure: max |paged - reference| / max |reference| over each (query, head) row.
 final class PagedAttentionTests: XCTestCase {
-    /// Contiguous copy of one sequence's rows, kept by the test only: [layer][position][rowFloats].
-    struct Shadow {
-        var keys: [[[Float]]]
-        var values: [[[Float]]]
-    }
+    typealias Shadow = AttentionShadow
 
-    /// Appends `count` random rows to `seq` and its shadow.
     func appendRandom(_ cache: PagedKVCache, _ seq: SequenceID, _ count: Int, _ shadow: inout Shadow,
                       _ rng: inout SplitMix64) throws {
-        let layout = cache.pool.layout
-        let start = try cache.append(seq, count: count)
-        for p in start..<start + count {
-            for layer in 0..<layout.layers {
-                let k = (0..<layout.rowFloats).map { _ in rng.float() }
-                let v = (0..<layout.rowFloats).map { _ in rng.float() }
-                for j in 0..<layout.rowFloats {
-                    cache.keyRow(seq, layer: layer, position: p)[j] = k[j]
-                    cache.valueRow(seq, layer: layer, position: p)[j] = v[j]
-                }
-                shadow.keys[layer].append(k)
-                shadow.values[layer].append(v)
-            }
-        }
+        try appendRandomRows(cache, seq, count, &shadow, &rng)
     }
 
-    /// Straightforward causal GQA attention: [queryCount, heads, headDim].
     func reference(_ shadow: Shadow, layout: KVLayout, layer: Int, start: Int, queryCount: Int,
                    heads: Int, q: [Float]) -> [Double] {
-        let d = layout.headDim
-        let group = heads / layout.kvHeads
-        var out = [Double](repeating: 0, count: queryCount * heads * d)
-        for i in 0..<queryCount {
-            for h in 0..<heads {
-                let kvh = h / group
-                var scores: [Double] = []
-                for p in 0...(start + i) {
-                    var s = 0.0
-                    for c in 0..<d { s += Double(q[(i * heads + h) * d + c]) * Double(shadow.keys[layer][p][kvh * d + c]) }
-                    scores.append(s / Double(d).squareRoot())
-                }
-                let m = scores.max()!
-                let e = scores.map { Foundation.exp($0 - m) }
-                let z = e.reduce(0, +)
-                for p in 0...(start + i) {
-                    for c in 0..<d {
-                        out[(i * heads + h) * d + c] += e[p] / z * Double(shadow.values[layer][p][kvh * d + c])
-                    }
-                }
-            }
-        }
-        return out
+        referenceAttention(shadow, layout: layout, layer: layer, start: start, queryCount: queryCount, heads: heads, q: q)
     }
 
     /// Runs the kernel for [start, start + queryCount) of every layer; returns the worst relative error.

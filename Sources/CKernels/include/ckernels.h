@@ -79,6 +79,15 @@ void ck_attend_group(const float *keys, const float *values, size_t block_stride
                      int block_size, size_t row_floats, int attended, int group, int head_dim,
                      const float *q, float *out, void *scratch);
 
+/* The partial state of nq query vectors of one kv head over positions [lo, hi) (rows as in
+ * ck_attend_group), for merging with other ranges: accs[j] = Σ_r w_r v_r [head_dim] with
+ * w_r = exp(s_r − m[j]), m[j] = max_r s_r, l[j] = Σ_r w_r, s_r = (q_j · k_r) / sqrt(head_dim).
+ * Siblings in a search tree share their prefix blocks: one call covers every sibling's
+ * queries, so the shared rows are read once. scratch: ck_attention_scratch_bytes(hi − lo). */
+void ck_attend_partial(const float *keys, const float *values, size_t block_stride, const int64_t *table,
+                       int block_size, size_t row_floats, int lo, int hi, int nq, int head_dim,
+                       const float *const *qs, float *const *accs, float *m, float *l, void *scratch);
+
 /* Scratch bytes ck_attend_group needs: 2 · attended row pointers and 4 · (attended + 16) scores. */
 size_t ck_attention_scratch_bytes(int attended);
 

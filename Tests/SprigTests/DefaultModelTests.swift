@@ -37,7 +37,19 @@ final class DefaultModelTests: XCTestCase {
     /// token, during generation) equal PyTorch's scores over the finished text, and the
     /// greedy tokens equal transformers' (Models/sprig-mult/reference.json).
     func testGreedyTokensAndInlineStepScoresMatchPyTorch() throws {
-        let e = try engine()
+        try checkAgainstPyTorch(try engine())
+    }
+
+    /// The same for Models/sprig-mult-band, the weaker policy of the budget sweep (greedy
+    /// in the 30-60 % band on hard problems; Experiments/budget-sweep, session 4).
+    func testBandPolicyMatchesPyTorch() throws {
+        guard let path = DefaultModel.locate() else { throw XCTSkip("Models/sprig-mult not found") }
+        let band = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("sprig-mult-band").path
+        guard FileManager.default.fileExists(atPath: band + "/config.json") else { throw XCTSkip("Models/sprig-mult-band not found") }
+        try checkAgainstPyTorch(try SearchEngine(model: try LanguageModel.load(path: band), kvMemoryBytes: 64 << 20))
+    }
+
+    func checkAgainstPyTorch(_ e: SearchEngine) throws {
         struct Case: Decodable { let prompt_ids: [Int]; let greedy_ids: [Int]; let step_logits: [Double] }
         let url = URL(fileURLWithPath: e.model.path).appendingPathComponent("reference.json")
         let cases = try JSONDecoder().decode([Case].self, from: Data(contentsOf: url))

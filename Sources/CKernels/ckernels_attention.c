@@ -53,14 +53,15 @@ INL A512 __m256 fold256(__m512 d) {
 
 /* G heads of one kv group together (G ≤ 4; G and V = head_dim / 16 are compile-time
  * constants at each call site), so every K and V row is loaded once for all G heads.
- * kr, vr: row pointers of every attended position; q[h], out[h]: [head_dim];
- * s: [G, attended + 16] scratch for the scores. With m_out (and l_out) the outputs are the
- * partial state of a merge: out = Σ w_r v_r unnormalised, m_out = max s_r, l_out = Σ w_r. Three passes over the prefix: scores
- * (4 rows per hadd tree) and their max, the exponentials and their sum, then Σ w_r v_r:
- * no running-max rescale. `prefetch` (the first heads of a group, which find the rows
- * cold) asks for K rows, then V rows, PREFETCH_ROWS ahead. */
-INL A512 void attend_heads(const int G, const int V, const float *const *kr, const float *const *vr, int attended,
-                           float scale, int prefetch, const float *const *q, float *s, float *const *out,
+ * kr[p] + off, vr[p] + off: the kv head's K and V rows of every attended position;
+ * q[h], out[h]: [head_dim]; s: [G, attended + 16] scratch for the scores. Three passes over
+ * the prefix: scores (4 rows per hadd tree) and their max, the exponentials and their sum,
+ * then Σ w_r v_r; no running-max rescale. With m_out (and l_out) the outputs are the
+ * partial state of a merge: out = Σ w_r v_r unnormalised, m_out = max s_r, l_out = Σ w_r.
+ * `prefetch` (the first pass over a kv head, which finds the rows cold) asks for K rows,
+ * then V rows, PREFETCH_ROWS ahead. */
+INL A512 void attend_heads(const int G, const int V, const float *const *kr, const float *const *vr, size_t off,
+                           int attended, float scale, int prefetch, const float *const *q, float *s, float *const *out,
                            float *m_out, float *l_out) {
     const size_t stride = (size_t)attended + 16;
     __m512 qv[4][8];
@@ -76,9 +77,9 @@ INL A512 void attend_heads(const int G, const int V, const float *const *kr, con
                 for (int h = 0; h < G; h++) part[h][r] = _mm256_setzero_ps();
                 continue;
             }
-            const float *k = kr[p0 + r];
+            const float *k = kr[p0 + r] + off;
             if (prefetch && p0 + r + PREFETCH_ROWS < attended)
-                for (int c = 0; c < V; c++) _mm_prefetch((const char *)(kr[p0 + r + PREFETCH_ROWS] + 16 * c), _MM_HINT_T0);
+                for (int c = 0; c < V; c++) _mm_prefetch((const char *)(kr[p0 + r + PREFETCH_ROWS] + off + 16 * c), _MM_HINT_T0);
             __m512 d[4];
             const __m512 k0 = _mm512_loadu_ps(k);
             for (int h = 0; h < G; h++) d[h] = _mm512_mul_ps(qv[h][0], k0);
@@ -117,9 +118,9 @@ INL A512 void attend_heads(const int G, const int V, const float *const *kr, con
     for (int h = 0; h < G; h++)
         for (int c = 0; c < V; c++) acc[h][c] = _mm512_setzero_ps();
     for (int p = 0; p < attended; p++) {
-        const float *v = vr[p];
+        const float *v = vr[p] + off;
         if (prefetch && p + PREFETCH_ROWS < attended)
-            for (int c = 0; c < V; c++) _mm_prefetch((const char *)(vr[p + PREFETCH_ROWS] + 16 * c), _MM_HINT_T0);
+            for (int c = 0; c < V; c++) _mm_prefetch((const char *)(vr[p + PREFETCH_ROWS] + off + 16 * c), _MM_HINT_T0);
         __m512 w[4];
         for (int h = 0; h < G; h++) w[h] = _mm512_set1_ps(s[h * stride + p]);
         for (int c = 0; c < V; c++) {
@@ -135,12 +136,12 @@ INL A512 void attend_heads(const int G, const int V, const float *const *kr, con
 }
 
 /* Dispatch on (heads in this pass, head_dim / 16) so both are constants inside. */
-#define ATTEND_V(Vc)                                                                                      \
-    switch (g) {                                                                                          \
-    case 1: attend_heads(1, Vc, kr, vr, n, scale, first, qs + h, scores, outs + h, mh, lh); break;       \
-    case 2: attend_heads(2, Vc, kr, vr, n, scale, first, qs + h, scores, outs + h, mh, lh); break;       \
-    case 3: attend_heads(3, Vc, kr, vr, n, scale, first, qs + h, scores, outs + h, mh, lh); break;       \
-    default: attend_heads(4, Vc, kr, vr, n, scale, first, qs + h, scores, outs + h, mh, lh); break;      \
+#define ATTEND_V(Vc)                                                                                       \
+    switch (g) {                                                                                           \
+    case 1: attend_heads(1, Vc, kr, vr, off, n, scale, first, qh, scores, oh, mh, lh); break;             \
+    case 2: attend_heads(2, Vc, kr, vr, off, n, scale, first, qh, scores, oh, mh, lh); break;             \
+    case 3: attend_heads(3, Vc, kr, vr, off, n, scale, first, qh, scores, oh, mh, lh); break;             \
+    default: attend_heads(4, Vc, kr, vr, off, n, scale, first, qh, scores, oh, mh, lh); break;            \
     }
 
 /* kr/vr ← the row pointers of positions [lo, hi), block by block (no division per row). */
@@ -159,25 +160,33 @@ INL void row_pointers(const float *keys, const float *values, size_t block_strid
     }
 }
 
-/* nq query vectors of one kv head over rows [lo, hi), in passes of up to 4 (2 at head size
- * 128) so q and the accumulators stay in registers; the first pass prefetches. */
+/* Kv heads [kv_first, kv_first + kv_count), nq query vectors each (qs, outs, m, l in that
+ * order: kv head g's j-th at (g − kv_first) · nq + j), over rows [lo, hi). The row pointers
+ * are built once for all kv heads; each kv head goes in passes of up to 4 queries (2 at
+ * head size 128) so q and the accumulators stay in registers; the first pass prefetches. */
 A512 static void attend_rows(const float *keys, const float *values, size_t block_stride, const int64_t *table,
-                             int block_size, size_t row_floats, int lo, int hi, int nq, int head_dim,
-                             const float *const *qs, float *const *outs, float *m, float *l, void *scratch) {
+                             int block_size, size_t row_floats, int lo, int hi, int kv_first, int kv_count, int nq,
+                             int head_dim, const float *const *qs, float *const *outs, float *m, float *l,
+                             void *scratch) {
     const int n = hi - lo;
     const float **kr = (const float **)scratch, **vr = kr + n;
     float *scores = (float *)(vr + n);
     row_pointers(keys, values, block_stride, table, block_size, row_floats, lo, hi, kr, vr);
     const float scale = 1.f / sqrtf((float)head_dim);
     const int per_pass = head_dim == 128 ? 2 : 4;
-    for (int h = 0; h < nq; h += per_pass) {
-        const int g = nq - h < per_pass ? nq - h : per_pass;
-        const int first = h == 0;  /* later passes find the rows in cache: no prefetch */
-        float *mh = m ? m + h : 0, *lh = l ? l + h : 0;
-        switch (head_dim) {
-        case 32: ATTEND_V(2) break;
-        case 64: ATTEND_V(4) break;
-        default: ATTEND_V(8) break;
+    for (int kv = 0; kv < kv_count; kv++) {
+        const size_t off = (size_t)(kv_first + kv) * head_dim;
+        for (int h = 0; h < nq; h += per_pass) {
+            const int g = nq - h < per_pass ? nq - h : per_pass, j = kv * nq + h;
+            const int first = h == 0;  /* later passes find the rows in cache: no prefetch */
+            const float *const *qh = qs + j;
+            float *const *oh = outs + j;
+            float *mh = m ? m + j : 0, *lh = l ? l + j : 0;
+            switch (head_dim) {
+            case 32: ATTEND_V(2) break;
+            case 64: ATTEND_V(4) break;
+            default: ATTEND_V(8) break;
+            }
         }
     }
 }
@@ -191,24 +200,22 @@ int ck_attention_supported(int head_dim) {
 }
 
 A512 void ck_attend_group(const float *keys, const float *values, size_t block_stride, const int64_t *table,
-                          int block_size, size_t row_floats, int attended, int group, int head_dim,
+                          int block_size, size_t row_floats, int attended, int heads, int kv_heads, int head_dim,
                           const float *q, float *out, void *scratch) {
-    const float *qs[64];
-    float *outs[64];
-    for (int h0 = 0; h0 < group; h0 += 64) {  /* groups of any size, 64 heads per call */
-        const int g = group - h0 < 64 ? group - h0 : 64;
-        for (int h = 0; h < g; h++) {
-            qs[h] = q + (size_t)(h0 + h) * head_dim;
-            outs[h] = out + (size_t)(h0 + h) * head_dim;
-        }
-        attend_rows(keys, values, block_stride, table, block_size, row_floats, 0, attended, g, head_dim, qs, outs,
-                    0, 0, scratch);
+    const float *qs[CK_ATTENTION_MAX_HEADS];
+    float *outs[CK_ATTENTION_MAX_HEADS];
+    for (int h = 0; h < heads; h++) {  /* head h belongs to kv head h / (heads / kv_heads) */
+        qs[h] = q + (size_t)h * head_dim;
+        outs[h] = out + (size_t)h * head_dim;
     }
+    attend_rows(keys, values, block_stride, table, block_size, row_floats, 0, attended, 0, kv_heads,
+                heads / kv_heads, head_dim, qs, outs, 0, 0, scratch);
 }
 
 A512 void ck_attend_partial(const float *keys, const float *values, size_t block_stride, const int64_t *table,
-                            int block_size, size_t row_floats, int lo, int hi, int nq, int head_dim,
-                            const float *const *qs, float *const *accs, float *m, float *l, void *scratch) {
-    attend_rows(keys, values, block_stride, table, block_size, row_floats, lo, hi, nq, head_dim, qs, accs, m, l,
-                scratch);
+                            int block_size, size_t row_floats, int lo, int hi, int kv_first, int kv_count, int nq,
+                            int head_dim, const float *const *qs, float *const *accs, float *m, float *l,
+                            void *scratch) {
+    attend_rows(keys, values, block_stride, table, block_size, row_floats, lo, hi, kv_first, kv_count, nq, head_dim,
+                qs, accs, m, l, scratch);
 }

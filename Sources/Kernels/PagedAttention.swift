@@ -42,8 +42,8 @@ public func pagedAttention(view: PagedKVView, start: Int, queryCount: Int, heads
     precondition(start >= 0 && queryCount >= 0 && heads > 0 && view.kvHeads > 0 && view.headDim > 0)
     precondition(heads % view.kvHeads == 0, "heads must be a multiple of kvHeads")
     let group = heads / view.kvHeads
-    if AttentionKernel.avx512(headDim: view.headDim) {
-        attendAVX512(view: view, start: start, queryCount: queryCount, group: group, q: q, out: out)
+    if AttentionKernel.avx512(headDim: view.headDim) && heads <= Int(CK_ATTENTION_MAX_HEADS) {
+        attendAVX512(view: view, start: start, queryCount: queryCount, heads: heads, q: q, out: out)
         return
     }
     // [group, chunkRows] scores of one chunk, then [group] running max, then [group] running sum.
@@ -65,53 +65,52 @@ public func pagedAttention(view: PagedKVView, start: Int, queryCount: Int, heads
 /// Which attention kernel runs: the AVX-512 C kernel (CKernels/ckernels_attention.c) where the
 /// CPU has it and the head size is one it handles, else the AVX2 Swift kernel below.
 public enum AttentionKernel {
-    private static let supported: [Int: Bool] = Dictionary(uniqueKeysWithValues: [32, 64, 128].map {
-        ($0, ck_attention_supported(Int32($0)) != 0)
-    })
+    /// Head sizes 32, 64, 128 all need the same CPU features: one cpuid check.
+    private static let cpu = ck_attention_supported(64) != 0
 
     /// false keeps the Swift kernel everywhere: set from SPRIG_SWIFT_ATTENTION=1 (A/B
     /// measurements) or by tests that check both kernels; set it before any forward runs.
     nonisolated(unsafe) public static var allowAVX512 = ProcessInfo.processInfo.environment["SPRIG_SWIFT_ATTENTION"] == nil
 
     @inline(__always)
-    public static func avx512(headDim: Int) -> Bool { allowAVX512 && (supported[headDim] ?? false) }
+    public static func avx512(headDim: Int) -> Bool {
+        allowAVX512 && cpu && (headDim == 32 || headDim == 64 || headDim == 128)
+    }
 }
 
-/// The AVX-512 path: per query and kv head, one ck_attend_group call over the paged rows.
-/// scratch: the kernel's row pointers and scores for the longest query (ck_attention_scratch_bytes).
-private func attendAVX512(view: PagedKVView, start: Int, queryCount: Int, group: Int,
+/// The AVX-512 path: one ck_attend_group call per query, every head; the row pointers are
+/// built once per call for all kv heads. scratch: row pointers and scores for the longest query.
+private func attendAVX512(view: PagedKVView, start: Int, queryCount: Int, heads: Int,
                           q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
-    let heads = group * view.kvHeads, headDim = view.headDim
-    let bytes = ck_attention_scratch_bytes(Int32(start + queryCount))
-    withUnsafeTemporaryAllocation(byteCount: bytes, alignment: 64) { scratch in
-        guard let rowBase = scratch.baseAddress else { return }
+    let d = view.headDim
+    withUnsafeTemporaryAllocation(byteCount: ck_attention_scratch_bytes(Int32(start + queryCount)), alignment: 64) { scratch in
         view.blockTable.withMemoryRebound(to: Int64.self, capacity: 1) { table in
             for i in 0..<queryCount {
-                for g in 0..<view.kvHeads {
-                    let first = (i * heads + g * group) * headDim
-                    ck_attend_group(view.keyBase + g * headDim, view.valueBase + g * headDim, view.blockStride,
-                                    table, Int32(view.blockSize), view.kvHeads * headDim, Int32(start + i + 1),
-                                    Int32(group), Int32(headDim), q + first, out + first, rowBase)
-                }
+                ck_attend_group(view.keyBase, view.valueBase, view.blockStride, table, Int32(view.blockSize),
+                                view.kvHeads * d, Int32(start + i + 1), Int32(heads), Int32(view.kvHeads), Int32(d),
+                                q + i * heads * d, out + i * heads * d, scratch.baseAddress)
             }
         }
     }
 }
 
-/// The partial attention state of `count` query vectors that share kv head `kvHead`, over
-/// the rows `range` of a paged view (ck_attend_partial): outputs[j] = Σ w_r v_r [headDim]
-/// unnormalised, m[j] = max score, l[j] = Σ w_r. AVX-512 only (AttentionKernel.avx512).
-public func pagedAttentionPartial(view: PagedKVView, kvHead: Int, range: Range<Int>,
+/// The partial attention states, over the rows `range` of a paged view (ck_attend_partial),
+/// of `perKVHead` query vectors for each kv head in `kvHeads`: the j-th of kv head g at index
+/// i = (g − kvHeads.lowerBound) · perKVHead + j of queries, outputs, m, l; outputs[i] =
+/// Σ w_r v_r [headDim] unnormalised, m[i] = max score, l[i] = Σ w_r. AVX-512 only
+/// (AttentionKernel.avx512).
+public func pagedAttentionPartial(view: PagedKVView, kvHeads: Range<Int>, perKVHead: Int, range: Range<Int>,
                                   queries: UnsafePointer<UnsafePointer<Float>?>,
-                                  outputs: UnsafePointer<UnsafeMutablePointer<Float>?>, count: Int,
+                                  outputs: UnsafePointer<UnsafeMutablePointer<Float>?>,
                                   m: UnsafeMutablePointer<Float>, l: UnsafeMutablePointer<Float>) {
-    precondition(AttentionKernel.avx512(headDim: view.headDim) && !range.isEmpty && range.lowerBound >= 0)
-    let d = view.headDim
+    precondition(AttentionKernel.avx512(headDim: view.headDim) && !range.isEmpty && range.lowerBound >= 0
+                 && kvHeads.lowerBound >= 0 && kvHeads.upperBound <= view.kvHeads)
     withUnsafeTemporaryAllocation(byteCount: ck_attention_scratch_bytes(Int32(range.count)), alignment: 64) { scratch in
         view.blockTable.withMemoryRebound(to: Int64.self, capacity: 1) { table in
-            ck_attend_partial(view.keyBase + kvHead * d, view.valueBase + kvHead * d, view.blockStride, table,
-                              Int32(view.blockSize), view.kvHeads * d, Int32(range.lowerBound), Int32(range.upperBound),
-                              Int32(count), Int32(d), queries, outputs, m, l, scratch.baseAddress)
+            ck_attend_partial(view.keyBase, view.valueBase, view.blockStride, table, Int32(view.blockSize),
+                              view.kvHeads * view.headDim, Int32(range.lowerBound), Int32(range.upperBound),
+                              Int32(kvHeads.lowerBound), Int32(kvHeads.count), Int32(perKVHead), Int32(view.headDim),
+                              queries, outputs, m, l, scratch.baseAddress)
         }
     }
 }

@@ -15,16 +15,21 @@ public func pagedAttention(cache: PagedKVCache, seq: SequenceID, layer: Int, sta
     guard let s = cache.slotIndex(seq) else { preconditionFailure("pagedAttention: unknown sequence \(seq)") }
     precondition(start >= 0 && start + queryCount <= cache.slots[s].length, "pagedAttention: positions past length")
     precondition(layer >= 0 && layer < cache.pool.layout.layers, "pagedAttention: layer out of range")
-    let pool = cache.pool
-    let layout = pool.layout
-    cache.slots[s].blocks.withUnsafeBufferPointer { table in
-        guard let tableBase = table.baseAddress else { return }  // empty sequence: nothing to attend
-        let view = PagedKVView(keyBase: UnsafePointer(pool.keys(block: 0, layer: layer)),
-                               valueBase: UnsafePointer(pool.values(block: 0, layer: layer)),
-                               blockStride: layout.blockFloats, blockTable: tableBase,
-                               blockSize: layout.blockSize, kvHeads: layout.kvHeads, headDim: layout.headDim)
-        Kernels.pagedAttention(view: view, start: start, queryCount: queryCount, heads: heads,
-                               q: q, out: out)
+    guard !cache.slots[s].blocks.isEmpty else { return }  // empty sequence: nothing to attend
+    withView(cache, slot: s, layer: layer) { view in
+        Kernels.pagedAttention(view: view, start: start, queryCount: queryCount, heads: heads, q: q, out: out)
+    }
+}
+
+/// A pointer-level view of slot `s`'s rows of one layer (Kernels knows nothing of PagedKV).
+/// The slot must hold at least one block.
+private func withView<R>(_ cache: PagedKVCache, slot s: Int, layer: Int, _ body: (PagedKVView) -> R) -> R {
+    let pool = cache.pool, layout = pool.layout
+    return cache.slots[s].blocks.withUnsafeBufferPointer { table in
+        body(PagedKVView(keyBase: UnsafePointer(pool.keys(block: 0, layer: layer)),
+                         valueBase: UnsafePointer(pool.values(block: 0, layer: layer)),
+                         blockStride: layout.blockFloats, blockTable: table.baseAddress!,
+                         blockSize: layout.blockSize, kvHeads: layout.kvHeads, headDim: layout.headDim))
     }
 }
 
@@ -70,113 +75,102 @@ public func prefixSharingGroups(cache: PagedKVCache, seqs: [SequenceID], limits:
 }
 
 /// Partial attention states of a group's query heads over slices of their shared rows, for
-/// merging: slice k, state index j (= member · heads + head) holds acc = Σ_r w_r v_r
-/// (unnormalised, [headDim]) at acc + k · accStride + j · headDim, m = max_r s_r and
-/// l = Σ_r w_r at m/l + k · count + j.
+/// merging. Kv head by kv head, as the kernel writes them (no reordering): the state of
+/// member i, head h (kv head g = h / group, k = h % group) is at index
+/// j = (g · members + i) · group + k; slice `sl` holds acc = Σ_r w_r v_r (unnormalised,
+/// [headDim]) at acc + (sl · count + j) · headDim, m = max_r s_r and l = Σ_r w_r at
+/// m / l + sl · count + j, count = members · heads.
 public struct AttentionState {
     public var acc: UnsafeMutablePointer<Float>   // [slices, count, headDim]
     public var m: UnsafeMutablePointer<Float>     // [slices, count]
     public var l: UnsafeMutablePointer<Float>     // [slices, count]
-    public var count: Int                          // members · heads
+    public var members: Int
+    public var heads: Int
+    public var group: Int                          // query heads per kv head
     public var slices: Int
     public var headDim: Int
+    public var count: Int { members * heads }
+
     public init(acc: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, l: UnsafeMutablePointer<Float>,
-                count: Int, slices: Int, headDim: Int) {
+                members: Int, heads: Int, kvHeads: Int, slices: Int, headDim: Int) {
+        precondition(heads % kvHeads == 0)
         self.acc = acc
         self.m = m
         self.l = l
-        self.count = count
+        self.members = members
+        self.heads = heads
+        self.group = heads / kvHeads
         self.slices = slices
         self.headDim = headDim
     }
+
+    /// The state index of member i, head h (within one slice).
+    public func index(member i: Int, head h: Int) -> Int { (h / group * members + i) * group + h % group }
+
     /// The rows of slice k of a shared prefix: [k · prefix / slices, (k + 1) · prefix / slices).
     public func rows(slice k: Int, prefix: Int) -> Range<Int> { (k * prefix / slices)..<((k + 1) * prefix / slices) }
 }
 
-/// A pointer-level view of `seq`'s rows of one layer (Kernels knows nothing of PagedKV).
-private func withView<R>(_ cache: PagedKVCache, slot s: Int, layer: Int, _ body: (PagedKVView) -> R) -> R {
-    let pool = cache.pool, layout = pool.layout
-    return cache.slots[s].blocks.withUnsafeBufferPointer { table in
-        body(PagedKVView(keyBase: UnsafePointer(pool.keys(block: 0, layer: layer)),
-                         valueBase: UnsafePointer(pool.values(block: 0, layer: layer)),
-                         blockStride: layout.blockFloats, blockTable: table.baseAddress!,
-                         blockSize: layout.blockSize, kvHeads: layout.kvHeads, headDim: layout.headDim))
-    }
-}
-
 /// Slice `slice` of the shared rows [0, prefix) of `seqs` (see sharedPrefixLength) attended
 /// once for every sequence's query heads of kv head `kvHead`: each shared K/V row is read
-/// once instead of once per sibling. q[i]: sequence i's query row [heads, headDim]. The
-/// state of sequence i, head h (h in kv group `kvHead`) lands at index i · heads + h.
-/// Only where AttentionKernel.avx512(headDim:) holds.
+/// once instead of once per sibling. q[i]: sequence i's query row [heads, headDim]; the
+/// states land in `state` (members = seqs.count). Only where AttentionKernel.avx512(headDim:).
 public func sharedPrefixAttention(cache: PagedKVCache, seqs: [SequenceID], layer: Int, prefix: Int, slice: Int,
-                                  kvHead: Int, heads: Int, q: [UnsafePointer<Float>], state: AttentionState) {
-    let layout = cache.pool.layout
-    precondition(seqs.count == q.count && prefix > 0 && heads % layout.kvHeads == 0)
+                                  kvHead: Int, q: [UnsafePointer<Float>], state: AttentionState) {
+    precondition(seqs.count == q.count && q.count == state.members && prefix > 0)
     guard let s = cache.slotIndex(seqs[0]) else { preconditionFailure("sharedPrefixAttention: unknown sequence") }
-    let group = heads / layout.kvHeads, d = layout.headDim, n = q.count * group
+    let group = state.group, d = state.headDim, n = q.count * group
+    let first = slice * state.count + state.index(member: 0, head: kvHead * group)  // n states from here
     withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: n) { qs in
         withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: n) { outs in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * n) { ml in
-                for (i, qi) in q.enumerated() {
-                    for k in 0..<group {
-                        let h = kvHead * group + k
-                        qs[i * group + k] = qi + h * d
-                        outs[i * group + k] = state.acc + (slice * state.count + i * heads + h) * d
-                    }
+            for (i, qi) in q.enumerated() {
+                for k in 0..<group {
+                    qs[i * group + k] = qi + (kvHead * group + k) * d
+                    outs[i * group + k] = state.acc + (first + i * group + k) * d
                 }
-                let m = ml.baseAddress!, l = m + n
-                withView(cache, slot: s, layer: layer) { view in
-                    pagedAttentionPartial(view: view, kvHead: kvHead, range: state.rows(slice: slice, prefix: prefix),
-                                          queries: qs.baseAddress!,
-                                          outputs: outs.baseAddress!, count: n, m: m, l: l)
-                }
-                for i in 0..<q.count {
-                    for k in 0..<group {
-                        let h = kvHead * group + k
-                        state.m[slice * state.count + i * heads + h] = m[i * group + k]
-                        state.l[slice * state.count + i * heads + h] = l[i * group + k]
-                    }
-                }
+            }
+            withView(cache, slot: s, layer: layer) { view in
+                pagedAttentionPartial(view: view, kvHeads: kvHead..<(kvHead + 1), perKVHead: n,
+                                      range: state.rows(slice: slice, prefix: prefix), queries: qs.baseAddress!,
+                                      outputs: outs.baseAddress!, m: state.m + first, l: state.l + first)
             }
         }
     }
 }
 
 /// One decode query of `seq` at position `start` whose rows [0, prefix) were already
-/// attended (sharedPrefixAttention, every slice of `state` at index i · heads + h): attends
-/// [prefix, start + 1) and merges, out = Σ_k acc_k e^{m_k−M} / Σ_k l_k e^{m_k−M}, M = max_k m_k.
-/// q, out: [heads, headDim].
+/// attended as member i of `state` (sharedPrefixAttention, every slice): attends [prefix,
+/// start + 1) for all heads in one kernel call and merges,
+/// out = Σ_k acc_k e^{m_k−M} / Σ_k l_k e^{m_k−M}, M = max_k m_k. q, out: [heads, headDim].
 public func pagedAttentionAfterPrefix(cache: PagedKVCache, seq: SequenceID, layer: Int, start: Int, prefix: Int,
-                                      heads: Int, q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+                                      q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
                                       state: AttentionState, index i: Int) {
-    let layout = cache.pool.layout
     guard let s = cache.slotIndex(seq) else { preconditionFailure("pagedAttentionAfterPrefix: unknown sequence") }
     precondition(prefix > 0 && prefix <= start && start < cache.slots[s].length)
-    let d = layout.headDim, group = heads / layout.kvHeads
-    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: group) { qs in
-        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: group) { outs in
+    let d = state.headDim, heads = state.heads
+    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: heads) { qs in
+        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: heads) { outs in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * heads) { ml in
                 let m2 = ml.baseAddress!, l2 = m2 + heads
+                for h in 0..<heads {   // head order = kv head order: the kernel's layout
+                    qs[h] = q + h * d
+                    outs[h] = out + h * d
+                }
                 withView(cache, slot: s, layer: layer) { view in
-                    for g in 0..<layout.kvHeads {
-                        for k in 0..<group {
-                            qs[k] = q + (g * group + k) * d
-                            outs[k] = out + (g * group + k) * d
-                        }
-                        pagedAttentionPartial(view: view, kvHead: g, range: prefix..<(start + 1), queries: qs.baseAddress!,
-                                              outputs: outs.baseAddress!, count: group, m: m2 + g * group, l: l2 + g * group)
-                    }
+                    pagedAttentionPartial(view: view, kvHeads: 0..<view.kvHeads, perKVHead: state.group,
+                                          range: prefix..<(start + 1), queries: qs.baseAddress!,
+                                          outputs: outs.baseAddress!, m: m2, l: l2)
                 }
                 for h in 0..<heads {   // merge the slices' states and this one, then normalise
+                    let j0 = state.index(member: i, head: h)
                     var m = m2[h]
-                    for k in 0..<state.slices { m = max(m, state.m[k * state.count + i * heads + h]) }
+                    for k in 0..<state.slices { m = max(m, state.m[k * state.count + j0]) }
                     let b = expf(m2[h] - m)
                     var total = l2[h] * b
                     let o = out + h * d
                     for c in 0..<d { o[c] *= b }
                     for k in 0..<state.slices {
-                        let j = k * state.count + i * heads + h
+                        let j = k * state.count + j0
                         let a = expf(state.m[j] - m)
                         total += state.l[j] * a
                         let acc = state.acc + j * d

@@ -107,8 +107,8 @@ extension TransformerModel {
                     let r = rowOffset[unit.entry] + unit.first
                     if let (g, index) = shared.member[unit.entry] {
                         pagedAttentionAfterPrefix(cache: cache, seq: entries[unit.entry].sequence, layer: l,
-                                                  start: starts[unit.entry], prefix: shared.groups[g].prefix, heads: heads,
-                                                  q: q + r * qDim, out: attn + r * qDim, state: shared.state(g), index: index)
+                                                  start: starts[unit.entry], prefix: shared.groups[g].prefix,
+                                                  q: q + r * qDim, out: attn + r * qDim, state: shared.states[g], index: index)
                     } else {
                         pagedAttention(cache: cache, seq: entries[unit.entry].sequence, layer: l,
                                        start: starts[unit.entry] + unit.first, queryCount: unit.count, heads: heads,

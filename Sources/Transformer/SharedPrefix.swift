@@ -15,7 +15,6 @@ final class SharedPrefixPlan {
         var sequences: [SequenceID]
         var prefix: Int                     // shared positions [0, prefix)
         var slices: Int                     // the shared rows split so both cores get work
-        var stateOffset: Int                // first state index (member · heads + head) of the group
     }
     static let minShared = 32
     /// SPRIG_NO_SHARED_PREFIX=1 attends every sibling on its own (A/B measurements).
@@ -23,53 +22,54 @@ final class SharedPrefixPlan {
 
     private(set) var groups: [Group] = []
     private(set) var units: [(group: Int, slice: Int, kvHead: Int)] = []
-    /// entry → (group, member index)
-    private(set) var member: [Int: (group: Int, index: Int)] = [:]
+    /// member[entry]: (group, member index), nil for entries in no group
+    private(set) var member: [(group: Int, index: Int)?]
     private var acc = FloatBuffer(count: 0)   // per group: [slices, members · heads, headDim]
     private var ml = FloatBuffer(count: 0)    // per group: m [slices, members · heads] then l
-    private var accOffset: [Int] = [], mlOffset: [Int] = []
+    /// states[g]: group g's partial states, pointers into acc and ml (valid while the plan lives)
+    private(set) var states: [AttentionState] = []
     private var queries: [[UnsafePointer<Float>]] = []   // per group: each member's query row
-    let heads: Int, headDim: Int
+    let heads: Int, kvHeads: Int, headDim: Int
 
     var isEmpty: Bool { groups.isEmpty }
 
     init(entries: [ForwardEntry], starts: [Int], cache: PagedKVCache, heads: Int, kvHeads: Int, headDim: Int) {
         self.heads = heads
+        self.kvHeads = kvHeads
         self.headDim = headDim
+        member = Array(repeating: nil, count: entries.count)
         guard Self.enabled, AttentionKernel.avx512(headDim: headDim) else { return }
         let decode = entries.indices.filter { entries[$0].tokens.count == 1 }
         guard decode.count >= 2 else { return }
         let found = prefixSharingGroups(cache: cache, seqs: decode.map { entries[$0].sequence },
                                         limits: decode.map { starts[$0] }, minShared: Self.minShared)
-        var accTotal = 0, mlTotal = 0, state = 0
+        var accTotal = 0, mlTotal = 0
+        var offsets: [(acc: Int, ml: Int)] = []
         for (members, prefix) in found {
             let ids = members.map { decode[$0] }
             let slices = prefix >= 128 ? 2 : 1
             let g = groups.count
             groups.append(Group(entries: ids, sequences: ids.map { entries[$0].sequence }, prefix: prefix,
-                                slices: slices, stateOffset: state))
+                                slices: slices))
             for (i, e) in ids.enumerated() { member[e] = (g, i) }
             for k in 0..<slices { for h in 0..<kvHeads { units.append((g, k, h)) } }
-            accOffset.append(accTotal)
-            mlOffset.append(mlTotal)
+            offsets.append((accTotal, mlTotal))
             accTotal += slices * ids.count * heads * headDim
             mlTotal += 2 * slices * ids.count * heads
-            state += ids.count * heads
         }
         acc = FloatBuffer(count: accTotal, zeroed: false)
         ml = FloatBuffer(count: mlTotal, zeroed: false)
+        states = zip(groups, offsets).map { group, o in
+            let members = group.entries.count, m = ml.pointer + o.ml
+            return AttentionState(acc: acc.pointer + o.acc, m: m, l: m + group.slices * members * heads,
+                                  members: members, heads: heads, kvHeads: kvHeads, slices: group.slices,
+                                  headDim: headDim)
+        }
     }
 
     /// The entries' query rows (fixed for the whole pass): q(entry) is [heads, headDim].
     func setQueries(_ q: (Int) -> UnsafePointer<Float>) {
         queries = groups.map { $0.entries.map(q) }
-    }
-
-    /// The partial states of group g (pointers into this plan's buffers; valid while it lives).
-    func state(_ g: Int) -> AttentionState {
-        let n = groups[g].entries.count * heads, s = groups[g].slices
-        let m = ml.pointer + mlOffset[g]
-        return AttentionState(acc: acc.pointer + accOffset[g], m: m, l: m + s * n, count: n, slices: s, headDim: headDim)
     }
 
     /// Stage A of one layer (after setQueries): every (group, slice, kv head) unit, over both cores.
@@ -79,7 +79,7 @@ final class SharedPrefixPlan {
                 let (g, k, h) = self.units[u]
                 let group = self.groups[g]
                 sharedPrefixAttention(cache: cache, seqs: group.sequences, layer: layer, prefix: group.prefix, slice: k,
-                                      kvHead: h, heads: self.heads, q: self.queries[g], state: self.state(g))
+                                      kvHead: h, q: self.queries[g], state: self.states[g])
             }
         }
     }

@@ -5,20 +5,8 @@ import PagedKV
 /// pagedAttention against a naive reference over contiguous arrays (double precision).
 /// Error measure: max |paged - reference| / max |reference| over each (query, head) row.
 final class PagedAttentionTests: XCTestCase {
-    typealias Shadow = AttentionShadow
-
-    func appendRandom(_ cache: PagedKVCache, _ seq: SequenceID, _ count: Int, _ shadow: inout Shadow,
-                      _ rng: inout SplitMix64) throws {
-        try appendRandomRows(cache, seq, count, &shadow, &rng)
-    }
-
-    func reference(_ shadow: Shadow, layout: KVLayout, layer: Int, start: Int, queryCount: Int,
-                   heads: Int, q: [Float]) -> [Double] {
-        referenceAttention(shadow, layout: layout, layer: layer, start: start, queryCount: queryCount, heads: heads, q: q)
-    }
-
     /// Runs the kernel for [start, start + queryCount) of every layer; returns the worst relative error.
-    func worstError(_ cache: PagedKVCache, _ seq: SequenceID, _ shadow: Shadow, start: Int, queryCount: Int,
+    func worstError(_ cache: PagedKVCache, _ seq: SequenceID, _ shadow: AttentionShadow, start: Int, queryCount: Int,
                     heads: Int, _ rng: inout SplitMix64) -> Double {
         let layout = cache.pool.layout
         let d = layout.headDim
@@ -36,7 +24,7 @@ final class PagedAttentionTests: XCTestCase {
                     }
                 }
             }
-            let ref = reference(shadow, layout: layout, layer: layer, start: start, queryCount: queryCount,
+            let ref = referenceAttention(shadow, layout: layout, layer: layer, start: start, queryCount: queryCount,
                                 heads: heads, q: q)
             for row in 0..<queryCount * heads {
                 let r = ref[row * d..<(row + 1) * d]
@@ -66,15 +54,15 @@ final class PagedAttentionTests: XCTestCase {
         cache.free(junk[1])
 
         let parent = cache.createSequence()
-        let empty = Shadow(keys: Array(repeating: [], count: layout.layers), values: Array(repeating: [], count: layout.layers))
+        let empty = AttentionShadow(keys: Array(repeating: [], count: layout.layers), values: Array(repeating: [], count: layout.layers))
         var parentShadow = empty
         // Parent prefill in two chunks, attention over each chunk (queryCount > 1).
         let firstChunk = forkAt / 2
-        try appendRandom(cache, parent, firstChunk, &parentShadow, &rng)
+        try appendRandomRows(cache, parent, firstChunk, &parentShadow, &rng)
         if firstChunk > 0 {
             XCTAssertLessThanOrEqual(worstError(cache, parent, parentShadow, start: 0, queryCount: firstChunk, heads: heads, &rng), 1e-5, label)
         }
-        try appendRandom(cache, parent, forkAt - firstChunk, &parentShadow, &rng)
+        try appendRandomRows(cache, parent, forkAt - firstChunk, &parentShadow, &rng)
         XCTAssertLessThanOrEqual(worstError(cache, parent, parentShadow, start: firstChunk, queryCount: forkAt - firstChunk, heads: heads, &rng), 1e-5, label)
 
         // Four children; each prefills its own chunk, then decodes token by token.
@@ -82,17 +70,17 @@ final class PagedAttentionTests: XCTestCase {
             let child = try cache.fork(parent)
             var childShadow = parentShadow
             let chunk = 1 + c * 3
-            try appendRandom(cache, child, chunk, &childShadow, &rng)
+            try appendRandomRows(cache, child, chunk, &childShadow, &rng)
             XCTAssertLessThanOrEqual(worstError(cache, child, childShadow, start: forkAt, queryCount: chunk, heads: heads, &rng), 1e-5, label)
             for _ in 0..<3 {
                 let start = cache.length(child)
-                try appendRandom(cache, child, 1, &childShadow, &rng)
+                try appendRandomRows(cache, child, 1, &childShadow, &rng)
                 XCTAssertLessThanOrEqual(worstError(cache, child, childShadow, start: start, queryCount: 1, heads: heads, &rng), 1e-5, label)
             }
         }
         // The parent still reads its own rows after the children wrote theirs.
         let start = cache.length(parent)
-        try appendRandom(cache, parent, 1, &parentShadow, &rng)
+        try appendRandomRows(cache, parent, 1, &parentShadow, &rng)
         XCTAssertLessThanOrEqual(worstError(cache, parent, parentShadow, start: start, queryCount: 1, heads: heads, &rng), 1e-5, label)
         XCTAssertEqual(cache.checkInvariants(), [])
     }
@@ -141,8 +129,8 @@ final class PagedAttentionTests: XCTestCase {
         let layout = KVLayout(layers: 1, kvHeads: 2, headDim: 128, blockSize: 32)
         let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 64))
         let seq = cache.createSequence()
-        var shadow = Shadow(keys: [[]], values: [[]])
-        try appendRandom(cache, seq, 1500, &shadow, &rng)
+        var shadow = AttentionShadow(keys: [[]], values: [[]])
+        try appendRandomRows(cache, seq, 1500, &shadow, &rng)
         XCTAssertLessThanOrEqual(worstError(cache, seq, shadow, start: 1499, queryCount: 1, heads: 8, &rng), 1e-5)
     }
 }

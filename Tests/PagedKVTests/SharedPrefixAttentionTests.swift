@@ -33,20 +33,20 @@ final class SharedPrefixAttentionTests: XCTestCase {
         XCTAssertEqual(groups.first?.members, Array(seqs.indices))
         let count = seqs.count * heads
         let acc = FloatBuffer(count: slices * count * d), ml = FloatBuffer(count: 2 * slices * count)
-        let state = AttentionState(acc: acc.pointer, m: ml.pointer, l: ml.pointer + slices * count, count: count,
-                                   slices: slices, headDim: d)
+        let state = AttentionState(acc: acc.pointer, m: ml.pointer, l: ml.pointer + slices * count, members: seqs.count,
+                                   heads: heads, kvHeads: kvHeads, slices: slices, headDim: d)
         for layer in 0..<layout.layers {
             let qs = seqs.map { _ in FloatBuffer((0..<heads * d).map { _ in 3 * rng.float() }) }
             for k in 0..<slices {
                 for g in 0..<kvHeads {
                     sharedPrefixAttention(cache: cache, seqs: seqs, layer: layer, prefix: prefix, slice: k, kvHead: g,
-                                          heads: heads, q: qs.map { UnsafePointer($0.pointer) }, state: state)
+                                          q: qs.map { UnsafePointer($0.pointer) }, state: state)
                 }
             }
             for (i, s) in seqs.enumerated() {
                 let out = FloatBuffer(count: heads * d)
                 pagedAttentionAfterPrefix(cache: cache, seq: s, layer: layer, start: starts[i], prefix: prefix,
-                                          heads: heads, q: qs[i].pointer, out: out.pointer, state: state, index: i)
+                                          q: qs[i].pointer, out: out.pointer, state: state, index: i)
                 let ref = referenceAttention(shadows[i], layout: layout, layer: layer, start: starts[i], queryCount: 1,
                                            heads: heads, q: qs[i].array)
                 for h in 0..<heads {

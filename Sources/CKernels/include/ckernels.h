@@ -67,28 +67,35 @@ void ck_q8_rows(int vnni, int format, const uint8_t *data, size_t row_bytes, int
 
 /* ---- Attention (ckernels_attention.c) ---- */
 
-/* 1 when ck_avx512_available() and head_dim is 32, 64 or 128 (what ck_attend_group handles). */
+/* The most query heads ck_attend_group takes in one call. */
+#define CK_ATTENTION_MAX_HEADS 256
+
+/* 1 when ck_avx512_available() and head_dim is 32, 64 or 128 (what the kernels handle). */
 int ck_attention_supported(int head_dim);
 
-/* The `group` query heads sharing one kv head attend to positions [0, attended) of a paged
- * cache: position p's key row is keys + table[p / block_size] · block_stride +
- * (p % block_size) · row_floats (values alike), head_dim floats each (keys and values
- * already offset to the kv head). q, out: [group, head_dim]; scale 1/sqrt(head_dim);
- * scratch: ck_attention_scratch_bytes(attended) bytes. Only when ck_attention_supported(head_dim). */
+/* One query's `heads` heads (heads ≤ CK_ATTENTION_MAX_HEADS, a multiple of kv_heads; head h
+ * reads kv head h / (heads / kv_heads)) attend to positions [0, attended) of a paged cache:
+ * position p's key row is keys + table[p / block_size] · block_stride + (p % block_size) ·
+ * row_floats (values alike), kv head g's part at + g · head_dim. q, out: [heads, head_dim];
+ * scale 1/sqrt(head_dim); scratch: ck_attention_scratch_bytes(attended) bytes. Only when
+ * ck_attention_supported(head_dim). */
 void ck_attend_group(const float *keys, const float *values, size_t block_stride, const int64_t *table,
-                     int block_size, size_t row_floats, int attended, int group, int head_dim,
+                     int block_size, size_t row_floats, int attended, int heads, int kv_heads, int head_dim,
                      const float *q, float *out, void *scratch);
 
-/* The partial state of nq query vectors of one kv head over positions [lo, hi) (rows as in
- * ck_attend_group), for merging with other ranges: accs[j] = Σ_r w_r v_r [head_dim] with
- * w_r = exp(s_r − m[j]), m[j] = max_r s_r, l[j] = Σ_r w_r, s_r = (q_j · k_r) / sqrt(head_dim).
- * Siblings in a search tree share their prefix blocks: one call covers every sibling's
- * queries, so the shared rows are read once. scratch: ck_attention_scratch_bytes(hi − lo). */
+/* The partial state, over positions [lo, hi) (rows as in ck_attend_group), of nq query
+ * vectors for each kv head g in [kv_first, kv_first + kv_count); the j-th of kv head g is at
+ * index i = (g − kv_first) · nq + j of qs, accs, m, l: accs[i] = Σ_r w_r v_r [head_dim] with
+ * w_r = exp(s_r − m[i]), m[i] = max_r s_r, l[i] = Σ_r w_r, s_r = (q_i · k_r) / sqrt(head_dim),
+ * for merging with other ranges. Siblings in a search tree share their prefix blocks: one
+ * call covers every sibling's queries, so the shared rows are read once.
+ * scratch: ck_attention_scratch_bytes(hi − lo). */
 void ck_attend_partial(const float *keys, const float *values, size_t block_stride, const int64_t *table,
-                       int block_size, size_t row_floats, int lo, int hi, int nq, int head_dim,
-                       const float *const *qs, float *const *accs, float *m, float *l, void *scratch);
+                       int block_size, size_t row_floats, int lo, int hi, int kv_first, int kv_count, int nq,
+                       int head_dim, const float *const *qs, float *const *accs, float *m, float *l,
+                       void *scratch);
 
-/* Scratch bytes ck_attend_group needs: 2 · attended row pointers and 4 · (attended + 16) scores. */
+/* Scratch bytes either kernel needs: 2 · attended row pointers and 4 · (attended + 16) scores. */
 size_t ck_attention_scratch_bytes(int attended);
 
 #endif

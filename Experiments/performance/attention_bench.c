@@ -43,12 +43,10 @@ int main(int argc, char **argv) {
     double t0 = now();
     for (int it = 0; it < iters; it++)
         for (int l = 0; l < layers; l++)
-            for (int s = 0; s < seqs; s++)
-                for (int g = 0; g < kvh; g++) {
-                    const float *k = pool + (size_t)l * 2 * part + (size_t)g * hd, *v = k + part;
-                    ck_attend_group(k, v, blockf, tables[s], bs, rowf, attended, group, hd,
-                                    q + g * group * hd, out + g * group * hd, scratch);
-                }
+            for (int s = 0; s < seqs; s++) {
+                const float *k = pool + (size_t)l * 2 * part, *v = k + part;
+                ck_attend_group(k, v, blockf, tables[s], bs, rowf, attended, kvh * group, kvh, hd, q, out, scratch);
+            }
     const double t = now() - t0, pairs = (double)iters * layers * seqs * kvh * group * attended;
     printf("attended %d, shared %d, layers %d: %.3f ms per step, %.2f ns per (position, head)\n",
            attended, shared, layers, t / iters * 1e3, t / pairs * 1e9);

@@ -41,6 +41,24 @@ extension QuantizedMatrix {
     /// tests turn it off to check the AVX2 kernels on this machine.
     nonisolated(unsafe) public static var useVNNI = vnniAvailable
 
+    /// Whether VNNI q8 products use a copy of the weights packed at first use
+    /// (`ck_pack_vnni`: the same bytes per row, transposed per 16 blocks) instead of
+    /// transposing every 16-block group in each product. Same results bit for bit; costs a
+    /// second copy of each matrix used this way. `SPRIG_Q8_PACKED=0` turns it off for A/B runs.
+    nonisolated(unsafe) public static var usePackedWeights = ProcessInfo.processInfo.environment["SPRIG_Q8_PACKED"] != "0"
+
+    /// The packed copy of this matrix, made once (under the lock: a model may be shared).
+    private func packedForVNNI() -> UnsafeRawPointer {
+        vnniPacked.withLock { packed in
+            if let p = packed { return UnsafeRawPointer(p.pointer) }
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+            ck_pack_vnni(formatCode, data.assumingMemoryBound(to: UInt8.self), rowBytes, Int32(columns / 32),
+                            Int32(rows), raw.assumingMemoryBound(to: UInt8.self))
+            packed = RawAllocation(raw)
+            return UnsafeRawPointer(raw)
+        }
+    }
+
     /// Bytes of one quantized activation row (`ck_q8_quantize` layout) for `columns` inputs.
     static func q8RowBytes(columns: Int) -> Int { ck_q8_row_bytes(Int32(columns / 32)) }
 
@@ -58,8 +76,10 @@ extension QuantizedMatrix {
     func multiplyQ8(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>) {
         let blocks = columns / 32, rows = self.rows, rowBytes = self.rowBytes
         let stride = Self.q8RowBytes(columns: columns)
-        let data = self.data.assumingMemoryBound(to: UInt8.self)
         let code = formatCode, vnni: Int32 = Self.useVNNI && Self.vnniAvailable ? 1 : 0
+        // On VNNI: the packed copy (no per-product transpose); its kernel gives the same bits.
+        let packed = vnni != 0 && Self.usePackedWeights ? packedForVNNI() : nil
+        let data = (packed ?? self.data).assumingMemoryBound(to: UInt8.self)
         let grain = Self.grain(rows: rows, blocks: blocks, n: n)
         withUnsafeTemporaryAllocation(byteCount: n * stride, alignment: 64) { buffer in
             let act = buffer.baseAddress!   // [n, stride] bytes, one quantized row each
@@ -69,8 +89,13 @@ extension QuantizedMatrix {
                 var r = 0
                 while r < n {
                     let g = min(8, n - r)
-                    ck_q8_rows(vnni, code, data, rowBytes, Int32(blocks), Int32(lo), Int32(hi),
-                               actC + r * stride, stride, Int32(g), y + r * rows, rows)
+                    if packed != nil {
+                        ck_q8_rows_packed(code, data, rowBytes, Int32(blocks), Int32(lo), Int32(hi),
+                                          actC + r * stride, stride, Int32(g), y + r * rows, rows)
+                    } else {
+                        ck_q8_rows(vnni, code, data, rowBytes, Int32(blocks), Int32(lo), Int32(hi),
+                                   actC + r * stride, stride, Int32(g), y + r * rows, rows)
+                    }
                     r += g
                 }
             }

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// llama.cpp block formats, kept as loaded. 32 weights per block along `in`.
 public enum BlockFormat: Sendable {
@@ -20,6 +21,9 @@ public final class QuantizedMatrix: @unchecked Sendable {
     public let columns: Int       // in (multiple of 32)
     public let data: UnsafeRawPointer
     private let owner: AnyObject?
+    /// The weights re-laid-out for the VNNI int8-activation kernels (`ck_pack_vnni`),
+    /// made on the first such product; nil until then and for every other path.
+    let vnniPacked = Mutex<RawAllocation?>(nil)
     public var rowBytes: Int { columns / BlockFormat.blockSize * format.blockBytes }
     public var byteCount: Int { rows * rowBytes }
 

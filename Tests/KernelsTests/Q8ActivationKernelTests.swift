@@ -168,7 +168,39 @@ final class Q8ActivationKernelTests: XCTestCase {
         let saved = QuantizedMatrix.useVNNI
         defer { QuantizedMatrix.useVNNI = saved }
         QuantizedMatrix.useVNNI = true
-        checkAllFormats()
+        let savedPacked = QuantizedMatrix.usePackedWeights
+        defer { QuantizedMatrix.usePackedWeights = savedPacked }
+        for packed in [true, false] {   // weights packed at first use, and transposed per product
+            QuantizedMatrix.usePackedWeights = packed
+            checkAllFormats()
+        }
+    }
+
+    /// The packed kernel reads the same weights in another order and sums in the same
+    /// order, so it gives the transposing kernel's results bit for bit (tails of 0…15 blocks).
+    func testPackedKernelIsBitIdenticalToTransposingKernel() throws {
+        try XCTSkipUnless(QuantizedMatrix.vnniAvailable, "no AVX-512 VNNI on this CPU (or SPRIG_NO_AVX512 set)")
+        let saved = (QuantizedMatrix.useVNNI, QuantizedMatrix.usePackedWeights)
+        defer { (QuantizedMatrix.useVNNI, QuantizedMatrix.usePackedWeights) = saved }
+        QuantizedMatrix.useVNNI = true
+        var rng = Rng(state: 41)
+        for f in [BlockFormat.q4_0, .q4_1, .q8_0] {
+            for blocks in [16, 17, 18, 28, 31, 32, 48, 50] {
+                let m = makeMatrix(f, rows: 13, columns: 32 * blocks, rng: &rng)
+                for n in [1, 2, 4, 5, 8, 11] {
+                    let x = activations(n * m.columns, rng: &rng)
+                    func run(packed: Bool) -> [UInt32] {
+                        QuantizedMatrix.usePackedWeights = packed
+                        var y = [Float](repeating: .nan, count: n * m.rows)
+                        x.withUnsafeBufferPointer { xp in
+                            y.withUnsafeMutableBufferPointer { yp in m.multiply(xp.baseAddress!, rows: n, into: yp.baseAddress!, activations: .q8) }
+                        }
+                        return y.map(\.bitPattern)
+                    }
+                    XCTAssertEqual(run(packed: true), run(packed: false), "\(f) blocks=\(blocks) n=\(n)")
+                }
+            }
+        }
     }
 
     /// The default stays f32: without `activations:` the f32 kernels run (bit-identical to

@@ -65,6 +65,19 @@ void ck_q8_quantize(int grouped, const float *x, size_t x_stride, int n, int blo
 void ck_q8_rows(int vnni, int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
                 const uint8_t *act, size_t act_stride, int n, float *y, size_t y_stride);
 
+/* Weights re-laid-out for ck_q8_rows_packed (any format): `rows` rows of `row_bytes` bytes
+ * (`blocks` blocks) from src into dst, same size and row stride; per group of 16 blocks
+ * the quants transposed into the activations' grouped order (Q8_0's biased to u8), then
+ * the 16 scales (and Q4_1's minimums); the last blocks % 16 blocks unchanged
+ * (ckernels_vnni_packed.c). Plain C: callable anywhere; the result is read only by
+ * ck_q8_rows_packed. */
+void ck_pack_vnni(int format, const uint8_t *src, size_t row_bytes, int blocks, int rows, uint8_t *dst);
+
+/* ck_q8_rows(1, format, …) on weights packed by ck_pack_vnni, bit-identical results (only
+ * when ck_vnni_available(); act from ck_q8_quantize with grouped = 1). */
+void ck_q8_rows_packed(int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
+                       const uint8_t *act, size_t act_stride, int n, float *y, size_t y_stride);
+
 /* ---- Attention (ckernels_attention.c) ---- */
 
 /* The most query heads ck_attend_group takes in one call. */

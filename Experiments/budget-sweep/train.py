@@ -407,6 +407,8 @@ def save(model, head, tok, outdir, cfg, results, dtype):
         template = task.PROMPT_TEMPLATE.replace("{a_rev}", f"{{a:rev{task.WIDTH}}}").replace("{b_rev}", f"{{b:rev{task.BWIDTH}}}")
         json.dump({"task": "multiplication", "prompt_template": template, "generation_prefix": "",
                    "step_patterns": [task.STEP], "answer_digits": "reversed",
+                   # the trained operand sizes: Sprig maps other questions onto them (swap, trailing zeros)
+                   "operand_digits": [[a[0], a[1], b[0], b[1]] for a, b in task.LEVELS.values()],
                    "answer_format": f"integer after </think>, least significant digit first, zero-padded to {task.WIDTH} digits",
                    "sampling": {"temperature": TEMPERATURE, "top_p": TOP_P},
                    "sprm": {"file": "sprm.safetensors", "feature": "hidden_states[-2]",

@@ -94,7 +94,7 @@ public final class SearchEngine: @unchecked Sendable {
     }
 
     /// Runs one search. `budget`/`seed` override the preset's; `extractor` the model's
-    /// own answer reading (`format.answerExtractor`); `wrap` may put a layer
+    /// own answer reading (`format.extractor(for:)`); `wrap` may put a layer
     /// (recording, logging) between the strategy and the model policy.
     public func search(question: String, config: SearchConfig, budget: Int? = nil, seed: UInt64? = nil,
                        extractor: AnswerExtractor? = nil,
@@ -112,7 +112,7 @@ public final class SearchEngine: @unchecked Sendable {
             throw SprigError.invalidArgument("the prompt's \(promptIDs.count) tokens need \(promptBlocks + 1) KV blocks but the KV memory cap holds \(pool.blockCount); raise --kv-memory")
         }
         let cache = PagedKVCache(pool: pool)
-        let context = config.makeContext(extractor: extractor ?? format.answerExtractor, question: question, seedOverride: seed,
+        let context = config.makeContext(extractor: extractor ?? format.extractor(for: question), question: question, seedOverride: seed,
                                          isCancelled: isCancelled, onProgress: onProgress)
         let result: SearchResult
         do {

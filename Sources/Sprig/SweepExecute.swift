@@ -6,17 +6,16 @@ import StepSearch
 /// samples its N trajectories once and applies every selection rule to them.
 public final class SweepEngineRunner {
     public let engine: SearchEngine
-    let extractor: FinalAnswerExtractor
 
     public init(engine: SearchEngine) {
         self.engine = engine
-        self.extractor = engine.format.answerExtractor
     }
 
     /// The task's rows (one per selection), or nil when `isCancelled` stopped a search
     /// (an interrupted search is not a result; the task is redone on resume).
     public func run(_ task: SweepTask, isCancelled: @escaping @Sendable () -> Bool) throws -> [SweepRow]? {
         let config = task.configuration.config(at: task.point)
+        let extractor = engine.format.extractor(for: task.problem.question)
         guard config.strategy == .bestOfN, let rules = task.configuration.selections, let primary = rules.first else {
             let start = Date()
             let result = try engine.search(question: task.problem.question, config: config, seed: task.seed,
@@ -32,7 +31,7 @@ public final class SweepEngineRunner {
         first.bestOfN.selection = primary
         let start = Date()
         let (result, recorder) = try searchRecording(question: task.problem.question, config: first, seed: task.seed,
-                                                     isCancelled: isCancelled)
+                                                     extractor: extractor, isCancelled: isCancelled)
         if result.interrupted { return nil }
         let seconds = Date().timeIntervalSince(start)
         let oracle = SweepOracle.anyCorrect(trace: result.trace, chosenAnswer: result.answer,
@@ -77,7 +76,7 @@ public final class SweepEngineRunner {
 
     /// `SearchEngine.search` with the policy wrapped in a `RecordingPolicy` (same steps, same
     /// sampling, so the same result), for the log-probs the trace does not keep.
-    func searchRecording(question: String, config: SearchConfig, seed: UInt64,
+    func searchRecording(question: String, config: SearchConfig, seed: UInt64, extractor: AnswerExtractor,
                          isCancelled: @escaping @Sendable () -> Bool) throws -> (SearchResult, RecordingPolicy) {
         var recorder: RecordingPolicy?
         let result = try engine.search(question: question, config: config, seed: seed, extractor: extractor,

@@ -1,4 +1,5 @@
 import Foundation
+import StepSearch
 
 /// How questions become prompts for a model, read from `sprig.json` in the model
 /// folder when present; otherwise the model's own chat template is used.
@@ -14,6 +15,10 @@ public struct TaskFormat: Codable, Sendable {
     /// "reversed": the model writes its final answer least significant digit first
     /// (Models/sprig-mult); Sprig reads it back. Nil: as written.
     public var answerDigits: String?
+    /// Multiplication: the operand sizes the policy was trained on, as [aMin, aMax, bMin, bMax]
+    /// digit ranges of the first and second number; questions outside them are mapped onto
+    /// them (`MultiplicationQuestion`). Nil: shown as asked.
+    public var operandDigits: [[Int]]?
 
     public struct SamplingDefaults: Codable, Sendable {
         public var temperature: Double?
@@ -24,13 +29,26 @@ public struct TaskFormat: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case task, sampling
         case promptTemplate = "prompt_template", generationPrefix = "generation_prefix", stepPatterns = "step_patterns"
-        case answerDigits = "answer_digits"
+        case answerDigits = "answer_digits", operandDigits = "operand_digits"
     }
 
     public static let chat = TaskFormat(task: nil, promptTemplate: nil, generationPrefix: nil, stepPatterns: nil, sampling: nil)
 
     /// How the final answer is read from a trajectory of this model.
     public var answerExtractor: FinalAnswerExtractor { FinalAnswerExtractor(reversedDigits: answerDigits == "reversed") }
+
+    /// The problem a multiplication model is shown for `question` (nil for other tasks or
+    /// when the question has no two numbers to multiply).
+    public func multiplication(for question: String) -> MultiplicationQuestion? {
+        task == "multiplication" ? MultiplicationQuestion(question: question, cells: operandDigits) : nil
+    }
+
+    /// How the answer to `question` is read: the model's reading, then, for a multiplication
+    /// shown scaled, swapped or without its signs, mapped back to the question's answer.
+    public func extractor(for question: String) -> AnswerExtractor {
+        guard let m = multiplication(for: question) else { return answerExtractor }
+        return MultiplicationAnswerExtractor(base: answerExtractor, question: m)
+    }
 
     /// `sprig.json` beside the model, or nil when the path is a file or has none.
     public static func load(modelPath: String) throws(SprigError) -> TaskFormat? {
@@ -47,11 +65,11 @@ public struct TaskFormat: Codable, Sendable {
         guard !q.isEmpty else { throw .invalidArgument("the question is empty") }
         var text: String
         if task == "multiplication" {
-            guard let (a, b) = Self.multiplicands(in: q) else {
-                throw .invalidArgument("this model answers multiplication questions such as \"What is 4821 * 37?\"; could not find two whole numbers to multiply in \"\(q)\"")
+            guard let m = multiplication(for: q) else {
+                throw .invalidArgument("this model answers multiplication questions such as \"What is 4821 * 37?\"; could not find two numbers (of at most 9 digits) to multiply in \"\(q)\"")
             }
-            text = Self.fill(Self.fill(promptTemplate ?? "{question}", "a", a), "b", b)
-                .replacingOccurrences(of: "{question}", with: "What is \(a) * \(b)?")
+            text = Self.fill(Self.fill(promptTemplate ?? "{question}", "a", m.a), "b", m.b)
+                .replacingOccurrences(of: "{question}", with: "What is \(m.a) * \(m.b)?")
         } else if let t = promptTemplate {
             text = t.replacingOccurrences(of: "{question}", with: q)
         } else {
@@ -72,25 +90,5 @@ public struct TaskFormat: Codable, Sendable {
             out.replaceSubrange(r.lowerBound...close, with: digits)
         }
         return out
-    }
-
-    /// "What is 4821 * 37?", "4821x37", "12 times 345", "multiply 12 by 345" → (a, b).
-    static func multiplicands(in question: String) -> (Int, Int)? {
-        let cleaned = question.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: "_", with: "")
-        var numbers: [Int] = []
-        var current = ""
-        for ch in cleaned + " " {
-            if ch.isASCII && ch.isNumber { current.append(ch); continue }
-            if !current.isEmpty {
-                guard current.count <= 9, let v = Int(current) else { return nil }
-                numbers.append(v)
-                current = ""
-            }
-        }
-        guard numbers.count == 2 else { return nil }
-        let lowered = cleaned.lowercased()
-        let ops = ["*", "×", "x", "times", "multipl", "product", "·"]
-        guard ops.contains(where: { lowered.contains($0) }) else { return nil }
-        return (numbers[0], numbers[1])
     }
 }

@@ -87,7 +87,7 @@ public struct TrainSPRMSampler {
             chunks = try policy.extend(roots, request, budget: TokenBudget(limit: k * settings.maxTokens), seed: seed)
             for r in roots { policy.release(r) }
         }
-        let extractor = engine.format.answerExtractor
+        let extractor = engine.format.extractor(for: problem.question)
         return chunks.enumerated().map { i, c in
             let answer = extractor.answer(in: c.text)
             return SampledTrajectory(problemID: problemID, features: features[i], answer: answer,

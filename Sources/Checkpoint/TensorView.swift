@@ -1,16 +1,21 @@
-/// Element encodings Sprig can compute with. Quantized types store blocks of 32 weights.
+/// Element encodings Sprig reads. Q4_0, Q4_1 and Q8_0 (blocks of 32) are computed in as
+/// stored; Q5_0, Q5_1 and the k-quants Q2_K … Q6_K (blocks of 256, `KQuants`) and the
+/// half-precision floats are expanded to f32 at load.
 public enum TensorType: String, Sendable, CaseIterable {
     case f32, f16, bf16, q4_0, q4_1, q8_0
+    case q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K
 
     /// Weights per block (1 for plain floats).
     public var blockElements: Int {
         switch self {
         case .f32, .f16, .bf16: return 1
-        case .q4_0, .q4_1, .q8_0: return 32
+        case .q4_0, .q4_1, .q8_0, .q5_0, .q5_1: return 32
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: return 256
         }
     }
 
-    /// Bytes per block: q4_0 = f16 d + 16 nibble bytes; q4_1 = f16 d, f16 m + 16; q8_0 = f16 d + 32 int8.
+    /// Bytes per block: q4_0 = f16 d + 16 nibble bytes; q4_1 = f16 d, f16 m + 16; q8_0 = f16 d + 32 int8;
+    /// the others as in `KQuants`.
     public var blockBytes: Int {
         switch self {
         case .f32: return 4
@@ -18,6 +23,13 @@ public enum TensorType: String, Sendable, CaseIterable {
         case .q4_0: return 18
         case .q4_1: return 20
         case .q8_0: return 34
+        case .q5_0: return 22
+        case .q5_1: return 24
+        case .q2_K: return 84
+        case .q3_K: return 110
+        case .q4_K: return 144
+        case .q5_K: return 176
+        case .q6_K: return 210
         }
     }
 
@@ -123,6 +135,20 @@ public struct TensorView: @unchecked Sendable {
                 let d = halfToFloat(blk.loadUnaligned(as: UInt16.self))
                 let o = out + b * 32
                 for j in 0..<32 { o[j] = Float(blk.load(fromByteOffset: 2 + j, as: Int8.self)) * d }
+            }
+        case .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K:
+            let bytes = type.blockBytes, per = type.blockElements
+            for b in 0..<(n / per) {
+                let blk = src + b * bytes, o = out + b * per
+                switch type {
+                case .q5_0: KQuants.q5(blk, hasMin: false, o)
+                case .q5_1: KQuants.q5(blk, hasMin: true, o)
+                case .q2_K: KQuants.q2K(blk, o)
+                case .q3_K: KQuants.q3K(blk, o)
+                case .q4_K: KQuants.q45K(blk, fifthBit: false, o)
+                case .q5_K: KQuants.q45K(blk, fifthBit: true, o)
+                default: KQuants.q6K(blk, o)
+                }
             }
         }
     }

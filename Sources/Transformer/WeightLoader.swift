@@ -84,7 +84,7 @@ struct WeightLoader {
         case .q4_0: format = .q4_0
         case .q4_1: format = .q4_1
         case .q8_0: format = .q8_0
-        case .f32, .f16, .bf16: format = nil
+        case .f32, .f16, .bf16, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: format = nil   // f32 at load
         }
         if let format, !dequantize {
             guard inF % BlockFormat.blockSize == 0, t.data.count == out * inF / 32 * format.blockBytes,

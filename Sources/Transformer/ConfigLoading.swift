@@ -56,6 +56,9 @@ extension TransformerConfig {
         guard let arch = Architecture(rawValue: modelType) else {
             throw .unknownArchitecture(path, modelType.isEmpty ? "(none)" : modelType)
         }
+        if let act = json["hidden_act"] as? String, !["silu", "swish"].contains(act) {
+            throw .badConfig(path, "unsupported hidden_act '\(act)' (the MLP is SwiGLU: silu)")
+        }
         let ropeParameters = json["rope_parameters"] as? [String: Any]
         var theta = (json["rope_theta"] as? NSNumber)?.doubleValue
         if theta == nil { theta = (ropeParameters?["rope_theta"] as? NSNumber)?.doubleValue }

@@ -28,15 +28,15 @@ struct WeightLoader {
                 q = Self.unpermute(q, heads: c.headCount, headDim: c.headDim)
                 k = Self.unpermute(k, heads: c.kvHeadCount, headDim: c.headDim)
             }
-            let gate = try linear(n(.gate), out: c.intermediateSize, in: c.hiddenSize)
-            let up = try linear(n(.up), out: c.intermediateSize, in: c.hiddenSize)
+            let gate = try linear(n(.gate), out: c.intermediateSize, in: c.hiddenSize, bias: biasIfPresent(n(.gate)))
+            let up = try linear(n(.up), out: c.intermediateSize, in: c.hiddenSize, bias: biasIfPresent(n(.up)))
             layers.append(LayerWeights(
                 attentionNorm: try vector(n(.attentionNorm), count: c.hiddenSize),
                 qkv: try stack([q, k, v], first: n(.q)),
-                output: try linear(n(.o), out: c.hiddenSize, in: c.qDim),
+                output: try linear(n(.o), out: c.hiddenSize, in: c.qDim, bias: biasIfPresent(n(.o))),
                 mlpNorm: try vector(n(.mlpNorm), count: c.hiddenSize),
                 gateUp: try stack([gate, up], first: n(.gate)),
-                down: try linear(n(.down), out: c.hiddenSize, in: c.intermediateSize)))
+                down: try linear(n(.down), out: c.hiddenSize, in: c.intermediateSize, bias: biasIfPresent(n(.down)))))
         }
         let finalNorm = try vector(names.finalNorm, count: c.hiddenSize)
         let lmHead: Linear
@@ -61,6 +61,15 @@ struct WeightLoader {
         let actual = t.shape.count > shape.count && t.shape.prefix(t.shape.count - shape.count).allSatisfy({ $0 == 1 })
             ? Array(t.shape.suffix(shape.count)) : t.shape
         guard actual == shape else { throw .wrongShape(store.path, t.name, expected: shape, actual: t.shape) }
+    }
+
+    /// The bias beside a weight ("….weight" → "….bias") when the checkpoint has one: Llama's
+    /// `attention_bias` also gives o_proj a bias (Qwen2's does not), and `mlp_bias` gives the
+    /// MLP projections one; a checkpoint holds exactly the biases its model uses.
+    private func biasIfPresent(_ weight: String) -> String? {
+        guard weight.hasSuffix(".weight") else { return nil }
+        let name = String(weight.dropLast(".weight".count)) + ".bias"
+        return store.tensor(name) != nil ? name : nil
     }
 
     private func floats(_ t: TensorView) throws(TransformerError) -> FloatBuffer {

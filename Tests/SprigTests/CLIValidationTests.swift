@@ -276,6 +276,7 @@ final class CLIValidationTests: XCTestCase {
             ("{not json", "not valid JSON"),
             (#"{"model_type": "gpt2"}"#, "unsupported model_type"),
             (#"{"model_type": "llama", "hidden_size": 48}"#, "missing or non-integer"),
+            (#"{"model_type": "llama", "hidden_act": "gelu"}"#, "unsupported hidden_act 'gelu'"),
         ]
         for (config, mention) in configs {
             try Data(config.utf8).write(to: dir.appendingPathComponent("config.json"))

@@ -55,6 +55,13 @@ SPECS = {
         rms_norm_eps=1e-5, tie_word_embeddings=False,
         attention_bias=False, mlp_bias=False),
         torch.float16, "v4", 2, 1004),
+    # Llama with attention_bias (q/k/v *and* o_proj biases) and mlp_bias (gate/up/down).
+    "llama-bias": (LlamaConfig, LlamaForCausalLM, dict(
+        hidden_size=64, intermediate_size=160, num_hidden_layers=3,
+        num_attention_heads=4, num_key_value_heads=2, rope_theta=10000.0,
+        rms_norm_eps=1e-5, tie_word_embeddings=False,
+        attention_bias=True, mlp_bias=True),
+        torch.float32, "v5", 1, 1005),
 }
 
 DTYPE_NAMES = {torch.float32: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}

@@ -62,38 +62,6 @@ public func pagedAttention(view: PagedKVView, start: Int, queryCount: Int, heads
     }
 }
 
-/// One query at position `attended − 1` attending to [0, attended), for the kv heads in
-/// `kvHeads` only and the query heads that read them: q, out point at the query's whole
-/// [heads, headDim] rows; heads [g·group, (g+1)·group) are read and written for g in `kvHeads`.
-/// Lets one sequence's decode attention be split over threads by kv head.
-public func pagedAttentionHeads(view: PagedKVView, attended: Int, heads: Int, kvHeads: Range<Int>,
-                                q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
-    precondition(attended > 0 && heads % view.kvHeads == 0 && kvHeads.lowerBound >= 0
-                 && kvHeads.upperBound <= view.kvHeads && !kvHeads.isEmpty)
-    let group = heads / view.kvHeads, d = view.headDim, first = kvHeads.lowerBound
-    if AttentionKernel.avx512(headDim: d) && heads <= Int(CK_ATTENTION_MAX_HEADS) {
-        // The kernel addresses kv head g at row + g·headDim: shift the bases to the first one.
-        withUnsafeTemporaryAllocation(byteCount: ck_attention_scratch_bytes(Int32(attended)), alignment: 64) { scratch in
-            view.blockTable.withMemoryRebound(to: Int64.self, capacity: 1) { table in
-                ck_attend_group(view.keyBase + first * d, view.valueBase + first * d, view.blockStride, table,
-                                Int32(view.blockSize), view.kvHeads * d, Int32(attended), Int32(kvHeads.count * group),
-                                Int32(kvHeads.count), Int32(d), q + first * group * d, out + first * group * d,
-                                scratch.baseAddress)
-            }
-        }
-        return
-    }
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: group * (chunkRows + 2)) { buffer in
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: chunkRows) { offsetBuffer in
-            guard let temp = buffer.baseAddress, let offsets = offsetBuffer.baseAddress else { return }
-            for g in kvHeads {
-                attendGroup(view: view, kvHead: g, group: group, attended: attended,
-                            q: q + g * group * d, out: out + g * group * d, temp: temp, offsets: offsets)
-            }
-        }
-    }
-}
-
 /// Which attention kernel runs: the AVX-512 C kernel (CKernels/ckernels_attention.c) where the
 /// CPU has it and the head size is one it handles, else the AVX2 Swift kernel below.
 public enum AttentionKernel {

@@ -21,18 +21,6 @@ public func pagedAttention(cache: PagedKVCache, seq: SequenceID, layer: Int, sta
     }
 }
 
-/// The decode query of `seq` at its last position (`position`), kv heads `kvHeads` only
-/// (`Kernels.pagedAttentionHeads`): q, out are the query's [heads, headDim] rows.
-public func pagedAttention(cache: PagedKVCache, seq: SequenceID, layer: Int, position: Int, heads: Int,
-                           kvHeads: Range<Int>, q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
-    guard let s = cache.slotIndex(seq) else { preconditionFailure("pagedAttention: unknown sequence \(seq)") }
-    precondition(position >= 0 && position < cache.slots[s].length, "pagedAttention: position past length")
-    precondition(layer >= 0 && layer < cache.pool.layout.layers, "pagedAttention: layer out of range")
-    withView(cache, slot: s, layer: layer) { view in
-        Kernels.pagedAttentionHeads(view: view, attended: position + 1, heads: heads, kvHeads: kvHeads, q: q, out: out)
-    }
-}
-
 /// A pointer-level view of slot `s`'s rows of one layer (Kernels knows nothing of PagedKV).
 /// The slot must hold at least one block.
 private func withView<R>(_ cache: PagedKVCache, slot s: Int, layer: Int, _ body: (PagedKVView) -> R) -> R {

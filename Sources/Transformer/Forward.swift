@@ -44,25 +44,18 @@ extension TransformerModel {
             }
         }
 
-        let shared = SharedPrefixPlan(entries: entries, starts: starts, cache: cache, heads: c.headCount,
-                                      kvHeads: c.kvHeadCount, headDim: c.headDim)
-        // Attention work units: (entry, first query, query count, kv heads); long prefills are
-        // split so both cores share them, and with few decode queries (fewer than 4 per thread)
-        // each is split by kv head, so one sequence's attention does not leave a core idle.
-        let allKV = 0..<c.kvHeadCount
-        let splitKV = entries.count < 4 * WorkerPool.shared.threadCount && c.kvHeadCount > 1
-        var units: [(entry: Int, first: Int, count: Int, kv: Range<Int>)] = []
-        units.reserveCapacity(entries.count * (splitKV ? c.kvHeadCount : 1) + 2)
+        // Attention work units: (entry, first query, query count); long prefills are
+        // split so both cores share them.
+        var units: [(entry: Int, first: Int, count: Int)] = []
+        units.reserveCapacity(entries.count + 2)
         for (i, e) in entries.enumerated() {
             let n = e.tokens.count
-            if n == 1 && splitKV && shared.member[i] == nil {
-                for g in allKV { units.append((i, 0, 1, g..<(g + 1))) }
-                continue
-            }
             let chunk = n >= 16 ? (n + 1) / 2 : n
             var f = 0
-            while f < n { units.append((i, f, min(chunk, n - f), allKV)); f += chunk }
+            while f < n { units.append((i, f, min(chunk, n - f))); f += chunk }
         }
+        let shared = SharedPrefixPlan(entries: entries, starts: starts, cache: cache, heads: c.headCount,
+                                      kvHeads: c.kvHeadCount, headDim: c.headDim)
         let ws = workspace
         ws.reserve(rows: rows, outRows: outRows, context: maxContext, workers: units.count)
 
@@ -112,11 +105,7 @@ extension TransformerModel {
                 for u in lo..<hi {
                     let unit = units[u]
                     let r = rowOffset[unit.entry] + unit.first
-                    if unit.kv != allKV {
-                        pagedAttention(cache: cache, seq: entries[unit.entry].sequence, layer: l,
-                                       position: starts[unit.entry], heads: heads, kvHeads: unit.kv,
-                                       q: q + r * qDim, out: attn + r * qDim)
-                    } else if let (g, index) = shared.member[unit.entry] {
+                    if let (g, index) = shared.member[unit.entry] {
                         pagedAttentionAfterPrefix(cache: cache, seq: entries[unit.entry].sequence, layer: l,
                                                   start: starts[unit.entry], prefix: shared.groups[g].prefix,
                                                   q: q + r * qDim, out: attn + r * qDim, state: shared.states[g], index: index)

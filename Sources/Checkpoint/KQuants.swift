@@ -54,26 +54,22 @@ enum KQuants {
         }
     }
 
-    /// Q3_K's 16 six-bit scales packed in 12 bytes, unpacked as ggml does (then −32).
-    static func q3KScales(_ blk: UnsafeRawPointer) -> [Int] {
-        var aux = (0..<3).map { blk.loadUnaligned(fromByteOffset: 96 + 4 * $0, as: UInt32.self) }
-        let tmp = aux[2], low: UInt32 = 0x0F0F_0F0F, two: UInt32 = 0x0303_0303
-        let a2 = ((aux[0] >> 4) & low) | (((tmp >> 4) & two) << 4)
-        let a3 = ((aux[1] >> 4) & low) | (((tmp >> 6) & two) << 4)
-        let a0 = (aux[0] & low) | (((tmp >> 0) & two) << 4)
-        let a1 = (aux[1] & low) | (((tmp >> 2) & two) << 4)
-        aux = [a0, a1, a2, a3]
-        return (0..<16).map { Int(Int8(bitPattern: UInt8(truncatingIfNeeded: aux[$0 / 4] >> UInt32(8 * ($0 % 4))))) - 32 }
+    /// Q3_K's scale k (0..<16), six bits packed in the 12 bytes at 96 as ggml unpacks them:
+    /// low four bits from the nibbles of bytes 0–7, high two from bytes 8–11; then −32.
+    @inline(__always) static func q3KScale(_ blk: UnsafeRawPointer, _ k: Int) -> Int {
+        let low = k < 8 ? byte(blk, 96 + k) & 0x0F : byte(blk, 96 + k - 8) >> 4
+        let high = (byte(blk, 104 + k % 4) >> UInt8(2 * (k / 4))) & 3
+        return Int(low | high << 4) - 32
     }
 
     static func q3K(_ blk: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let d = half(blk, 108), scales = q3KScales(blk)
+        let d = half(blk, 108)
         var out = 0, scale = 0, mask: UInt8 = 1
         for half128 in 0..<2 {
             let q = 32 + 32 * half128
             for shift in stride(from: 0, to: 8, by: 2) {
                 for part in 0..<2 {
-                    let dl = d * Float(scales[scale])
+                    let dl = d * Float(q3KScale(blk, scale))
                     scale += 1
                     for l in 0..<16 {
                         let low = Int((byte(blk, q + 16 * part + l) >> UInt8(shift)) & 3)

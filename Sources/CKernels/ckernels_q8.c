@@ -16,7 +16,8 @@
 int ck_q8_grouped(int vnni, int format) { return vnni || format != 2; }
 
 size_t ck_q8_row_bytes(int blocks) {
-    size_t a = plain_bytes(blocks), b = grouped_bytes(blocks);
+    size_t a = plain_bytes(blocks), b = grouped_bytes(blocks), c = lanes_bytes(blocks);
+    if (c > a) a = c;
     return ((a > b ? a : b) + 63) & ~(size_t)63;
 }
 
@@ -81,12 +82,23 @@ INLINE AVX2 void quantize_plain(const float *x, int blocks, uint8_t *row) {
     }
 }
 
-AVX2 void ck_q8_quantize(int grouped, const float *x, size_t x_stride, int n, int blocks, uint8_t *act,
+AVX2 void ck_q8_quantize(int layout, const float *x, size_t x_stride, int n, int blocks, uint8_t *act,
                          size_t act_stride) {
-    const int groups = grouped ? blocks / 16 : 0;
+    const int grouped = layout == 1, groups = grouped ? blocks / 16 : 0;
     for (int r = 0; r < n; r++) {
         const float *xr = x + (size_t)r * x_stride;
         uint8_t *row = act + (size_t)r * act_stride;
+        if (layout == 2) {   /* lanes */
+            float *dx = (float *)(row + lanes_dx(blocks)), *s = (float *)(row + lanes_s(blocks));
+            int32_t *c8 = (int32_t *)(row + lanes_c8(blocks)), *c128 = (int32_t *)(row + lanes_c128(blocks));
+            for (int k = 0; k < blocks; k++) {
+                const int sum = quantize_block(xr + (size_t)k * 32, (int8_t *)row + (size_t)k * 32, dx + k);
+                s[k] = dx[k] * (float)sum;
+                c8[k] = -8 * sum;
+                c128[k] = -128 * sum;
+            }
+            continue;
+        }
         if (!grouped) {
             quantize_plain(xr, blocks, row);
             continue;

@@ -11,10 +11,8 @@
  * blocks go two per zmm (plain layout): Q8_0 as |w| against sign(w)·xq, the Q4 offsets as
  * Σ_k offset_k · s_k after the loop.
  *
- * The same kernel also reads weights packed once per matrix (ck_pack_vnni,
- * ckernels_vnni_packed.c): the groups' quants already in the transposed order and their
- * scales as one f16 vector, so a Q4 group is 4 loads, 12 logic ops and 2 conversions
- * instead of the transpose and gather (bit-identical results). */
+ * This kernel reads the GGUF layout as loaded; weights re-laid-out once as row tiles
+ * (ckernels_vnni_tiles.c) run faster and are the default in q8 mode. */
 #include "ckernels.h"
 #include "q8_layout.h"
 #include "specialize.h"
@@ -149,27 +147,20 @@ INLINE VNNI void transpose16(const uint8_t *blk, int bb, int off, __m512i g[4]) 
 }
 
 /* w[0..8) (vector j: bytes [4j, 4j + 4) of the 16 blocks, q8_perm order, as u8), the scales
- * dw and Q4_1's minimums mw of the 16-block group at blk: transposed and gathered from the
- * GGUF layout, or loaded from a packed group. */
-INLINE VNNI void decode_group(int format, int bb, int packed, const uint8_t *blk, __m512i gather_at,
+ * dw and Q4_1's minimums mw of the 16-block group at blk, transposed and gathered. */
+INLINE VNNI void decode_group(int format, int bb, const uint8_t *blk, __m512i gather_at,
                               __m512i w[8], __m512 *dw, __m512 *mw) {
     const __m512i low4 = _mm512_set1_epi8(15);
-    if (packed) {
-        for (int j = 0; j < (format == 2 ? 8 : 4); j++) w[j] = _mm512_loadu_si512((const void *)(blk + 64 * j));
-        *dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(blk + (format == 2 ? 512 : 256))));
-        if (format == 1) *mw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(blk + 288)));
+    if (format == 2) {
+        transpose16(blk, bb, 2, w);
+        transpose16(blk, bb, 18, w + 4);
+        for (int j = 0; j < 8; j++) w[j] = _mm512_xor_si512(w[j], _mm512_set1_epi8((char)0x80));
     } else {
-        if (format == 2) {
-            transpose16(blk, bb, 2, w);
-            transpose16(blk, bb, 18, w + 4);
-            for (int j = 0; j < 8; j++) w[j] = _mm512_xor_si512(w[j], _mm512_set1_epi8((char)0x80));
-        } else {
-            transpose16(blk, bb, format == 1 ? 4 : 2, w);
-        }
-        const __m512i dm = _mm512_i32gather_epi32(gather_at, (const void *)blk, 1);
-        *dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dm));
-        if (format == 1) *mw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dm, 16)));
+        transpose16(blk, bb, format == 1 ? 4 : 2, w);
     }
+    const __m512i dm = _mm512_i32gather_epi32(gather_at, (const void *)blk, 1);
+    *dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dm));
+    if (format == 1) *mw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dm, 16)));
     if (format != 2) {
         for (int j = 0; j < 4; j++) {   /* nibbles: low = bytes' q[4j..], high = q[16 + 4j..] */
             w[j + 4] = _mm512_and_si512(_mm512_srli_epi32(w[j], 4), low4);
@@ -178,12 +169,11 @@ INLINE VNNI void decode_group(int format, int bb, int packed, const uint8_t *blk
     }
 }
 
-/* The kernel on the GGUF layout (packed = 0) or on packed weights (1). Two accumulator
- * chains per activation row below `chains2` rows hide vpdpbusd's latency (the integer sums
- * are exact either way). */
-INLINE VNNI void vnni_rows(int format, int bb, int packed, const uint8_t *data, size_t row_bytes, int blocks,
-                           int lo, int hi, const uint8_t *act, size_t as, int n, float *y, size_t ys) {
-    const int groups = blocks / 16, tail = blocks % 16, chains2 = packed ? 5 : 3;
+/* Two accumulator chains per activation row below `chains2` rows hide vpdpbusd's latency
+ * (the integer sums are exact either way). */
+INLINE VNNI void q8_rows_vnni_n(int format, int bb, const uint8_t *data, size_t row_bytes, int blocks,
+                                int lo, int hi, const uint8_t *act, size_t as, int n, float *y, size_t ys) {
+    const int groups = blocks / 16, tail = blocks % 16, chains2 = 3;
     const q4_pair_plan plan = make_plan(format, bb);
     const __m512i zero = _mm512_setzero_si512();
     __m512i gather_at;   /* byte offset of the block at each q8_perm position */
@@ -203,7 +193,7 @@ INLINE VNNI void vnni_rows(int format, int bb, int packed, const uint8_t *data, 
             for (int p = 0; p < 16 * bb; p += 64) _mm_prefetch((const char *)blk + PREFETCH + p, _MM_HINT_T0);
             __m512i w[8];
             __m512 dw, mw = _mm512_setzero_ps();
-            decode_group(format, bb, packed, blk, gather_at, w, &dw, &mw);
+            decode_group(format, bb, blk, gather_at, w, &dw, &mw);
             for (int r = 0; r < n; r++) {
                 const uint8_t *xr = act + r * as + (size_t)g * 512;
                 __m512i a0 = format == 1 ? zero : _mm512_loadu_si512((const void *)(cg + r * as + (size_t)g * 64));
@@ -224,15 +214,4 @@ INLINE VNNI void vnni_rows(int format, int bb, int packed, const uint8_t *data, 
     }
 }
 
-INLINE VNNI void q8_rows_vnni_n(int format, int bb, const uint8_t *data, size_t row_bytes, int blocks, int lo,
-                                int hi, const uint8_t *act, size_t as, int n, float *y, size_t ys) {
-    vnni_rows(format, bb, 0, data, row_bytes, blocks, lo, hi, act, as, n, y, ys);
-}
-
-INLINE VNNI void q8_rows_packed_n(int format, int bb, const uint8_t *data, size_t row_bytes, int blocks, int lo,
-                                  int hi, const uint8_t *act, size_t as, int n, float *y, size_t ys) {
-    vnni_rows(format, bb, 1, data, row_bytes, blocks, lo, hi, act, as, n, y, ys);
-}
-
 SPECIALIZE_ROWS(, q8_rows_vnni, q8_rows_vnni_n, VNNI, uint8_t)
-SPECIALIZE_ROWS(, ck_q8_rows_packed, q8_rows_packed_n, VNNI, uint8_t)

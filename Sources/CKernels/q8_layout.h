@@ -33,6 +33,15 @@ Q8_INLINE size_t grouped_bytes(int blocks) {
     return grouped_tail(blocks / 16) + (blocks % 16 ? plain_bytes(blocks % 16) : 0);
 }
 
+/* Lanes layout (the row-tile kernel, ckernels_vnni_tiles.c): xq int8 [blocks · 32] at 0, in
+ * block order; dx f32 [blocks]; s f32 [blocks] (dx · Σxq); −8·Σxq int32 [blocks];
+ * −128·Σxq int32 [blocks]: 48 bytes per block, the same as the grouped layout. */
+Q8_INLINE size_t lanes_dx(int blocks) { return (size_t)blocks * 32; }
+Q8_INLINE size_t lanes_s(int blocks) { return (size_t)blocks * 36; }
+Q8_INLINE size_t lanes_c8(int blocks) { return (size_t)blocks * 40; }
+Q8_INLINE size_t lanes_c128(int blocks) { return (size_t)blocks * 44; }
+Q8_INLINE size_t lanes_bytes(int blocks) { return (size_t)blocks * 48; }
+
 void q8_rows_vnni(int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
                   const uint8_t *act, size_t act_stride, int n, float *y, size_t y_stride);
 

@@ -41,32 +41,40 @@ extension QuantizedMatrix {
     /// tests turn it off to check the AVX2 kernels on this machine.
     nonisolated(unsafe) public static var useVNNI = vnniAvailable
 
-    /// Whether VNNI q8 products use a copy of the weights packed at first use
-    /// (`ck_pack_vnni`: the same bytes per row, transposed per 16 blocks) instead of
-    /// transposing every 16-block group in each product. Same results bit for bit; costs a
+    /// Whether VNNI q8 products use a copy of the weights re-laid-out once as row tiles
+    /// (`ck_pack_tiles`: one zmm lane per output row, so no per-row reduction and no
+    /// 16-block tail; 1.2–2.8× the transposing kernel, see Experiments/performance) instead of
+    /// transposing every 16-block group in each product. Equal up to float rounding; costs a
     /// second copy of each matrix used this way. `SPRIG_Q8_PACKED=0` turns it off for A/B runs.
     nonisolated(unsafe) public static var usePackedWeights = ProcessInfo.processInfo.environment["SPRIG_Q8_PACKED"] != "0"
 
-    /// The packed copy of this matrix, made once (under the lock: a model may be shared).
-    private func packedForVNNI() -> UnsafeRawPointer {
+    /// The row-tile copy of this matrix, made once (under the lock: a model may be shared).
+    private func rowTiles() -> UnsafeRawPointer {
         vnniPacked.withLock { packed in
             if let p = packed { return UnsafeRawPointer(p.pointer) }
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
-            ck_pack_vnni(formatCode, data.assumingMemoryBound(to: UInt8.self), rowBytes, Int32(columns / 32),
-                            Int32(rows), raw.assumingMemoryBound(to: UInt8.self))
+            let bytes = ck_tiles_bytes(formatCode, Int32(columns / 32), Int32(rows))
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
+            ck_pack_tiles(formatCode, data.assumingMemoryBound(to: UInt8.self), rowBytes, Int32(columns / 32),
+                          Int32(rows), raw.assumingMemoryBound(to: UInt8.self))
             packed = RawAllocation(raw)
             return UnsafeRawPointer(raw)
         }
     }
 
-    /// Bytes of one quantized activation row (`ck_q8_quantize` layout) for `columns` inputs.
+    /// Layouts of a quantized activation row (`ck_q8_quantize`; CKernels/q8_layout.h).
+    enum Q8Layout: Int32 {
+        case plain = 0     // AVX2 Q8_0
+        case grouped = 1   // 16-block groups: the transposing VNNI kernel, AVX2 Q4
+        case lanes = 2     // block order plus per-block sums: the row-tile kernel
+    }
+
+    /// Bytes of one quantized activation row (any layout) for `columns` inputs.
     static func q8RowBytes(columns: Int) -> Int { ck_q8_row_bytes(Int32(columns / 32)) }
 
-    /// Quantizes x [n, columns] into `act` [n, q8RowBytes] (Q8 blocks of 32): `grouped`
-    /// (`ck_q8_grouped`: VNNI, and AVX2 Q4) or plain (layouts in CKernels/q8_layout.h).
+    /// Quantizes x [n, columns] into `act` [n, q8RowBytes] (Q8 blocks of 32) in `layout`.
     static func quantizeActivations(_ x: UnsafePointer<Float>, rows n: Int, columns: Int,
-                                    into act: UnsafeMutableRawPointer, grouped: Bool) {
-        ck_q8_quantize(grouped ? 1 : 0, x, columns, Int32(n), Int32(columns / 32),
+                                    into act: UnsafeMutableRawPointer, layout: Q8Layout) {
+        ck_q8_quantize(layout.rawValue, x, columns, Int32(n), Int32(columns / 32),
                        act.assumingMemoryBound(to: UInt8.self), q8RowBytes(columns: columns))
     }
 
@@ -77,21 +85,23 @@ extension QuantizedMatrix {
         let blocks = columns / 32, rows = self.rows, rowBytes = self.rowBytes
         let stride = Self.q8RowBytes(columns: columns)
         let code = formatCode, vnni: Int32 = Self.useVNNI && Self.vnniAvailable ? 1 : 0
-        // On VNNI: the packed copy (no per-product transpose); its kernel gives the same bits.
-        let packed = vnni != 0 && Self.usePackedWeights ? packedForVNNI() : nil
-        let data = (packed ?? self.data).assumingMemoryBound(to: UInt8.self)
-        let grain = Self.grain(rows: rows, blocks: blocks, n: n)
+        // On VNNI: the row-tile copy (chunks of whole tiles of 16 rows).
+        let tiles = vnni != 0 && Self.usePackedWeights ? rowTiles() : nil
+        let data = (tiles ?? self.data).assumingMemoryBound(to: UInt8.self)
+        let grain = tiles != nil ? (Self.grain(rows: rows, blocks: blocks, n: n) + 15) & ~15
+                                 : Self.grain(rows: rows, blocks: blocks, n: n)
+        let layout: Q8Layout = tiles != nil ? .lanes : ck_q8_grouped(vnni, code) != 0 ? .grouped : .plain
         withUnsafeTemporaryAllocation(byteCount: n * stride, alignment: 64) { buffer in
             let act = buffer.baseAddress!   // [n, stride] bytes, one quantized row each
-            Self.quantizeActivations(x, rows: n, columns: columns, into: act, grouped: ck_q8_grouped(vnni, code) != 0)
+            Self.quantizeActivations(x, rows: n, columns: columns, into: act, layout: layout)
             let actC = UnsafePointer(act.assumingMemoryBound(to: UInt8.self))
             WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
                 var r = 0
                 while r < n {
                     let g = min(8, n - r)
-                    if packed != nil {
-                        ck_q8_rows_packed(code, data, rowBytes, Int32(blocks), Int32(lo), Int32(hi),
-                                          actC + r * stride, stride, Int32(g), y + r * rows, rows)
+                    if tiles != nil {
+                        ck_q8_tiles(code, data, rowBytes, Int32(blocks), Int32(lo), Int32(hi),
+                                    actC + r * stride, stride, Int32(g), y + r * rows, rows)
                     } else {
                         ck_q8_rows(vnni, code, data, rowBytes, Int32(blocks), Int32(lo), Int32(hi),
                                    actC + r * stride, stride, Int32(g), y + r * rows, rows)

@@ -21,8 +21,8 @@ public final class QuantizedMatrix: @unchecked Sendable {
     public let columns: Int       // in (multiple of 32)
     public let data: UnsafeRawPointer
     private let owner: AnyObject?
-    /// The weights re-laid-out for the VNNI int8-activation kernels (`ck_pack_vnni`),
-    /// made on the first such product; nil until then and for every other path.
+    /// The weights re-laid-out as row tiles for the VNNI int8-activation kernel
+    /// (`ck_pack_tiles`), made on the first such product; nil until then and for every other path.
     let vnniPacked = Mutex<RawAllocation?>(nil)
     public var rowBytes: Int { columns / BlockFormat.blockSize * format.blockBytes }
     public var byteCount: Int { rows * rowBytes }

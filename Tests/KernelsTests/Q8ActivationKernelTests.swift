@@ -103,12 +103,15 @@ final class Q8ActivationKernelTests: XCTestCase {
             let stride = QuantizedMatrix.q8RowBytes(columns: columns)
             let raw = UnsafeMutableRawPointer.allocate(byteCount: n * stride, alignment: 64)
             defer { raw.deallocate() }
-            // The plain layout (AVX2 kernels); the VNNI kernels' grouped layout holds the same
-            // numbers, checked through their outputs below.
-            x.withUnsafeBufferPointer {
-                QuantizedMatrix.quantizeActivations($0.baseAddress!, rows: n, columns: columns, into: raw, grouped: false)
+            func quantize(_ layout: QuantizedMatrix.Q8Layout) {
+                x.withUnsafeBufferPointer {
+                    QuantizedMatrix.quantizeActivations($0.baseAddress!, rows: n, columns: columns, into: raw, layout: layout)
+                }
             }
-            let blocks = columns / 32, bq = (blocks + 3) & ~3   // layout in ckernels.h
+            // The plain layout (AVX2 kernels) and the lanes layout (row tiles); the grouped
+            // layout holds the same numbers, checked through the kernels' outputs below.
+            let blocks = columns / 32, bq = (blocks + 3) & ~3   // layouts in q8_layout.h
+            quantize(.plain)
             for r in 0..<n {
                 let ref = referenceQuantize(x[(r * columns)..<((r + 1) * columns)])
                 let row = raw + r * stride
@@ -118,6 +121,19 @@ final class Q8ActivationKernelTests: XCTestCase {
                         XCTAssertEqual(row.load(fromByteOffset: bq * 32 + (b * 8 + l) * 4, as: Float.self).bitPattern, ref.dx[b].bitPattern)
                     }
                     XCTAssertEqual(row.load(fromByteOffset: bq * 64 + b * 4, as: Float.self).bitPattern, ref.s[b].bitPattern)
+                }
+            }
+            quantize(.lanes)
+            for r in 0..<n {   // xq [blocks·32], then dx, s, −8Σxq, −128Σxq [blocks] each
+                let ref = referenceQuantize(x[(r * columns)..<((r + 1) * columns)])
+                let row = raw + r * stride
+                for i in 0..<columns { XCTAssertEqual(row.load(fromByteOffset: i, as: Int8.self), ref.xq[i], "lanes xq[\(i)]") }
+                for b in 0..<blocks {
+                    let sum = ref.xq[(b * 32)..<(b * 32 + 32)].reduce(Int32(0)) { $0 + Int32($1) }
+                    XCTAssertEqual(row.load(fromByteOffset: blocks * 32 + b * 4, as: Float.self).bitPattern, ref.dx[b].bitPattern)
+                    XCTAssertEqual(row.load(fromByteOffset: blocks * 36 + b * 4, as: Float.self).bitPattern, ref.s[b].bitPattern)
+                    XCTAssertEqual(row.load(fromByteOffset: blocks * 40 + b * 4, as: Int32.self), -8 * sum)
+                    XCTAssertEqual(row.load(fromByteOffset: blocks * 44 + b * 4, as: Int32.self), -128 * sum)
                 }
             }
         }
@@ -170,36 +186,9 @@ final class Q8ActivationKernelTests: XCTestCase {
         QuantizedMatrix.useVNNI = true
         let savedPacked = QuantizedMatrix.usePackedWeights
         defer { QuantizedMatrix.usePackedWeights = savedPacked }
-        for packed in [true, false] {   // weights packed at first use, and transposed per product
+        for packed in [true, false] {   // row tiles made at first use, and groups transposed per product
             QuantizedMatrix.usePackedWeights = packed
             checkAllFormats()
-        }
-    }
-
-    /// The packed kernel reads the same weights in another order and sums in the same
-    /// order, so it gives the transposing kernel's results bit for bit (tails of 0…15 blocks).
-    func testPackedKernelIsBitIdenticalToTransposingKernel() throws {
-        try XCTSkipUnless(QuantizedMatrix.vnniAvailable, "no AVX-512 VNNI on this CPU (or SPRIG_NO_AVX512 set)")
-        let saved = (QuantizedMatrix.useVNNI, QuantizedMatrix.usePackedWeights)
-        defer { (QuantizedMatrix.useVNNI, QuantizedMatrix.usePackedWeights) = saved }
-        QuantizedMatrix.useVNNI = true
-        var rng = Rng(state: 41)
-        for f in [BlockFormat.q4_0, .q4_1, .q8_0] {
-            for blocks in [16, 17, 18, 28, 31, 32, 48, 50] {
-                let m = makeMatrix(f, rows: 13, columns: 32 * blocks, rng: &rng)
-                for n in [1, 2, 4, 5, 8, 11] {
-                    let x = activations(n * m.columns, rng: &rng)
-                    func run(packed: Bool) -> [UInt32] {
-                        QuantizedMatrix.usePackedWeights = packed
-                        var y = [Float](repeating: .nan, count: n * m.rows)
-                        x.withUnsafeBufferPointer { xp in
-                            y.withUnsafeMutableBufferPointer { yp in m.multiply(xp.baseAddress!, rows: n, into: yp.baseAddress!, activations: .q8) }
-                        }
-                        return y.map(\.bitPattern)
-                    }
-                    XCTAssertEqual(run(packed: true), run(packed: false), "\(f) blocks=\(blocks) n=\(n)")
-                }
-            }
         }
     }
 

@@ -51,13 +51,13 @@ int ck_q8_grouped(int vnni, int format);
 size_t ck_q8_row_bytes(int blocks);
 
 /* Quantizes n rows of x (row r at x + r · x_stride floats, blocks · 32 columns) into
- * act (row r at act + r · act_stride bytes, act_stride ≥ ck_q8_row_bytes(blocks)), in the
- * layout ck_q8_rows reads (grouped = ck_q8_grouped(vnni, format)): 1 = 16-block groups,
- * transposed, then the last blocks % 16 plain; 0 = plain (xq int8 [bq · 32] at byte 0, dx f32
- * [bq · 8] (each block's scale repeated 8 times) at bq · 32, s f32 [bs] at bq · 64, with
- * bq = blocks rounded up to 4 and bs = bq rounded up to 16; padding zero). Layouts in
- * q8_layout.h. Needs AVX2 + F16C (the package's baseline). */
-void ck_q8_quantize(int grouped, const float *x, size_t x_stride, int n, int blocks, uint8_t *act, size_t act_stride);
+ * act (row r at act + r · act_stride bytes, act_stride ≥ ck_q8_row_bytes(blocks)) in one of
+ * three layouts (q8_layout.h): 0 = plain (xq int8 [bq · 32] at byte 0, dx f32 [bq · 8] (each
+ * block's scale repeated 8 times) at bq · 32, s f32 [bs] at bq · 64, with bq = blocks rounded
+ * up to 4 and bs = bq rounded up to 16; padding zero); 1 = grouped (16-block groups,
+ * transposed, then the last blocks % 16 plain; ck_q8_rows reads layout ck_q8_grouped(vnni,
+ * format)); 2 = lanes (ck_q8_tiles). Needs AVX2 + F16C (the package's baseline). */
+void ck_q8_quantize(int layout, const float *x, size_t x_stride, int n, int blocks, uint8_t *act, size_t act_stride);
 
 /* y[r · y_stride + o] for o in [lo, hi), r < n, 1 ≤ n ≤ 8, from quantized activation rows
  * (act, act_stride as written by ck_q8_quantize with grouped = ck_q8_grouped(vnni, format)). vnni != 0: AVX-512
@@ -65,18 +65,20 @@ void ck_q8_quantize(int grouped, const float *x, size_t x_stride, int n, int blo
 void ck_q8_rows(int vnni, int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
                 const uint8_t *act, size_t act_stride, int n, float *y, size_t y_stride);
 
-/* Weights re-laid-out for ck_q8_rows_packed (any format): `rows` rows of `row_bytes` bytes
- * (`blocks` blocks) from src into dst, same size and row stride; per group of 16 blocks
- * the quants transposed into the activations' grouped order (Q8_0's biased to u8), then
- * the 16 scales (and Q4_1's minimums); the last blocks % 16 blocks unchanged
- * (ckernels_vnni_packed.c). Plain C: callable anywhere; the result is read only by
- * ck_q8_rows_packed. */
-void ck_pack_vnni(int format, const uint8_t *src, size_t row_bytes, int blocks, int rows, uint8_t *dst);
+/* Bytes of `rows` rows of `blocks` blocks as row tiles (ck_pack_tiles): whole tiles of 16 rows. */
+size_t ck_tiles_bytes(int format, int blocks, int rows);
 
-/* ck_q8_rows(1, format, …) on weights packed by ck_pack_vnni, bit-identical results (only
- * when ck_vnni_available(); act from ck_q8_quantize with grouped = 1). */
-void ck_q8_rows_packed(int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
-                       const uint8_t *act, size_t act_stride, int n, float *y, size_t y_stride);
+/* Weights re-laid-out as row tiles for ck_q8_tiles (ckernels_vnni_tiles.c): per tile of 16
+ * rows and per block, the 16 rows' quants interleaved 4 bytes per lane (Q8_0's biased to
+ * u8), then their scales (and Q4_1's minimums); the last partial tile padded with zero
+ * rows. dst holds ck_tiles_bytes(format, blocks, rows). Plain C: callable anywhere. */
+void ck_pack_tiles(int format, const uint8_t *src, size_t row_bytes, int blocks, int rows, uint8_t *dst);
+
+/* y[r · y_stride + o] for o in [lo, hi) (lo a multiple of 16, hi ≤ the matrix's rows), r < n,
+ * 1 ≤ n ≤ 8, on tiles from ck_pack_tiles (data; row_bytes unused) and activations in the
+ * lanes layout (ck_q8_quantize layout 2). Only when ck_vnni_available(). */
+void ck_q8_tiles(int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
+                 const uint8_t *act, size_t act_stride, int n, float *y, size_t y_stride);
 
 /* ---- Attention (ckernels_attention.c) ---- */
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# q8 activations on weights packed once for the VNNI kernels (default) against the kernels
-# that transpose every 16-block group per product (SPRIG_Q8_PACKED=0), with the f32 default
+# q8 activations on weights re-laid-out once as row tiles for the VNNI kernel (default) against the kernel
+# that transposes every 16-block group per product (SPRIG_Q8_PACKED=0), with the f32 default
 # as a third column: interleaved rounds of `sprig bench --json --steps STEPS`, one JSON line
-# per run with the 1-minute load average. Usage: packed_weights.sh [ROUNDS] [STEPS]
+# per run with the 1-minute load average. Usage: row_tiles.sh [ROUNDS] [STEPS]
 # (SPRIG, GGUF as in bench_env.sh; output on stdout).
 set -euo pipefail
 source "$(dirname "$0")/bench_env.sh"
 for ((r = 1; r <= ${1:-3}; r++)); do
-    for mode in packed transposing f32; do
+    for mode in tiles transposing f32; do
         l=$(load)
         a=q8; flag=SPRIG_Q8_PACKED=1
         [ "$mode" = transposing ] && flag=SPRIG_Q8_PACKED=0

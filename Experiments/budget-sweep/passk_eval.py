@@ -3,7 +3,7 @@ per problem at the model's temperature, pass@k = mean over problems of 1 − C(n
 (c = right samples). One draw of exactly k samples per problem (what train.py reports) has
 several times the variance; this is the same quantity measured more tightly.
 
-    python3 passk_eval.py MODEL_FOLDER_OR_PT [--n 48] [--k 16] [--problems 100] [--level hard]
+    python3 passk_eval.py MODEL_FOLDER_OR_PT [--n 48] [--k 16] [--problems 100] [--level hard] [--dump FILE]
 """
 import argparse, json, math, os, sys, time
 import torch
@@ -18,6 +18,7 @@ ap.add_argument("--problems", type=int, default=100)
 ap.add_argument("--level", default="hard")
 ap.add_argument("--temperature", type=float, default=1.0)
 ap.add_argument("--seed", type=int, default=11)
+ap.add_argument("--dump", help="write per-problem right-sample counts (a, b, c of n) as JSONL here")
 args = ap.parse_args()
 torch.set_num_threads(2)
 tok = sprig_tokenizer.build(); ids = C.Ids(tok)
@@ -31,6 +32,9 @@ greedy = T.greedy_accuracy(m, tok, ids, pairs, mx)
 _, correct, _ = T.sample_k(m, tok, ids, pairs, args.n, mx, temperature=args.temperature, top_p=1.0, seed=args.seed)
 cs = [sum(correct[p * args.n:(p + 1) * args.n]) for p in range(len(pairs))]
 passk = sum(1 - math.comb(args.n - c, args.k) / math.comb(args.n, args.k) for c in cs) / len(pairs)
+if args.dump:
+    with open(args.dump, "w") as f:
+        for (a, b), c in zip(pairs, cs): f.write(json.dumps(dict(a=a, b=b, right=c, n=args.n)) + "\n")
 first_k = sum(any(correct[p * args.n:p * args.n + args.k]) for p in range(len(pairs))) / len(pairs)
 print(json.dumps(dict(model=args.model, level=args.level, problems=len(pairs), greedy=greedy, n=args.n, k=args.k,
                       pass_k_unbiased=round(passk, 4), pass_k_first_k_samples=first_k,

@@ -57,6 +57,7 @@ LEVELS = {
     "easy": ((3, 4), (2, 2)),     # 3 steps
     "medium": ((3, 4), (3, 3)),   # 5 steps
     "hard": ((4, 5), (3, 4)),     # 5-7 steps
+    "hard4": ((4, 5), (4, 4)),    # hard's 4-digit multipliers alone (curriculum weight; no eval file)
 }
 EVAL_LEVELS = ("easy", "medium", "hard")  # the committed Data/mult-eval-*.jsonl
 WIDTH = 10           # digits of A, P and S (products up to 10 digits)

@@ -328,7 +328,7 @@ def evaluate(model, tok, ids, cfg, heads_on, seed):
     """heads_on: name -> (backbone, head). Greedy on every eval problem; eval_k samples on
     the first eval_n per level; selection and within-problem AUROC of each scorer."""
     res = {}
-    for level in task.LEVELS:
+    for level in task.EVAL_LEVELS:
         recs = task.eval_split(level)[: cfg["greedy_n"]]
         pairs = [(r["a"], r["b"]) for r in recs]
         mx = max_new_for(level)

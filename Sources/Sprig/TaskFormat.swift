@@ -13,7 +13,7 @@ public struct TaskFormat: Codable, Sendable {
     public var stepPatterns: [String]?
     public var sampling: SamplingDefaults?
     /// "reversed": the model writes its final answer least significant digit first
-    /// (Models/sprig-mult); Sprig reads it back. Nil: as written.
+    /// (Models/sprig-mult*); Sprig reads it back. Nil: as written.
     public var answerDigits: String?
     /// Multiplication: the operand sizes the policy was trained on, as [aMin, aMax, bMin, bMax]
     /// digit ranges of the first and second number; questions outside them are mapped onto

@@ -4,8 +4,9 @@ import StepSearch
 import XCTest
 @testable import Sprig
 
-/// The embedded default (Models/sprig-mult: the small multiplication policy and its
-/// SPRM head, both trained by Experiments/budget-sweep/train.py) end to end.
+/// The embedded default (Models/sprig-mult-band: the small multiplication policy and its
+/// SPRM head, both trained by Experiments/budget-sweep/train.py) end to end, and the
+/// stronger policy of the same task (Models/sprig-mult) against PyTorch.
 final class DefaultModelTests: XCTestCase {
     static let engine: SearchEngine? = {
         guard let path = DefaultModel.locate(), let lm = try? LanguageModel.load(path: path) else { return nil }
@@ -13,7 +14,7 @@ final class DefaultModelTests: XCTestCase {
     }()
 
     func engine() throws -> SearchEngine {
-        guard let e = Self.engine else { throw XCTSkip("Models/sprig-mult not found") }
+        guard let e = Self.engine else { throw XCTSkip("Models/sprig-mult-band not found") }
         return e
     }
 
@@ -33,7 +34,7 @@ final class DefaultModelTests: XCTestCase {
         XCTAssertEqual(e.pool.freeCount, e.pool.blockCount, "every KV block is back in the pool")
     }
 
-    /// Questions outside the operand sizes the policy was trained on (Models/sprig-mult's
+    /// Questions outside the operand sizes the policy was trained on (the default's
     /// `operand_digits`) are shown to it swapped or scaled, and answered right: greedy
     /// decoding, exact answers. (Before the mapping the policy answered 12 × 34 with 48.)
     func testQuestionsOutsideTheTrainedSizesAreAnswered() throws {
@@ -47,18 +48,18 @@ final class DefaultModelTests: XCTestCase {
 
     /// Inline SPRM step scores (read from the hidden state that produced each step
     /// token, during generation) equal PyTorch's scores over the finished text, and the
-    /// greedy tokens equal transformers' (Models/sprig-mult/reference.json).
+    /// greedy tokens equal transformers' (the model folder's reference.json).
     func testGreedyTokensAndInlineStepScoresMatchPyTorch() throws {
         try checkAgainstPyTorch(try engine())
     }
 
-    /// The same for Models/sprig-mult-band, the weaker policy of the budget sweep (greedy
-    /// in the 30-60 % band on hard problems; Experiments/budget-sweep, session 4).
-    func testBandPolicyMatchesPyTorch() throws {
-        guard let path = DefaultModel.locate() else { throw XCTSkip("Models/sprig-mult not found") }
-        let band = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("sprig-mult-band").path
-        guard FileManager.default.fileExists(atPath: band + "/config.json") else { throw XCTSkip("Models/sprig-mult-band not found") }
-        try checkAgainstPyTorch(try SearchEngine(model: try LanguageModel.load(path: band), kvMemoryBytes: 64 << 20))
+    /// The same for Models/sprig-mult, the stronger policy of the same task (hard greedy
+    /// 0.97; Experiments/budget-sweep, session 3), shipped beside the default.
+    func testStrongPolicyMatchesPyTorch() throws {
+        guard let path = DefaultModel.locate() else { throw XCTSkip("Models/sprig-mult-band not found") }
+        let strong = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("sprig-mult").path
+        guard FileManager.default.fileExists(atPath: strong + "/config.json") else { throw XCTSkip("Models/sprig-mult not found") }
+        try checkAgainstPyTorch(try SearchEngine(model: try LanguageModel.load(path: strong), kvMemoryBytes: 64 << 20))
     }
 
     func checkAgainstPyTorch(_ e: SearchEngine) throws {
@@ -103,7 +104,7 @@ final class DefaultModelTests: XCTestCase {
         }
     }
 
-    /// The least-significant-digit-first layout of Models/sprig-mult: `{a:revN}` in the
+    /// The least-significant-digit-first layout of the shipped policies: `{a:revN}` in the
     /// template, and the reversed answer after </think> read back to its value.
     func testReversedDigitTemplateAndAnswer() throws {
         let format = TaskFormat(task: "multiplication", promptTemplate: "{a} * {b}\n{a:rev10}*{b:rev4}",

@@ -43,7 +43,7 @@ extension QuantizedMatrix {
 
     /// Whether VNNI q8 products use a copy of the weights re-laid-out once as row tiles
     /// (`ck_pack_tiles`: one zmm lane per output row, so no per-row reduction and no
-    /// 16-block tail; 1.2–2.8× the transposing kernel, see Experiments/performance) instead of
+    /// 16-block tail; 1.05–2.9× the transposing kernel, Experiments/performance session 8) instead of
     /// transposing every 16-block group in each product. Equal up to float rounding; costs a
     /// second copy of each matrix used this way. `SPRIG_Q8_PACKED=0` turns it off for A/B runs.
     nonisolated(unsafe) public static var usePackedWeights = ProcessInfo.processInfo.environment["SPRIG_Q8_PACKED"] != "0"

@@ -16,9 +16,10 @@
 int ck_q8_grouped(int vnni, int format) { return vnni || format != 2; }
 
 size_t ck_q8_row_bytes(int blocks) {
-    size_t a = plain_bytes(blocks), b = grouped_bytes(blocks), c = lanes_bytes(blocks);
-    if (c > a) a = c;
-    return ((a > b ? a : b) + 63) & ~(size_t)63;
+    size_t bytes = plain_bytes(blocks);
+    if (grouped_bytes(blocks) > bytes) bytes = grouped_bytes(blocks);
+    if (lanes_bytes(blocks) > bytes) bytes = lanes_bytes(blocks);
+    return (bytes + 63) & ~(size_t)63;
 }
 
 int ck_vnni_available(void) {

@@ -50,7 +50,7 @@ extension QuantizedMatrix {
 
     /// The row-tile copy of this matrix, made once (under the lock: a model may be shared).
     private func rowTiles() -> UnsafeRawPointer {
-        vnniPacked.withLock { packed in
+        rowTileCopy.withLock { packed in
             if let p = packed { return UnsafeRawPointer(p.pointer) }
             let bytes = ck_tiles_bytes(formatCode, Int32(columns / 32), Int32(rows))
             let raw = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
@@ -88,8 +88,8 @@ extension QuantizedMatrix {
         // On VNNI: the row-tile copy (chunks of whole tiles of 16 rows).
         let tiles = vnni != 0 && Self.usePackedWeights ? rowTiles() : nil
         let data = (tiles ?? self.data).assumingMemoryBound(to: UInt8.self)
-        let grain = tiles != nil ? (Self.grain(rows: rows, blocks: blocks, n: n) + 15) & ~15
-                                 : Self.grain(rows: rows, blocks: blocks, n: n)
+        let rowGrain = Self.grain(rows: rows, blocks: blocks, n: n)
+        let grain = tiles != nil ? (rowGrain + 15) & ~15 : rowGrain
         let layout: Q8Layout = tiles != nil ? .lanes : ck_q8_grouped(vnni, code) != 0 ? .grouped : .plain
         withUnsafeTemporaryAllocation(byteCount: n * stride, alignment: 64) { buffer in
             let act = buffer.baseAddress!   // [n, stride] bytes, one quantized row each

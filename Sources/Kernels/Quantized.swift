@@ -23,7 +23,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     private let owner: AnyObject?
     /// The weights re-laid-out as row tiles for the VNNI int8-activation kernel
     /// (`ck_pack_tiles`), made on the first such product; nil until then and for every other path.
-    let vnniPacked = Mutex<RawAllocation?>(nil)
+    let rowTileCopy = Mutex<RawAllocation?>(nil)
     public var rowBytes: Int { columns / BlockFormat.blockSize * format.blockBytes }
     public var byteCount: Int { rows * rowBytes }
 

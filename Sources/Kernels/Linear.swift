@@ -33,6 +33,22 @@ public final class Linear: @unchecked Sendable {
                   storage: .f32(UnsafePointer(weights.pointer)), bias: bias, owner: weights)
     }
 
+    /// The weights a decode-sized product with `activations` streams (the row-tile copy
+    /// in q8 mode once made), their last `maxBytes` at most: a worker prefetches them,
+    /// from the end (what it claims first) backwards, while it waits for that product.
+    public func warmRegion(activations: ActivationPrecision, maxBytes: Int = WorkerPool.warmBytes) -> UnsafeRawBufferPointer? {
+        guard maxBytes > 0 else { return nil }
+        let base: UnsafeRawPointer, bytes: Int
+        switch storage {
+        case .f32(let w): (base, bytes) = (UnsafeRawPointer(w), inFeatures * outFeatures * 4)
+        case .quantized(let q):
+            guard let r = q.streamedBytes(activations: activations) else { return nil }
+            (base, bytes) = r
+        }
+        let n = min(maxBytes, bytes)
+        return UnsafeRawBufferPointer(start: base + (bytes - n), count: n)
+    }
+
     /// Bytes the weights occupy as stored (what one full pass must stream from memory).
     public var weightBytes: Int {
         switch storage {
@@ -44,15 +60,16 @@ public final class Linear: @unchecked Sendable {
     /// y[n, out] = x[n, in] · Wᵀ (+ bias). `rows` may be any count ≥ 1.
     /// One sgemv for a single row (sgemm with M = 1 is 2–4× slower in OpenBLAS 0.3.21).
     /// `activations` applies to quantized weights only (see `ActivationPrecision`).
+    /// `thenWarm`: the next product's `warmRegion` (see `WorkerPool.parallelFor`).
     public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
-                      activations: ActivationPrecision = .f32) {
+                      activations: ActivationPrecision = .f32, thenWarm: UnsafeRawBufferPointer? = nil) {
         precondition(rows >= 1)
         switch storage {
         case .f32(let w):
             let inF = inFeatures, outF = outFeatures
             if inF % 32 == 0 && (rows < QuantizedMatrix.gemmThreshold || !BLAS.hasFastGemm) {
                 // Decode-sized batches (or a generic-core OpenBLAS): the register tiles.
-                QuantizedMatrix.multiplyF32(w, rows: outF, columns: inF, x, n: rows, into: y)
+                QuantizedMatrix.multiplyF32(w, rows: outF, columns: inF, x, n: rows, into: y, thenWarm: thenWarm)
                 break
             }
             // Output features split over the pool; OpenBLAS runs single-threaded per chunk.
@@ -66,7 +83,7 @@ public final class Linear: @unchecked Sendable {
                 }
             }
         case .quantized(let q):
-            q.multiply(x, rows: rows, into: y, activations: activations)
+            q.multiply(x, rows: rows, into: y, activations: activations, thenWarm: thenWarm)
         }
         if let b = bias {
             for r in 0..<rows { Ops.add(b.pointer, into: y + r * outFeatures, count: outFeatures) }

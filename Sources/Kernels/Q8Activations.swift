@@ -2,20 +2,28 @@ import CKernels
 import Foundation
 
 /// Precision of the activations in quantized-weight products.
-/// - `f32` (default): activations stay f32; the weight blocks are dequantised in registers.
+/// - `f32` (the library's default, and `sprig generate`'s and `logits`'): activations stay
+///   f32; the weight blocks are dequantised in registers. Reference parity.
 /// - `q8`: each activation row is quantized to Q8 blocks of 32 (per-block f32 scale, as
 ///   llama.cpp does) once per product, and the dot products run on integer instructions
 ///   (AVX-512 VNNI `vpdpbusd`, or AVX2 `vpmaddubsw`). 1.5–2× faster decode at 4–16
 ///   sequences, at the cost of the activations' 8-bit rounding (SmolLM2-135M logits move
 ///   by up to ~1.3, RMS 1–7 %; see `Tests/TransformerTests/Q8ActivationTests.swift`). f32
-///   weights and the sgemm prefill path are unaffected.
+///   weights and the sgemm prefill path are unaffected. `sprig search` and `bench` use it
+///   by default on quantized checkpoints (throughput is what a budgeted search spends).
 public enum ActivationPrecision: String, Sendable, CaseIterable, Codable {
     case f32
     case q8
 
     /// `SPRIG_ACTIVATIONS` (`f32` or `q8`), read once; unset or empty means `f32`.
     /// An unknown value also means `f32` (see `environmentProblem`).
-    public static let environment: ActivationPrecision = parse(environmentValue) ?? .f32
+    public static var environment: ActivationPrecision { environmentChoice ?? .f32 }
+
+    /// `SPRIG_ACTIVATIONS` when it is set to f32 or q8, else nil (a command's own default applies).
+    public static let environmentChoice: ActivationPrecision? = {
+        guard let v = environmentValue, !v.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        return parse(v)
+    }()
 
     /// A message when `SPRIG_ACTIVATIONS` is set to something other than f32 / q8.
     public static var environmentProblem: String? {
@@ -53,12 +61,21 @@ extension QuantizedMatrix {
         rowTileCopy.withLock { packed in
             if let p = packed { return UnsafeRawPointer(p.pointer) }
             let bytes = ck_tiles_bytes(formatCode, Int32(columns / 32), Int32(rows))
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
+            let copy = HugePageAllocation(byteCount: bytes)
             ck_pack_tiles(formatCode, data.assumingMemoryBound(to: UInt8.self), rowBytes, Int32(columns / 32),
-                          Int32(rows), raw.assumingMemoryBound(to: UInt8.self))
-            packed = RawAllocation(raw)
-            return UnsafeRawPointer(raw)
+                          Int32(rows), copy.pointer.assumingMemoryBound(to: UInt8.self))
+            packed = copy
+            return UnsafeRawPointer(copy.pointer)
         }
+    }
+
+    /// The bytes a decode-sized product with `activations` reads: the row-tile copy in
+    /// q8 mode on VNNI (nil until the first product made it), else the matrix as loaded.
+    func streamedBytes(activations: ActivationPrecision) -> (UnsafeRawPointer, Int)? {
+        if activations == .q8 && Self.useVNNI && Self.vnniAvailable && Self.usePackedWeights {
+            return rowTileCopy.withLock { $0.map { (UnsafeRawPointer($0.pointer), $0.byteCount) } }
+        }
+        return (data, byteCount)
     }
 
     /// Layouts of a quantized activation row (`ck_q8_quantize`; CKernels/q8_layout.h).
@@ -81,7 +98,8 @@ extension QuantizedMatrix {
     /// y[n, rows] = x[n, columns] · Wᵀ with int8 activations: x is quantized once (all
     /// weight rows reuse it), then output rows are split over the worker pool; inside a
     /// chunk, activation rows go in groups of ≤ 8 so the chunk's weights stay in cache.
-    func multiplyQ8(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>) {
+    func multiplyQ8(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
+                    thenWarm: UnsafeRawBufferPointer? = nil) {
         let blocks = columns / 32, rows = self.rows, rowBytes = self.rowBytes
         let stride = Self.q8RowBytes(columns: columns)
         let code = formatCode, vnni: Int32 = Self.useVNNI && Self.vnniAvailable ? 1 : 0
@@ -95,7 +113,7 @@ extension QuantizedMatrix {
             let act = buffer.baseAddress!   // [n, stride] bytes, one quantized row each
             Self.quantizeActivations(x, rows: n, columns: columns, into: act, layout: layout)
             let actC = UnsafePointer(act.assumingMemoryBound(to: UInt8.self))
-            WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
+            WorkerPool.shared.parallelFor(count: rows, grain: grain, thenWarm: thenWarm) { lo, hi in
                 var r = 0
                 while r < n {
                     let g = min(8, n - r)

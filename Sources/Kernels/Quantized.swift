@@ -23,7 +23,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     private let owner: AnyObject?
     /// The weights re-laid-out as row tiles for the VNNI int8-activation kernel
     /// (`ck_pack_tiles`), made on the first such product; nil until then and for every other path.
-    let rowTileCopy = Mutex<RawAllocation?>(nil)
+    let rowTileCopy = Mutex<HugePageAllocation?>(nil)
     public var rowBytes: Int { columns / BlockFormat.blockSize * format.blockBytes }
     public var byteCount: Int { rows * rowBytes }
 
@@ -82,18 +82,18 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// Decode-sized n never allocates on the heap. `activations: .q8` quantizes x to Q8
     /// blocks and uses the integer kernels (`multiplyQ8`) except on the sgemm prefill path.
     public func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
-                         activations: ActivationPrecision = .f32) {
+                         activations: ActivationPrecision = .f32, thenWarm: UnsafeRawBufferPointer? = nil) {
         precondition(n >= 1)
         if n >= Self.gemmThreshold && BLAS.hasFastGemm {
             multiplyByTiles(x, rows: n, into: y)
             return
         }
         if activations == .q8 {
-            multiplyQ8(x, rows: n, into: y)
+            multiplyQ8(x, rows: n, into: y, thenWarm: thenWarm)
             return
         }
         if Self.useWideKernels {
-            multiplyWide(x, rows: n, into: y)
+            multiplyWide(x, rows: n, into: y, thenWarm: thenWarm)
             return
         }
         let blocks = columns / 32
@@ -180,11 +180,11 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// y[n, rows] = x[n, columns] · Wᵀ for f32 weights W [rows, columns] (columns a
     /// multiple of 32) with the same register tiles as the block formats.
     static func multiplyF32(_ w: UnsafePointer<Float>, rows: Int, columns: Int, _ x: UnsafePointer<Float>,
-                            n: Int, into y: UnsafeMutablePointer<Float>) {
+                            n: Int, into y: UnsafeMutablePointer<Float>, thenWarm: UnsafeRawBufferPointer? = nil) {
         precondition(columns % 32 == 0)
         let grain = Self.grain(rows: rows, blocks: columns / 32, n: n)
         let data = UnsafeRawPointer(w)
-        WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
+        WorkerPool.shared.parallelFor(count: rows, grain: grain, thenWarm: thenWarm) { lo, hi in
             // F32 has no offset term, so the block sums are never read.
             dotRows(F32Decoder.self, n: n, data: data, rowBytes: columns * 4, columns: columns,
                     lo: lo, hi: hi, x: x, sums: x, y: y, yStride: rows)

@@ -21,14 +21,15 @@ extension QuantizedMatrix {
     /// y[n, rows] = x[n, columns] · Wᵀ with the AVX-512 kernels: one row through the
     /// scaled-once kernel (q4 on `nibbleActivations`), more rows in groups of ≤ 8
     /// sharing each decoded block. Output rows split over the worker pool.
-    func multiplyWide(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>) {
+    func multiplyWide(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
+                      thenWarm: UnsafeRawBufferPointer? = nil) {
         let blocks = columns / 32, columns = self.columns, rows = self.rows
         let data = self.data.assumingMemoryBound(to: UInt8.self), rowBytes = self.rowBytes
         let code = formatCode
         let grain = Self.grain(rows: rows, blocks: blocks, n: n)
         if n == 1 {
             if format == .q8_0 {
-                WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
+                WorkerPool.shared.parallelFor(count: rows, grain: grain, thenWarm: thenWarm) { lo, hi in
                     ck_one_row(code, data, rowBytes, Int32(blocks), Int32(lo), Int32(hi), x, x, y)
                 }
                 return
@@ -37,13 +38,13 @@ extension QuantizedMatrix {
                 let xt = buffer.baseAddress!, sums = xt + columns   // [columns], [blocks]
                 Self.nibbleActivations(x, columns: columns, into: xt, sums: sums)
                 let xtc = UnsafePointer(xt), sumsC = UnsafePointer(sums)
-                WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
+                WorkerPool.shared.parallelFor(count: rows, grain: grain, thenWarm: thenWarm) { lo, hi in
                     ck_one_row(code, data, rowBytes, Int32(blocks), Int32(lo), Int32(hi), xtc, sumsC, y)
                 }
             }
             return
         }
-        WorkerPool.shared.parallelFor(count: rows, grain: grain) { lo, hi in
+        WorkerPool.shared.parallelFor(count: rows, grain: grain, thenWarm: thenWarm) { lo, hi in
             var r = 0
             while r < n {   // groups inside the chunk: its weights stay in cache across groups
                 let g = min(8, n - r)

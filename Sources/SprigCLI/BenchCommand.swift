@@ -80,7 +80,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try CLI.loadModel(model, dequantize: f32)
-        loaded.activationPrecision = activationOptions.precision
+        loaded.activationPrecision = activationOptions.precision(default: .q8)
         if target == "cache" { return try runCache(loaded) }
         if target == "memory" { return try runMemory(loaded) }
         // The decode measurement runs 32 prompt positions, one warm-up step, then the timed steps.

@@ -53,7 +53,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let lm = try CLI.run { () throws(SprigError) in try LanguageModel.load(path: model) }
-        lm.transformer.activationPrecision = activationOptions.precision
+        lm.transformer.activationPrecision = activationOptions.precision(default: .f32)
         if verbose {
             CLI.progress(String(format: "loaded %@ in %.2f s (%.1f MB of weights, peak RSS %.0f MB)", model, lm.loadSeconds,
                                 Double(lm.transformer.weightBytes) / 1e6, Double(Allocator.peakResidentBytes) / 1e6))

@@ -74,6 +74,12 @@ extension TransformerModel {
             for (j, t) in e.tokens.enumerated() { weights.embedding.row(t, into: x + (rowOffset[i] + j) * hidden) }
         }
 
+        // Decode-sized passes: each parallel loop names the next product's weights, which
+        // a worker prefetches once out of chunks (the serial work in between leaves the
+        // memory bus idle otherwise).
+        let warms = rows < QuantizedMatrix.gemmThreshold
+        func warm(_ next: Linear) -> UnsafeRawBufferPointer? { warms ? next.warmRegion(activations: precision) : nil }
+
         // RoPE tables, one per row for all layers: [rows, headDim] = [cos | sin] halves.
         withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * headDim) { tables in
         let ropeTable = tables.baseAddress!
@@ -82,10 +88,11 @@ extension TransformerModel {
         }
 
         for (l, layer) in weights.layers.enumerated() {
+            let nextQKV = l + 1 < c.layerCount ? weights.layers[l + 1].qkv : weights.lmHead
             if l == c.layerCount - 1 { copyOutputRows(entries, rowOffset, from: x, width: hidden, into: ws.hidden.pointer) }
             // Attention block.
             Ops.rmsNorm(x, weight: layer.attentionNorm.pointer, eps: eps, rows: rows, dim: hidden, into: xn)
-            layer.qkv.apply(xn, rows: rows, into: qkv, activations: precision)
+            layer.qkv.apply(xn, rows: rows, into: qkv, activations: precision, thenWarm: warm(layer.output))
             for (i, e) in entries.enumerated() {
                 for j in 0..<e.tokens.count {
                     let r = rowOffset[i] + j, pos = starts[i] + j
@@ -101,7 +108,7 @@ extension TransformerModel {
                 }
             }
             if !shared.isEmpty { shared.attendShared(cache: cache, layer: l) }   // siblings' shared rows, once for all
-            WorkerPool.shared.parallelFor(count: units.count) { lo, hi in
+            WorkerPool.shared.parallelFor(count: units.count, thenWarm: warm(layer.output)) { lo, hi in
                 for u in lo..<hi {
                     let unit = units[u]
                     let r = rowOffset[unit.entry] + unit.first
@@ -116,13 +123,13 @@ extension TransformerModel {
                     }
                 }
             }
-            layer.output.apply(attn, rows: rows, into: xn, activations: precision)
+            layer.output.apply(attn, rows: rows, into: xn, activations: precision, thenWarm: warm(layer.gateUp))
             Ops.add(xn, into: x, count: rows * hidden)
             // MLP block.
             Ops.rmsNorm(x, weight: layer.mlpNorm.pointer, eps: eps, rows: rows, dim: hidden, into: xn)
-            layer.gateUp.apply(xn, rows: rows, into: gateUp, activations: precision)
+            layer.gateUp.apply(xn, rows: rows, into: gateUp, activations: precision, thenWarm: warm(layer.down))
             Ops.siluMul(gateUp, rows: rows, inter: c.intermediateSize, into: act)
-            layer.down.apply(act, rows: rows, into: xn, activations: precision)
+            layer.down.apply(act, rows: rows, into: xn, activations: precision, thenWarm: warm(nextQKV))
             Ops.add(xn, into: x, count: rows * hidden)
         }
         }
@@ -132,7 +139,9 @@ extension TransformerModel {
         copyOutputRows(entries, rowOffset, from: x, width: hidden, into: picked)
         Ops.rmsNorm(picked, weight: weights.finalNorm.pointer, eps: eps, rows: outRows, dim: hidden,
                     into: ws.finalNormed.pointer)
-        weights.lmHead.apply(ws.finalNormed.pointer, rows: outRows, into: ws.logits.pointer, activations: precision)
+        // Then the next pass's first product: sampling and bookkeeping run in between.
+        weights.lmHead.apply(ws.finalNormed.pointer, rows: outRows, into: ws.logits.pointer, activations: precision,
+                             thenWarm: warm(weights.layers[0].qkv))
         return ForwardOutput(rows: outRows, vocabSize: c.vocabSize, hiddenSize: hidden,
                              logitsBase: ws.logits.pointer, hiddenBase: ws.hidden.pointer, entryRow: entryRow)
     }

@@ -4,17 +4,22 @@ import XCTest
 @testable import Kernels
 
 final class WorkerPoolTests: XCTestCase {
-    /// Every index of [0, count) is visited exactly once, over many back-to-back
-    /// calls with varying counts and grains (the decode loop's pattern).
+    /// Every index of [0, count) is visited exactly once, in ranges that are whole
+    /// `grain` chunks (the caller claims from the front, workers from the back), over
+    /// many back-to-back calls with varying counts and grains (the decode loop's
+    /// pattern), half of them asking the workers to prefetch a buffer afterwards.
     func testRepeatedCallsCoverEachIndexOnce() {
         let pool = WorkerPool(threads: 3)
         let hits = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 1000)
         for i in 0..<1000 { (hits + i).initialize(to: Atomic<Int>(0)) }
         defer { hits.deallocate() }
+        let warmed = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 64)
+        defer { warmed.deallocate() }
         for call in 0..<5000 {
             let count = call % 1000 + 1, grain = call % 7 + 1
-            pool.parallelFor(count: count, grain: grain) { lo, hi in
-                precondition(lo < hi && hi <= count)
+            let warm = call % 2 == 0 ? UnsafeRawBufferPointer(warmed) : nil
+            pool.parallelFor(count: count, grain: grain, thenWarm: warm) { lo, hi in
+                precondition(lo < hi && hi <= count && lo % grain == 0 && (hi - lo == grain || hi == count))
                 for i in lo..<hi { hits[i].add(1, ordering: .relaxed) }
             }
             var bad = -1

@@ -34,6 +34,9 @@ void ck_one_row(int format, const uint8_t *data, size_t row_bytes, int blocks, i
  * ck_avx512_available(). Returns a checksum so the loop is kept. */
 float ck_fma_loop512(long iterations);
 
+/* Prefetches [p, p + bytes) into L2 (prefetcht1, one per 64-byte line; never faults). */
+void ck_prefetch_l2(const void *p, size_t bytes);
+
 /* ---- Int8 activations (opt-in, SPRIG_ACTIVATIONS=q8; ckernels_q8.c) ----
  * Each activation row is quantized to Q8 blocks of 32: dx = max|x| / 127 per block,
  * xq = round(x / dx) in [-127, 127], s = dx · Σxq. y[o] = Σ_k d_k·dx_k·I_k + off_k·s_k with

@@ -127,6 +127,17 @@ public final class ModelPolicy: SearchPolicy {
                                           repetitionPenalty: request.repetitionPenalty)
         let maxPositions = model.transformer.config.maxPositions
         var workspace = SamplerWorkspace()
+        // Branch i's next logits live in row outRow[i] of the last forward's output (the
+        // model's workspace) while the loop runs, and reach states[i].nextLogits only when
+        // the next forward would overwrite them and at the end: not one copy per token.
+        var outRow = [Int](repeating: -1, count: ids.count)
+        var lastOut: ForwardOutput? = nil
+        var scratch: [Float] = []
+        func keepLogits(_ i: Int) {
+            guard outRow[i] >= 0, let out = lastOut else { return }
+            states[i].nextLogits = Array(out.logits(row: outRow[i]))   // a new array: siblings may share the old one
+            outRow[i] = -1
+        }
         while !active.isEmpty {
             var entries: [ForwardEntry] = []
             var fed: [Int] = []
@@ -144,7 +155,16 @@ public final class ModelPolicy: SearchPolicy {
                 // The sampler restores the row it penalises: no copy of the logits per token.
                 let (token, logProb) = { () -> (Int, Double) in
                     let recent = states[i].recent  // shares storage (no copy); released before the append below
-                    return states[i].nextLogits.withUnsafeMutableBufferPointer { buf in
+                    if outRow[i] >= 0, let out = lastOut {
+                        return Sampler.sample(out.logits(row: outRow[i]), parameters: sampling, previous: recent,
+                                              rng: &rngs[i], workspace: &workspace)
+                    }
+                    // Stored logits are often shared with siblings (a fork's first token): the
+                    // sampler works on a scratch copy instead of copying the array on write.
+                    if scratch.count != states[i].nextLogits.count { scratch = states[i].nextLogits } else {
+                        scratch.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: states[i].nextLogits) }
+                    }
+                    return scratch.withUnsafeMutableBufferPointer { buf in
                         Sampler.sample(buf, parameters: sampling, previous: recent, rng: &rngs[i], workspace: &workspace)
                     }
                 }()
@@ -180,14 +200,16 @@ public final class ModelPolicy: SearchPolicy {
                 fed.append(i)
             }
             if entries.isEmpty { break }
+            for i in ids.indices where outRow[i] >= 0 && !fed.contains(i) { keepLogits(i) }
             let forwardStart = DispatchTime.now().uptimeNanoseconds
             let out = try model.transformer.forward(entries, cache: cache)
             forwardSeconds += Double(DispatchTime.now().uptimeNanoseconds - forwardStart) / 1e9
+            lastOut = out
             var still: [Int] = []
             for (row, i) in fed.enumerated() {
-                // In place when this branch owns its arrays (a forked child's first step copies).
-                let logits = out.logits(row: row), hidden = out.penultimateHidden(row: row)
-                states[i].nextLogits.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: logits) }
+                outRow[i] = row
+                // In place when this branch owns its array (a forked child's first step copies).
+                let hidden = out.penultimateHidden(row: row)
                 states[i].nextHidden.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: hidden) }
                 if let k = request.stopAfterSteps, steps[i] >= k {
                     chunks[i].stop = .stepBoundary
@@ -197,6 +219,7 @@ public final class ModelPolicy: SearchPolicy {
             }
             active = still
         }
+        for i in ids.indices { keepLogits(i) }
         for (i, id) in ids.enumerated() { branches[id.raw] = states[i] }
         return chunks
     }

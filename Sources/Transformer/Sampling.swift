@@ -109,7 +109,7 @@ public enum Sampler {
             w.scaledSums.withUnsafeMutableBufferPointer { sT in
                 w.plainSums.withUnsafeMutableBufferPointer { s1 in
                     w.candidateIDs.withUnsafeMutableBufferPointer { ids in
-                        SamplingStats.pass(UnsafePointer(base), count: n, scale: invT, maxes: maxes.baseAddress!,
+                        SamplingStats.parallelPass(UnsafePointer(base), count: n, scale: invT, maxes: maxes.baseAddress!,
                                            scaledSums: sT.baseAddress!, plainSums: invT == 1 ? nil : s1.baseAddress!,
                                            window: window, candidates: nucleus ? ids.baseAddress! : nil,
                                            capacity: SamplerWorkspace.capacity)

@@ -1,0 +1,45 @@
+import XCTest
+@testable import Kernels
+
+/// `SamplingStats.parallelPass` (the row split over the pool) gives the single pass's
+/// per-chunk maxima and sums bit for bit, and the same candidates once the sampler's final
+/// threshold (global max − window) is applied.
+final class SamplingPassTests: XCTestCase {
+    func testParallelPassEqualsOnePass() {
+        var g = SystemRandomNumberGenerator()
+        // Logit-like rows (a low floor, a few peaks; peaks in the second half too) and a flat
+        // one, where both overflow the candidate capacity.
+        for (count, peaks, flat) in [(49_152, 40, false), (151_936, 200, false), (10_000, 3, false), (8_200, 0, true), (300, 5, false)] {
+            var x = (0..<count).map { _ in flat ? Float.random(in: 0...0.01, using: &g) : Float.random(in: -25...0, using: &g) }
+            for _ in 0..<peaks { x[Int.random(in: 0..<count, using: &g)] = Float.random(in: -4...6, using: &g) }
+            let chunks = SamplingStats.chunkCount(count)
+            func run(_ parallel: Bool) -> ([Float], [Double], [Double], [Int32]) {
+                var maxes = [Float](repeating: 0, count: chunks)
+                var sT = [Double](repeating: 0, count: chunks), s1 = sT
+                var ids = [Int32](repeating: -1, count: 4096)
+                let found = x.withUnsafeBufferPointer { xb in
+                    maxes.withUnsafeMutableBufferPointer { m in
+                        sT.withUnsafeMutableBufferPointer { st in
+                            s1.withUnsafeMutableBufferPointer { p in
+                                ids.withUnsafeMutableBufferPointer { c in
+                                    let f = parallel ? SamplingStats.parallelPass : SamplingStats.pass
+                                    return f(xb.baseAddress!, count, 1 / 0.7, m.baseAddress!, st.baseAddress!,
+                                             p.baseAddress!, 0.7 * Float(log(1024.0)), c.baseAddress!, 4096)
+                                }
+                            }
+                        }
+                    }
+                }
+                XCTAssertEqual(found < 0, flat, "count \(count): candidates overflowed: \(found < 0)")
+                let top = x.max()! - 0.7 * Float(log(1024.0))
+                return (maxes, sT, s1, Array(ids[0..<max(found, 0)]).filter { x[Int($0)] >= top })
+            }
+            let one = run(false), split = run(true)
+            XCTAssertEqual(one.0, split.0, "count \(count): chunk maxima")
+            XCTAssertEqual(one.1, split.1, "count \(count): tempered sums")
+            XCTAssertEqual(one.2, split.2, "count \(count): plain sums")
+            XCTAssertEqual(one.3, split.3, "count \(count): final candidates")
+            XCTAssertEqual(one.3.isEmpty, flat)
+        }
+    }
+}

@@ -40,6 +40,12 @@ public final class WorkerPool: @unchecked Sendable {
     /// as soon as the count reaches zero.
     private let entered = Atomic<Int>(0)
     private static let closedBit = 1 << 40
+    /// Spin iterations (~1 ns each) a caller waits for workers before yielding its core.
+    private static let spinsBeforeYield = 50_000
+    /// Spin iterations a worker waits for the next job before sleeping: ~0.2 ms, longer
+    /// than a search step's sampling and bookkeeping between two forward passes, so the
+    /// next pass does not start with a futex wake-up while the caller works alone.
+    private static let spinsBeforeSleep = 200_000
     /// Set while a job runs; a nested or concurrent `parallelFor` runs inline instead.
     private let busy = Atomic<Bool>(false)
     private var job: ((Int, Int) -> Void)?
@@ -106,11 +112,13 @@ public final class WorkerPool: @unchecked Sendable {
             // Close the job, then wait for workers still finishing a claimed chunk.
             entered.add(Self.closedBit, ordering: .acquiringAndReleasing)
             // A worker preempted mid-chunk (shared cores) would keep this thread spinning
-            // for a whole time slice: after a short spin, yield the core to it instead.
+            // for a whole time slice: after ~50 µs of spinning, yield the core to it instead
+            // (a claimed run of chunks often takes 2–20 µs, so yielding sooner turned most
+            // waits into system calls: 1–2 % of a decode step in sched_yield).
             var spins = 0
             while entered.load(ordering: .acquiring) != Self.closedBit {
                 spins += 1
-                if spins > 2_000 { sched_yield() }
+                if spins > Self.spinsBeforeYield { sched_yield() }
             }
             job = nil
         }
@@ -161,7 +169,7 @@ public final class WorkerPool: @unchecked Sendable {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {
                 spins += 1
-                if spins < 30_000 { continue }
+                if spins < Self.spinsBeforeSleep { continue }
                 pthread_mutex_lock(&mutex)
                 sleepers += 1
                 while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(&cond, &mutex) }

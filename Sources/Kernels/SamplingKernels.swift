@@ -100,10 +100,11 @@ public enum SamplingStats {
     }
 
     /// `pass` with the row split over the worker pool, one chunk-aligned part per thread:
-    /// the per-chunk results are the same numbers in the same slots, and the candidates
-    /// are gathered in index order (each part keeps at most capacity / threads of them; a
-    /// part's running max starts afresh, so it may keep a few more than one pass would,
-    /// which the caller's final threshold drops). Short rows run `pass` directly.
+    /// the per-chunk maxima and sums are the same numbers in the same slots. Candidates
+    /// are then gathered once the global max M is known: exactly the ids with
+    /// x ≥ M − window, in index order, from the chunks whose max reaches that far (the
+    /// subset of one pass's candidates that the sampler keeps, so it draws the same). −1
+    /// when more than `capacity` qualify. Short rows run `pass` directly.
     public static func parallelPass(_ x: UnsafePointer<Float>, count: Int, scale: Float,
                                     maxes: UnsafeMutablePointer<Float>, scaledSums: UnsafeMutablePointer<Double>,
                                     plainSums: UnsafeMutablePointer<Double>?,
@@ -113,32 +114,29 @@ public enum SamplingStats {
             return pass(x, count: count, scale: scale, maxes: maxes, scaledSums: scaledSums, plainSums: plainSums,
                         window: window, candidates: candidates, capacity: capacity)
         }
-        let partChunks = (chunks + threads - 1) / threads, slice = capacity / threads
-        return withUnsafeTemporaryAllocation(of: Int.self, capacity: threads) { found in
-            let found = found.baseAddress!   // [threads] candidates per part, −1 on overflow
-            WorkerPool.shared.parallelFor(count: threads) { lo, hi in
-                for part in lo..<hi {
-                    let c0 = min(chunks, part * partChunks), c1 = min(chunks, c0 + partChunks)
-                    let start = c0 * chunk, end = min(count, c1 * chunk)
-                    guard start < end else { found[part] = 0; continue }
-                    let ids = candidates.map { $0 + part * slice }
-                    let n = pass(x + start, count: end - start, scale: scale, maxes: maxes + c0,
-                                 scaledSums: scaledSums + c0, plainSums: plainSums.map { $0 + c0 },
-                                 window: window, candidates: ids, capacity: slice)
-                    if let ids { for c in 0..<max(n, 0) { ids[c] += Int32(start) } }
-                    found[part] = n
-                }
+        let partChunks = (chunks + threads - 1) / threads
+        WorkerPool.shared.parallelFor(count: threads) { lo, hi in
+            for part in lo..<hi {
+                let c0 = min(chunks, part * partChunks), c1 = min(chunks, c0 + partChunks)
+                let start = c0 * chunk, end = min(count, c1 * chunk)
+                guard start < end else { continue }
+                _ = pass(x + start, count: end - start, scale: scale, maxes: maxes + c0, scaledSums: scaledSums + c0,
+                         plainSums: plainSums.map { $0 + c0 }, window: window, candidates: nil, capacity: 0)
             }
-            guard let out = candidates else { return 0 }
-            var total = 0
-            for part in 0..<threads {
-                let n = found[part]
-                if n < 0 { return -1 }
-                if part > 0 { for c in 0..<n { out[total + c] = out[part * slice + c] } }   // forwards: total ≤ part · slice
-                total += n
-            }
-            return total
         }
+        guard let out = candidates else { return 0 }
+        var top = -Float.infinity
+        for j in 0..<chunks { top = Swift.max(top, maxes[j]) }
+        let threshold = top - window
+        var found = 0
+        for j in 0..<chunks where maxes[j] >= threshold {
+            for i in j * chunk..<Swift.min(count, j * chunk + chunk) where x[i] >= threshold {
+                if found == capacity { return -1 }
+                out[found] = Int32(i)
+                found += 1
+            }
+        }
+        return found
     }
 
     /// Walks x[start..<end], subtracting exp((x − shift) · scale) · factor from `target`, and

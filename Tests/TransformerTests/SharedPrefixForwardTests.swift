@@ -15,7 +15,8 @@ final class SharedPrefixForwardTests: XCTestCase {
         let m = lm.transformer
         guard AttentionKernel.avx512(headDim: m.config.headDim) else { throw XCTSkip("no AVX-512: no shared path") }
         var rng = SplitMix64(seed: 11)
-        let prompt = (0..<150).map { _ in Int(rng.next() % UInt64(m.config.vocabSize)) }
+        // Longer than SharedPrefixPlan.minShared, so the siblings take the shared path.
+        let prompt = (0..<(SharedPrefixPlan.minShared + 44)).map { _ in Int(rng.next() % UInt64(m.config.vocabSize)) }
         let steps = (0..<4).map { _ in (0..<3).map { _ in Int(rng.next() % UInt64(m.config.vocabSize)) } }
 
         /// Logits of every sibling after each step; `together`: all siblings in one pass.
@@ -24,6 +25,10 @@ final class SharedPrefixForwardTests: XCTestCase {
             let root = cache.createSequence()
             _ = try m.forward([ForwardEntry(sequence: root, tokens: prompt)], cache: cache)
             let kids = try (0..<4).map { _ in try cache.fork(root) }
+            let plan = SharedPrefixPlan(entries: kids.map { ForwardEntry(sequence: $0, tokens: [0]) },
+                                        starts: kids.map { cache.length($0) }, cache: cache, heads: m.config.headCount,
+                                        kvHeads: m.config.kvHeadCount, headDim: m.config.headDim)
+            XCTAssertFalse(plan.isEmpty, "the siblings share \(prompt.count) positions: the shared path runs")
             var out: [[[Float]]] = []
             for step in steps {
                 if together {

@@ -104,14 +104,14 @@ struct BenchCommand: ParsableCommand {
         let report = BenchReport(bandwidthGBs: roofline.bandwidthGBs, gflops: roofline.gflops,
                                  prefillTokensPerSecond: prefill, decode: figures,
                                  weightBytes: loaded.weightBytes, parameters: loaded.parameterCount,
-                                 activations: loaded.activationPrecision.rawValue)
+                                 activations: loaded.effectiveActivationPrecision.rawValue)
         if json {
             try CLI.printJSON(report)
         } else {
             print(String(format: "roofline: %.1f GB/s read, %.1f GFLOP/s sgemm", roofline.bandwidthGBs, roofline.gflops))
             print(String(format: "weights: %.1f MB, %d parameters", Double(loaded.weightBytes) / 1e6, loaded.parameterCount))
             print(String(format: "prefill: %.1f tok/s (%d-token prompt)", prefill, prompt))
-            print("activations: \(loaded.activationPrecision.rawValue)")
+            print("activations: \(loaded.effectiveActivationPrecision.rawValue)")
             for f in figures {
                 print(String(format: "decode N=%2d: %7.1f tok/s total, %.0f%% of roofline", f.sequences, f.tokensPerSecond, f.rooflineFraction * 100))
             }

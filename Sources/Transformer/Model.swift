@@ -29,6 +29,15 @@ public final class TransformerModel: @unchecked Sendable {
     /// Bytes of parameters as held in memory (quantized blocks count as stored).
     public var weightBytes: Int { weights.byteCount }
 
+    /// The activation precision decode products actually run with: `activationPrecision`
+    /// when some weight matrix is quantized, else f32 (q8 applies to quantized weights only).
+    public var effectiveActivationPrecision: ActivationPrecision {
+        func quantized(_ l: Linear) -> Bool { if case .quantized = l.storage { return true } else { return false } }
+        let any = quantized(weights.lmHead)
+            || weights.layers.contains { quantized($0.qkv) || quantized($0.output) || quantized($0.gateUp) || quantized($0.down) }
+        return any ? activationPrecision : .f32
+    }
+
     /// Parameter count (embedding counted once when tied).
     public var parameterCount: Int {
         let c = config

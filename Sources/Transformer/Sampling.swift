@@ -64,7 +64,7 @@ public enum Sampler {
     /// Convenience form with a temporary workspace (allocates); hot loops keep one.
     public static func sample<G: RandomNumberGenerator>(
         _ logits: UnsafeMutableBufferPointer<Float>, parameters p: SamplingParameters,
-        previous: some Sequence<Int>, rng: inout G
+        previous: [Int], rng: inout G
     ) -> (token: Int, logProb: Double) {
         var workspace = SamplerWorkspace()
         return sample(logits, parameters: p, previous: previous, rng: &rng, workspace: &workspace)
@@ -76,9 +76,13 @@ public enum Sampler {
     /// model's log-normaliser and the tempered one) and the top-p candidates near the max;
     /// the draw then walks chunk sums and one chunk. A nucleus wider than the candidates
     /// (flat distributions, rare) takes a second pass.
+    /// `previous` is concrete and the engine's generator has an exported specialisation:
+    /// called across modules, the generic form iterated `previous` and drew through
+    /// witness tables, which made sampling most of a small model's search time.
+    @_specialize(exported: true, where G == SplitMix64)
     public static func sample<G: RandomNumberGenerator>(
         _ logits: UnsafeMutableBufferPointer<Float>, parameters p: SamplingParameters,
-        previous: some Sequence<Int>, rng: inout G, workspace w: inout SamplerWorkspace
+        previous: [Int], rng: inout G, workspace w: inout SamplerWorkspace
     ) -> (token: Int, logProb: Double) {
         let n = logits.count
         guard let base = logits.baseAddress, n > 0 else { return (0, 0) }

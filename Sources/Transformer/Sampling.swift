@@ -131,7 +131,10 @@ public enum Sampler {
             total1 += (invT == 1 ? w.scaledSums[j] : w.plainSums[j]) * Foundation.exp(d)
         }
         // The model's normaliser is over the raw logits: swap the penalised terms back.
-        for (t, r) in zip(w.penalisedIDs, w.penalisedRaw) {
+        // Each swap adds ≥ 0 (the penalty only lowers a logit) to a total ≥ 1 (the max's
+        // own term), so a raw logit 50 below the max (term < 2e-22, under half an ulp
+        // of 1) cannot change it: skipped, which leaves the sum bit for bit the same.
+        for (t, r) in zip(w.penalisedIDs, w.penalisedRaw) where r - maxL > -50 {
             total1 += Foundation.exp(Double(r - maxL)) - Foundation.exp(Double(logits[t] - maxL))
         }
         let logZ = Double(maxL) + Foundation.log(total1)

@@ -1,4 +1,4 @@
-/* Int8-activation dot kernels (opt-in, SPRIG_ACTIVATIONS=q8): activations quantized to
+/* Int8-activation dot kernels (q8 mode: the default of sprig search/bench on quantized weights): activations quantized to
  * Q8 blocks of 32 (per-block f32 scale), products formed with integer instructions as
  * llama.cpp does for Q4/Q8 weights. Quantization, the AVX2 kernels and the dispatch; the
  * VNNI kernels are in ckernels_vnni.c, the activation layouts in q8_layout.h. */

@@ -37,7 +37,7 @@ float ck_fma_loop512(long iterations);
 /* Prefetches [p, p + bytes) into L2 (prefetcht1, one per 64-byte line; never faults). */
 void ck_prefetch_l2(const void *p, size_t bytes);
 
-/* ---- Int8 activations (opt-in, SPRIG_ACTIVATIONS=q8; ckernels_q8.c) ----
+/* ---- Int8 activations (q8 mode: search/bench default, --activations / SPRIG_ACTIVATIONS; ckernels_q8.c) ----
  * Each activation row is quantized to Q8 blocks of 32: dx = max|x| / 127 per block,
  * xq = round(x / dx) in [-127, 127], s = dx · Σxq. y[o] = Σ_k d_k·dx_k·I_k + off_k·s_k with
  * I_k the integer dot of the block's weights (Q4: q in 0..15; Q8_0: q) with xq, and

@@ -89,9 +89,10 @@ public struct StepDetector: Sendable {
         state.previousWasStep = raw
         state.regionTokens += 1
         state.regionBytes += bytes.count
-        if tailLength > 0 {
-            let joined = state.tail + bytes
-            state.tail = Array(joined.suffix(tailLength))
+        if tailLength > 0 {   // the last tailLength bytes of tail + bytes, in place (no allocation per token)
+            state.tail.append(contentsOf: bytes)
+            let extra = state.tail.count - tailLength
+            if extra > 0 { state.tail.removeFirst(extra) }
         }
         return isStep
     }

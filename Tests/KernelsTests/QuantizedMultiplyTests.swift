@@ -140,4 +140,35 @@ final class QuantizedMultiplyTests: XCTestCase {
 
     /// Long rows (the FFN down projection's width) with chunking at few rows per chunk.
     func testWideRows() { check(.q4_1, rows: 40, columns: 1536, ns: [1, 4, 9]) }
+
+    /// `Linear.warmRegion` names the tail of the bytes the next decode product streams:
+    /// the GGUF rows with f32 activations, the row-tile copy in q8 mode on VNNI once a
+    /// product made it (none before), at most `maxBytes`; and a pool job asked to warm it
+    /// still covers every row exactly once with the same results.
+    func testWarmRegionIsTheTailOfTheStreamedWeights() {
+        var rng = Rng(state: 7)
+        let m = makeMatrix(.q4_1, rows: 96, columns: 64, rng: &rng)
+        let layer = Linear(inFeatures: 64, outFeatures: 96, storage: .quantized(m), bias: nil, owner: m)
+        let f32 = layer.warmRegion(activations: .f32, maxBytes: 1000)!
+        XCTAssertEqual(f32.count, 1000)
+        XCTAssertEqual(UnsafeRawPointer(f32.baseAddress!) + f32.count, m.data + m.byteCount)
+        XCTAssertEqual(layer.warmRegion(activations: .f32, maxBytes: 1 << 20)!.count, m.byteCount)
+        XCTAssertNil(layer.warmRegion(activations: .f32, maxBytes: 0))
+
+        let x = (0..<(4 * 64)).map { _ in rng.float() }
+        var plain = [Float](repeating: 0, count: 4 * 96), warmed = plain
+        x.withUnsafeBufferPointer { xb in
+            plain.withUnsafeMutableBufferPointer { layer.apply(xb.baseAddress!, rows: 4, into: $0.baseAddress!, activations: .q8) }
+            let region = layer.warmRegion(activations: .q8)
+            if QuantizedMatrix.vnniAvailable && QuantizedMatrix.usePackedWeights {
+                XCTAssertNotNil(region, "the row tiles exist after a q8 product")
+                XCTAssertFalse(region.map { UnsafeRawPointer($0.baseAddress!) == m.data + m.byteCount - $0.count } ?? true,
+                               "the q8 region is the tile copy, not the GGUF rows")
+            }
+            warmed.withUnsafeMutableBufferPointer {
+                layer.apply(xb.baseAddress!, rows: 4, into: $0.baseAddress!, activations: .q8, thenWarm: region)
+            }
+        }
+        XCTAssertEqual(plain, warmed)
+    }
 }

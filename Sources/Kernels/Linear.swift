@@ -36,7 +36,7 @@ public final class Linear: @unchecked Sendable {
     /// The weights a decode-sized product with `activations` streams (the row-tile copy
     /// in q8 mode once made), their last `maxBytes` at most: a worker prefetches them,
     /// from the end (what it claims first) backwards, while it waits for that product.
-    public func warmRegion(activations: ActivationPrecision, maxBytes: Int = WorkerPool.warmBytes) -> UnsafeRawBufferPointer? {
+    public func warmRegion(activations: ActivationPrecision, maxBytes: Int = WorkerPool.maxWarmBytes) -> UnsafeRawBufferPointer? {
         guard maxBytes > 0 else { return nil }
         let base: UnsafeRawPointer, bytes: Int
         switch storage {

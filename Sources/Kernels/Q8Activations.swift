@@ -69,10 +69,13 @@ extension QuantizedMatrix {
         }
     }
 
+    /// Whether q8 products read the row-tile copy (VNNI in use and packing on).
+    static var usesRowTiles: Bool { useVNNI && vnniAvailable && usePackedWeights }
+
     /// The bytes a decode-sized product with `activations` reads: the row-tile copy in
     /// q8 mode on VNNI (nil until the first product made it), else the matrix as loaded.
     func streamedBytes(activations: ActivationPrecision) -> (UnsafeRawPointer, Int)? {
-        if activations == .q8 && Self.useVNNI && Self.vnniAvailable && Self.usePackedWeights {
+        if activations == .q8 && Self.usesRowTiles {
             return rowTileCopy.withLock { $0.map { (UnsafeRawPointer($0.pointer), $0.byteCount) } }
         }
         return (data, byteCount)
@@ -104,7 +107,7 @@ extension QuantizedMatrix {
         let stride = Self.q8RowBytes(columns: columns)
         let code = formatCode, vnni: Int32 = Self.useVNNI && Self.vnniAvailable ? 1 : 0
         // On VNNI: the row-tile copy (chunks of whole tiles of 16 rows).
-        let tiles = vnni != 0 && Self.usePackedWeights ? rowTiles() : nil
+        let tiles = Self.usesRowTiles ? rowTiles() : nil
         let data = (tiles ?? self.data).assumingMemoryBound(to: UInt8.self)
         let rowGrain = Self.grain(rows: rows, blocks: blocks, n: n)
         let grain = tiles != nil ? (rowGrain + 15) & ~15 : rowGrain

@@ -27,7 +27,7 @@ public final class WorkerPool: @unchecked Sendable {
     public let threadCount: Int
     /// Most bytes of the next job's data a worker prefetches (`thenWarm`): half an L2.
     /// `SPRIG_WARM_BYTES` overrides it (0: off) for A/B runs.
-    public static let warmBytes: Int = {
+    public static let maxWarmBytes: Int = {
         if let s = getenv("SPRIG_WARM_BYTES"), let n = Int(String(cString: s)), n >= 0 { return n }
         return 1 << 20
     }()

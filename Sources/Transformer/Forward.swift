@@ -92,7 +92,8 @@ extension TransformerModel {
             if l == c.layerCount - 1 { copyOutputRows(entries, rowOffset, from: x, width: hidden, into: ws.hidden.pointer) }
             // Attention block.
             Ops.rmsNorm(x, weight: layer.attentionNorm.pointer, eps: eps, rows: rows, dim: hidden, into: xn)
-            layer.qkv.apply(xn, rows: rows, into: qkv, activations: precision, thenWarm: warm(layer.output))
+            let warmOutput = warm(layer.output)   // after the q/k/v product and after attention
+            layer.qkv.apply(xn, rows: rows, into: qkv, activations: precision, thenWarm: warmOutput)
             for (i, e) in entries.enumerated() {
                 for j in 0..<e.tokens.count {
                     let r = rowOffset[i] + j, pos = starts[i] + j
@@ -108,7 +109,7 @@ extension TransformerModel {
                 }
             }
             if !shared.isEmpty { shared.attendShared(cache: cache, layer: l) }   // siblings' shared rows, once for all
-            WorkerPool.shared.parallelFor(count: units.count, thenWarm: warm(layer.output)) { lo, hi in
+            WorkerPool.shared.parallelFor(count: units.count, thenWarm: warmOutput) { lo, hi in
                 for u in lo..<hi {
                     let unit = units[u]
                     let r = rowOffset[unit.entry] + unit.first

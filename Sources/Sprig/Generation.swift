@@ -32,7 +32,8 @@ extension LanguageModel {
         var rng = SplitMix64(seed: seed)
         var decoder = StreamingDecoder(tokenizer: tokenizer)
         var ids: [Int] = []
-        var history = promptIDs
+        var penalised = DistinctTokens(promptIDs)   // the repetition penalty's tokens
+        var workspace = SamplerWorkspace()
         let stops = stopIDs
         let t0 = Date()
         var out: ForwardOutput
@@ -44,10 +45,11 @@ extension LanguageModel {
         while ids.count < maxTokens {
             // Every generated token takes a position (as in a search), so none is sampled past the last.
             if cache.length(seq) >= config.maxPositions { reason = "context"; break }
-            let next = Sampler.sample(out.logits(row: 0), parameters: sampling, previous: history, rng: &rng).token
+            let next = Sampler.sample(out.logits(row: 0), parameters: sampling, previous: penalised.ids, rng: &rng,
+                                      workspace: &workspace).token
             if stops.contains(next) { reason = "eos"; break }
             ids.append(next)
-            history.append(next)
+            penalised.insert(next)
             let piece = decoder.append(next)
             if !piece.isEmpty { onText?(piece) }
             if ids.count == maxTokens { break }

@@ -27,7 +27,7 @@ public final class ModelPolicy: SearchPolicy {
         var nextHidden: [Float]            // [hidden] penultimate hidden state at that position
         var detector: StepDetector.State
         var decoder: StreamingDecoder
-        var recent: [Int]                  // tokens for the repetition penalty (prompt + generated)
+        var penalised: DistinctTokens      // the repetition penalty's tokens (prompt + generated, each once)
         var thinkClosed: Bool
         var stepLogProb: Double = 0        // since the last step boundary (for the fallback scorer)
         var stepTokens = 0
@@ -42,6 +42,8 @@ public final class ModelPolicy: SearchPolicy {
     private var template: Branch?
     private var branches: [Int: Branch] = [:]
     private var nextID = 0
+    /// One per pool thread, kept from extend to extend (the sampler's buffers are sized once).
+    var drawScratch: [DrawScratch] = []
     /// Branches currently alive (root/fork minus release): a leak check for callers.
     public var liveBranches: Int { branches.count }
     /// Wall seconds spent inside `extend`, and the part of it in the transformer's forward
@@ -71,7 +73,7 @@ public final class ModelPolicy: SearchPolicy {
         for t in promptIDs { _ = detector.observe(t, state: &state) }
         template = Branch(sequence: seq, nextLogits: Array(out.logits(row: 0)), nextHidden: Array(out.penultimateHidden(row: 0)),
                           detector: state, decoder: StreamingDecoder(tokenizer: model.tokenizer),
-                          recent: promptIDs, thinkClosed: false)
+                          penalised: DistinctTokens(promptIDs), thinkClosed: false)
     }
 
     deinit {
@@ -115,104 +117,57 @@ public final class ModelPolicy: SearchPolicy {
     public func extend(_ ids: [BranchID], _ request: ExtendRequest, budget: TokenBudget, seed: UInt64) throws -> [Chunk] {
         let extendStart = DispatchTime.now().uptimeNanoseconds
         defer { extendSeconds += Double(DispatchTime.now().uptimeNanoseconds - extendStart) / 1e9 }
-        var states = try ids.map { id -> Branch in
+        var lanes = try ids.enumerated().map { k, id -> Lane in
             guard let b = branches[id.raw] else { throw SprigError.invalidArgument("unknown \(id)") }
-            return b
+            return Lane(id: id, branch: b, rng: SplitMix64(seed: seed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15))
         }
-        var chunks = ids.map { _ in Chunk(tokens: [], text: "", stepScores: [], logProb: 0, stop: .tokenLimit) }
-        var steps = [Int](repeating: 0, count: ids.count)
-        var rngs = ids.indices.map { SplitMix64(seed: seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
         var active = Array(ids.indices)
         let sampling = SamplingParameters(temperature: request.temperature, topP: request.topP, topK: request.topK,
                                           repetitionPenalty: request.repetitionPenalty)
         let maxPositions = model.transformer.config.maxPositions
-        var workspace = SamplerWorkspace()
-        // Branch i's next logits live in row outRow[i] of the last forward's output (the
-        // model's workspace) while the loop runs, and reach states[i].nextLogits only when
-        // the next forward would overwrite them and at the end: not one copy per token.
-        var outRow = [Int](repeating: -1, count: ids.count)
         var lastOut: ForwardOutput? = nil
-        var scratch: [Float] = []
         func keepLogits(_ i: Int) {
-            guard outRow[i] >= 0, let out = lastOut else { return }
-            states[i].nextLogits = Array(out.logits(row: outRow[i]))   // a new array: siblings may share the old one
-            outRow[i] = -1
+            guard lanes[i].outRow >= 0, let out = lastOut else { return }
+            lanes[i].branch.nextLogits = Array(out.logits(row: lanes[i].outRow))   // a new array: siblings may share the old one
+            lanes[i].outRow = -1
         }
         while !active.isEmpty {
-            var entries: [ForwardEntry] = []
-            var fed: [Int] = []
-            // KV blocks promised to the branches fed so far in this step: the batched
-            // forward appends for all of them at once, so each must fit with the others.
+            // The lanes that take a token this step. KV blocks are promised to the lanes
+            // taken so far: the batched forward appends for all of them at once, so each
+            // must fit with the others.
+            var drawing: [Int] = []
             var reserved = 0
             for i in active {
-                if request.shouldStop?() == true { chunks[i].stop = .cancelled; continue }
-                if chunks[i].tokens.count >= request.maxTokens { chunks[i].stop = .tokenLimit; continue }
-                if cache.length(states[i].sequence) >= maxPositions { chunks[i].stop = .contextLimit; continue }
-                let blocks = cache.blocksNeeded(forAppending: 1, to: states[i].sequence)
-                if reserved + blocks > cache.pool.freeCount { chunks[i].stop = .budget; continue }
-                if !budget.tryConsume(1) { chunks[i].stop = .budget; continue }
+                if request.shouldStop?() == true { lanes[i].chunk.stop = .cancelled; continue }
+                if lanes[i].chunk.tokens.count >= request.maxTokens { lanes[i].chunk.stop = .tokenLimit; continue }
+                let sequence = lanes[i].branch.sequence
+                if cache.length(sequence) >= maxPositions { lanes[i].chunk.stop = .contextLimit; continue }
+                let blocks = cache.blocksNeeded(forAppending: 1, to: sequence)
+                if reserved + blocks > cache.pool.freeCount { lanes[i].chunk.stop = .budget; continue }
+                if !budget.tryConsume(1) { lanes[i].chunk.stop = .budget; continue }
                 reserved += blocks
-                // The sampler restores the row it penalises: no copy of the logits per token.
-                let (token, logProb) = { () -> (Int, Double) in
-                    let recent = states[i].recent  // shares storage (no copy); released before the append below
-                    if outRow[i] >= 0, let out = lastOut {
-                        return Sampler.sample(out.logits(row: outRow[i]), parameters: sampling, previous: recent,
-                                              rng: &rngs[i], workspace: &workspace)
-                    }
-                    // Stored logits are often shared with siblings (a fork's first token): the
-                    // sampler works on a scratch copy instead of copying the array on write.
-                    if scratch.count != states[i].nextLogits.count { scratch = states[i].nextLogits } else {
-                        scratch.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: states[i].nextLogits) }
-                    }
-                    return scratch.withUnsafeMutableBufferPointer { buf in
-                        Sampler.sample(buf, parameters: sampling, previous: recent, rng: &rngs[i], workspace: &workspace)
-                    }
-                }()
-                chunks[i].tokens.append(token)
-                chunks[i].logProb += logProb
-                if states[i].thinkClosed { chunks[i].answerTokens += 1 }
-                if token == thinkCloseID { states[i].thinkClosed = true }
-                states[i].stepLogProb += logProb
-                states[i].stepTokens += 1
-                if detector.observe(token, state: &states[i].detector) {
-                    steps[i] += 1
-                    if let observe = stepObserver {
-                        let index = chunks[i].tokens.count - 1
-                        states[i].nextHidden.withUnsafeBufferPointer { observe(ids[i], index, $0) }
-                    }
-                    if let s = scorer {
-                        chunks[i].stepScores.append(states[i].nextHidden.withUnsafeBufferPointer { s.score(hidden: $0) })
-                    } else {
-                        // No SPRM head: the policy's own confidence in the step (geometric
-                        // mean token probability) stands in for the process score.
-                        chunks[i].stepScores.append(Foundation.exp(states[i].stepLogProb / Double(states[i].stepTokens)))
-                    }
-                    states[i].stepLogProb = 0
-                    states[i].stepTokens = 0
-                }
-                if stopIDs.contains(token) {
-                    chunks[i].stop = .endOfSequence
-                    continue
-                }
-                chunks[i].text += states[i].decoder.append(token)
-                states[i].recent.append(token)
-                entries.append(ForwardEntry(sequence: states[i].sequence, tokens: [token]))
-                fed.append(i)
+                drawing.append(i)
             }
-            if entries.isEmpty { break }
-            for i in ids.indices where outRow[i] >= 0 && !fed.contains(i) { keepLogits(i) }
+            drawAll(&lanes, drawing, sampling: sampling, out: lastOut)
+            let fed = drawing.filter { !lanes[$0].stopped }
+            if fed.isEmpty { break }
+            // Lanes not fed this step keep their logits before the forward overwrites them.
+            for i in fed { lanes[i].fed = true }
+            for i in ids.indices where lanes[i].outRow >= 0 && !lanes[i].fed { keepLogits(i) }
+            for i in fed { lanes[i].fed = false }
+            let entries = fed.map { ForwardEntry(sequence: lanes[$0].branch.sequence, tokens: [lanes[$0].chunk.tokens.last!]) }
             let forwardStart = DispatchTime.now().uptimeNanoseconds
             let out = try model.transformer.forward(entries, cache: cache)
             forwardSeconds += Double(DispatchTime.now().uptimeNanoseconds - forwardStart) / 1e9
             lastOut = out
             var still: [Int] = []
             for (row, i) in fed.enumerated() {
-                outRow[i] = row
+                lanes[i].outRow = row
                 // In place when this branch owns its array (a forked child's first step copies).
                 let hidden = out.penultimateHidden(row: row)
-                states[i].nextHidden.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: hidden) }
-                if let k = request.stopAfterSteps, steps[i] >= k {
-                    chunks[i].stop = .stepBoundary
+                lanes[i].branch.nextHidden.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: hidden) }
+                if let k = request.stopAfterSteps, lanes[i].steps >= k {
+                    lanes[i].chunk.stop = .stepBoundary
                 } else {
                     still.append(i)
                 }
@@ -220,7 +175,7 @@ public final class ModelPolicy: SearchPolicy {
             active = still
         }
         for i in ids.indices { keepLogits(i) }
-        for (i, id) in ids.enumerated() { branches[id.raw] = states[i] }
-        return chunks
+        for lane in lanes { branches[lane.id.raw] = lane.branch }
+        return lanes.map(\.chunk)
     }
 }

@@ -128,9 +128,12 @@ struct SearchCommand: ParsableCommand {
         if !quiet {
             CLI.status(nil)
             if let t = engine.lastTiming {
-                CLI.progress(String(format: "time %.2f s: model %.1f%% (prefill %.3f s, forward %.2f s), outside the model %.1f%% (sampling, SPRM, tree)",
-                                    t.wallSeconds, 100 * (t.forwardSeconds + t.prefillSeconds) / max(t.wallSeconds, 1e-9),
-                                    t.prefillSeconds, t.forwardSeconds, 100 * t.outsideModelFraction))
+                let wall = max(t.wallSeconds, 1e-9)
+                CLI.progress(String(format: "time %.2f s: model %.1f%% (prefill %.3f s, forward %.2f s), outside the model %.1f%% (sampling and SPRM %.1f%%, tree %.1f%%)",
+                                    t.wallSeconds, 100 * (t.forwardSeconds + t.prefillSeconds) / wall,
+                                    t.prefillSeconds, t.forwardSeconds, 100 * t.outsideModelFraction,
+                                    100 * max(0, t.extendSeconds - t.forwardSeconds) / wall,
+                                    100 * max(0, t.wallSeconds - t.extendSeconds - t.prefillSeconds) / wall))
             }
         }
         // A signal that arrived after the search loop (during the final completion) cut it short too.

@@ -34,6 +34,7 @@ public struct SamplerWorkspace {
     var stamp: UInt32 = 0
     var penalisedIDs: [Int] = []
     var penalisedRaw: [Float] = []
+    var penalisedNew: [Float] = []
     /// Calls that needed the second vocabulary pass (a nucleus wider than the candidates).
     public internal(set) var fallbacks = 0
 
@@ -54,6 +55,7 @@ public struct SamplerWorkspace {
         if stamps.count < n { stamps = [UInt32](repeating: 0, count: n); stamp = 0 }
         penalisedIDs.removeAll(keepingCapacity: true)
         penalisedRaw.removeAll(keepingCapacity: true)
+        penalisedNew.removeAll(keepingCapacity: true)
         pairs.removeAll(keepingCapacity: true)
     }
 }
@@ -100,6 +102,7 @@ public enum Sampler {
                 w.penalisedIDs.append(t)
                 w.penalisedRaw.append(logits[t])
                 logits[t] = logits[t] > 0 ? logits[t] / penalty : logits[t] * penalty
+                w.penalisedNew.append(logits[t])
             }
         }
         let greedy = p.temperature <= 0
@@ -130,12 +133,11 @@ public enum Sampler {
             totalT += w.scaledSums[j] * Foundation.exp(d * Double(invT))
             total1 += (invT == 1 ? w.scaledSums[j] : w.plainSums[j]) * Foundation.exp(d)
         }
-        // The model's normaliser is over the raw logits: swap the penalised terms back.
-        // Each swap adds ≥ 0 (the penalty only lowers a logit) to a total ≥ 1 (the max's
-        // own term), so a raw logit 50 below the max (term < 2e-22, under half an ulp
-        // of 1) cannot change it: skipped, which leaves the sum bit for bit the same.
-        for (t, r) in zip(w.penalisedIDs, w.penalisedRaw) where r - maxL > -50 {
-            total1 += Foundation.exp(Double(r - maxL)) - Foundation.exp(Double(logits[t] - maxL))
+        // The model's normaliser is over the raw logits: swap the penalised terms back
+        // (eight at a time: a search penalises tens of tokens every draw).
+        if !w.penalisedRaw.isEmpty {
+            total1 += SamplingStats.swapSum(raw: w.penalisedRaw, lowered: w.penalisedNew,
+                                            count: w.penalisedRaw.count, shift: maxL)
         }
         let logZ = Double(maxL) + Foundation.log(total1)
         func logProb(_ t: Int) -> Double {

@@ -47,3 +47,18 @@ final class SamplingPassTests: XCTestCase {
         }
     }
 }
+
+/// The penalty swap's vector sum against the f64 definition.
+final class SwapSumTests: XCTestCase {
+    func testMatchesTheDoubleSum() {
+        var rng = SplitMix64(seed: 8)
+        for count in [0, 1, 7, 8, 9, 23, 64] {
+            let raw = (0..<count).map { _ in Float(Double(rng.next() >> 11) * 0x1.0p-53) * 40 - 30 }
+            let lowered = raw.map { $0 > 0 ? $0 / 1.3 : $0 * 1.3 }
+            let shift: Float = 10
+            let reference = zip(raw, lowered).reduce(0.0) { $0 + exp(Double($1.0 - shift)) - exp(Double($1.1 - shift)) }
+            let got = SamplingStats.swapSum(raw: raw, lowered: lowered, count: count, shift: shift)
+            XCTAssertEqual(got, reference, accuracy: 1e-6 * max(1, abs(reference)), "count \(count)")
+        }
+    }
+}

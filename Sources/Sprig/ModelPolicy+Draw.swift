@@ -1,0 +1,108 @@
+import Foundation
+import Kernels
+import SPRM
+import StepSearch
+import Transformer
+
+extension ModelPolicy {
+    /// One branch while `extend` runs.
+    struct Lane {
+        let id: BranchID
+        var branch: Branch
+        var chunk = Chunk(tokens: [], text: "", stepScores: [], logProb: 0, stop: .tokenLimit)
+        var steps = 0
+        var rng: SplitMix64
+        /// Row of the last forward output that holds the next logits (−1: `branch.nextLogits`).
+        /// They reach `nextLogits` only when the next forward would overwrite them and at
+        /// the end: not one copy per token.
+        var outRow = -1
+        /// The token just drawn was a stop token (it is not fed).
+        var stopped = false
+        /// Fed to the forward of the current step (set just before it).
+        var fed = false
+    }
+
+    /// What one thread needs to draw: the sampler's buffers and a logits row to sample
+    /// stored (possibly sibling-shared) logits from. The policy keeps one per pool thread.
+    struct DrawScratch {
+        var workspace = SamplerWorkspace()
+        var logits: [Float] = []
+    }
+
+    /// Branches drawn per thread before the draws are split over the worker pool: below
+    /// this the hand-off costs more than the half it saves.
+    static let minLanesPerThread = 4
+
+    /// Draws the next token of every lane in `order` and does its bookkeeping (step
+    /// detection, SPRM scoring, decoding), split over the worker pool when there are
+    /// enough lanes and no step observer (a caller's closure runs on the caller's thread).
+    /// Each lane owns its generator and state, so the results do not depend on the split.
+    func drawAll(_ lanes: inout [Lane], _ order: [Int], sampling: SamplingParameters, out: ForwardOutput?) {
+        let threads = WorkerPool.shared.threadCount
+        let parts = stepObserver == nil ? min(threads, order.count / Self.minLanesPerThread) : 1
+        if drawScratch.count < threads { drawScratch = Array(repeating: DrawScratch(), count: threads) }
+        if parts <= 1 {
+            for i in order { draw(&lanes[i], sampling: sampling, out: out, scratch: &drawScratch[0]) }
+            return
+        }
+        lanes.withUnsafeMutableBufferPointer { lanePtr in
+            drawScratch.withUnsafeMutableBufferPointer { scratchPtr in
+                let perPart = (order.count + parts - 1) / parts
+                WorkerPool.shared.parallelFor(count: parts) { lo, hi in
+                    for part in lo..<hi {
+                        for k in part * perPart..<min(order.count, (part + 1) * perPart) {
+                            draw(&lanePtr[order[k]], sampling: sampling, out: out, scratch: &scratchPtr[part])
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Samples one token for `lane` and records it: log-probability, thinking state, step
+    /// boundary and its score (from the hidden state that produced the token), text.
+    func draw(_ lane: inout Lane, sampling: SamplingParameters, out: ForwardOutput?, scratch: inout DrawScratch) {
+        let recent = lane.branch.penalised.ids  // shares storage (no copy); released before the insert below
+        let token: Int, logProb: Double
+        if lane.outRow >= 0, let out {
+            // The sampler restores the row it penalises: no copy of the logits per token.
+            (token, logProb) = Sampler.sample(out.logits(row: lane.outRow), parameters: sampling, previous: recent,
+                                              rng: &lane.rng, workspace: &scratch.workspace)
+        } else {
+            // Stored logits are often shared with siblings (a fork's first token): the
+            // sampler works on a scratch copy instead of copying the array on write.
+            if scratch.logits.count != lane.branch.nextLogits.count { scratch.logits = lane.branch.nextLogits } else {
+                scratch.logits.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: lane.branch.nextLogits) }
+            }
+            (token, logProb) = scratch.logits.withUnsafeMutableBufferPointer { buf in
+                Sampler.sample(buf, parameters: sampling, previous: recent, rng: &lane.rng, workspace: &scratch.workspace)
+            }
+        }
+        lane.chunk.tokens.append(token)
+        lane.chunk.logProb += logProb
+        if lane.branch.thinkClosed { lane.chunk.answerTokens += 1 }
+        if token == thinkCloseID { lane.branch.thinkClosed = true }
+        lane.branch.stepLogProb += logProb
+        lane.branch.stepTokens += 1
+        if detector.observe(token, state: &lane.branch.detector) {
+            lane.steps += 1
+            if let observe = stepObserver {
+                let index = lane.chunk.tokens.count - 1
+                lane.branch.nextHidden.withUnsafeBufferPointer { observe(lane.id, index, $0) }
+            }
+            if let s = scorer {
+                lane.chunk.stepScores.append(lane.branch.nextHidden.withUnsafeBufferPointer { s.score(hidden: $0) })
+            } else {
+                // No SPRM head: the policy's own confidence in the step (geometric
+                // mean token probability) stands in for the process score.
+                lane.chunk.stepScores.append(Foundation.exp(lane.branch.stepLogProb / Double(lane.branch.stepTokens)))
+            }
+            lane.branch.stepLogProb = 0
+            lane.branch.stepTokens = 0
+        }
+        lane.stopped = stopIDs.contains(token)
+        if lane.stopped { lane.chunk.stop = .endOfSequence; return }
+        lane.chunk.text += lane.branch.decoder.append(token)
+        lane.branch.penalised.insert(token)
+    }
+}

@@ -153,9 +153,10 @@ public enum SamplingStats {
             if i + 8 <= count {
                 a = r.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
                 b = l.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            } else {
+            } else {  // callers on the hot path pad to a multiple of 8 (RepetitionPenalty)
                 for k in 0..<count - i { a[k] = raw[i + k]; b[k] = lowered[i + k] }
             }
+            // −∞ lanes clamp to the same tiny value on both sides and cancel.
             total += Double((Ops.exp(a - s) - Ops.exp(b - s)).sum())
             i += 8
         }

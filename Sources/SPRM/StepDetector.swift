@@ -110,18 +110,18 @@ public struct StepDetector: Sendable {
     /// begins, or nil. Occurrences wholly inside `tail` were reported by an earlier token.
     private func completedMatchStart(tail: [UInt8], bytes: [UInt8]) -> Int? {
         if bytes.isEmpty { return nil }
-        let text = tail + bytes
+        // Indexes `tail + bytes` in place: this runs for every generated token.
+        let total = tail.count + bytes.count
+        func byte(_ i: Int) -> UInt8 { i < tail.count ? tail[i] : bytes[i - tail.count] }
         var best: Int? = nil
-        for p in patterns where p.count <= text.count {
+        for p in patterns where p.count <= total {
             // Occurrence [s, s + p.count) must end after tail: s + p.count > tail.count.
             let lowest = max(0, tail.count - p.count + 1)
-            var s = text.count - p.count
-            while s >= lowest {
-                if text[s..<(s + p.count)].elementsEqual(p) {
-                    best = max(best ?? s, s)
-                    break
-                }
-                s -= 1
+            var s = total - p.count
+            search: while s >= lowest {
+                for k in 0..<p.count where byte(s + k) != p[k] { s -= 1; continue search }
+                best = max(best ?? s, s)
+                break
             }
         }
         return best

@@ -40,7 +40,7 @@ extension ModelPolicy {
     func drawAll(_ lanes: inout [Lane], _ order: [Int], sampling: SamplingParameters, out: ForwardOutput?) {
         let threads = WorkerPool.shared.threadCount
         let parts = stepObserver == nil ? min(threads, order.count / Self.minLanesPerThread) : 1
-        if drawScratch.count < threads { drawScratch = Array(repeating: DrawScratch(), count: threads) }
+        if drawScratch.count < threads { drawScratch = (0..<threads).map { _ in DrawScratch() } }
         if parts <= 1 {
             for i in order { draw(&lanes[i], sampling: sampling, out: out, scratch: &drawScratch[0]) }
             return

@@ -37,7 +37,7 @@ public final class ModelPolicy: SearchPolicy {
     public let cache: PagedKVCache
     let scorer: StepScorer?
     let detector: StepDetector
-    let stopIDs: Set<Int>
+    let stopIDs: [Int]   // a few ids: a linear scan beats hashing every token
     let thinkCloseID: Int?
     private var template: Branch?
     private var branches: [Int: Branch] = [:]
@@ -63,7 +63,7 @@ public final class ModelPolicy: SearchPolicy {
         self.cache = cache
         self.scorer = scorer
         self.detector = detector
-        self.stopIDs = model.stopIDs
+        self.stopIDs = model.stopIDs.sorted()
         self.thinkCloseID = model.tokenizer.id(of: "</think>")
         guard !promptIDs.isEmpty else { throw SprigError.invalidArgument("the prompt is empty") }
         let seq = cache.createSequence()

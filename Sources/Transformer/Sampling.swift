@@ -29,12 +29,9 @@ public struct SamplerWorkspace {
     var plainSums: [Double] = []
     var candidateIDs: [Int32] = []
     var pairs: [(Float, Int)] = []
-    /// stamps[t] == stamp: token t was penalised in this call (dedupes `previous`).
-    var stamps: [UInt32] = []
-    var stamp: UInt32 = 0
-    var penalisedIDs: [Int] = []
-    var penalisedRaw: [Float] = []
-    var penalisedNew: [Float] = []
+    /// The penalised tokens of the current call (created on first use: a copy of a
+    /// workspace that has sampled shares it, so keep one workspace per thread).
+    var penalty: RepetitionPenalty?
     /// Calls that needed the second vocabulary pass (a nucleus wider than the candidates).
     public internal(set) var fallbacks = 0
 
@@ -52,10 +49,7 @@ public struct SamplerWorkspace {
         }
         if candidateIDs.count < Self.capacity { candidateIDs = [Int32](repeating: 0, count: Self.capacity) }
         if pairs.capacity < Self.capacity { pairs.reserveCapacity(Self.capacity) }
-        if stamps.count < n { stamps = [UInt32](repeating: 0, count: n); stamp = 0 }
-        penalisedIDs.removeAll(keepingCapacity: true)
-        penalisedRaw.removeAll(keepingCapacity: true)
-        penalisedNew.removeAll(keepingCapacity: true)
+        penalty?.reset()
         pairs.removeAll(keepingCapacity: true)
     }
 }
@@ -89,22 +83,13 @@ public enum Sampler {
         let n = logits.count
         guard let base = logits.baseAddress, n > 0 else { return (0, 0) }
         w.prepare(vocabulary: n)
-        defer { for (t, r) in zip(w.penalisedIDs, w.penalisedRaw) { logits[t] = r } }
-        if p.repetitionPenalty != 1 {
-            let penalty = Float(p.repetitionPenalty)
-            w.stamp &+= 1
-            if w.stamp == 0 {  // wrapped: old stamps could collide
-                for i in w.stamps.indices { w.stamps[i] = 0 }
-                w.stamp = 1
-            }
-            for t in previous where t >= 0 && t < n && w.stamps[t] != w.stamp {
-                w.stamps[t] = w.stamp
-                w.penalisedIDs.append(t)
-                w.penalisedRaw.append(logits[t])
-                logits[t] = logits[t] > 0 ? logits[t] / penalty : logits[t] * penalty
-                w.penalisedNew.append(logits[t])
-            }
+        var penalised: RepetitionPenalty? = nil
+        if p.repetitionPenalty != 1 && !previous.isEmpty {
+            if w.penalty == nil { w.penalty = RepetitionPenalty() }
+            penalised = w.penalty
+            penalised?.apply(logits, previous: previous, penalty: Float(p.repetitionPenalty))
         }
+        defer { penalised?.restore(logits) }
         let greedy = p.temperature <= 0
         let temperature = greedy ? 1 : Float(p.temperature)
         let invT = 1 / temperature
@@ -135,15 +120,10 @@ public enum Sampler {
         }
         // The model's normaliser is over the raw logits: swap the penalised terms back
         // (eight at a time: a search penalises tens of tokens every draw).
-        if !w.penalisedRaw.isEmpty {
-            total1 += SamplingStats.swapSum(raw: w.penalisedRaw, lowered: w.penalisedNew,
-                                            count: w.penalisedRaw.count, shift: maxL)
-        }
+        if let penalised, penalised.count > 0 { total1 += penalised.swapSum(shift: maxL) }
         let logZ = Double(maxL) + Foundation.log(total1)
         func logProb(_ t: Int) -> Double {
-            if p.repetitionPenalty != 1, w.stamps[t] == w.stamp, let k = w.penalisedIDs.firstIndex(of: t) {
-                return Double(w.penalisedRaw[k]) - logZ
-            }
+            if let raw = penalised?.rawLogit(t) { return Double(raw) - logZ }
             return Double(logits[t]) - logZ
         }
         if greedy {  // first index holding the max, as a linear argmax would find it

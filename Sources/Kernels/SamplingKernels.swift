@@ -17,10 +17,14 @@ public enum SamplingStats {
     /// And, when `candidates` is given, the ids i with x[i] ≥ (max of x[0...i's chunk]) − window,
     /// in index order: a superset of the ids within `window` of the final max. Returns the
     /// number of candidates, or −1 when more than `capacity` qualified (the caller falls back).
+    /// `exps` (optional, [count]): receives exp((x − maxes[j]) · scale) of each chunk's
+    /// vector part (not its last count % 8 entries), the terms `walk(stored:)` then reuses.
     public static func pass(_ x: UnsafePointer<Float>, count: Int, scale: Float,
                             maxes: UnsafeMutablePointer<Float>, scaledSums: UnsafeMutablePointer<Double>,
                             plainSums: UnsafeMutablePointer<Double>?,
-                            window: Float, candidates: UnsafeMutablePointer<Int32>?, capacity: Int) -> Int {
+                            window: Float, candidates: UnsafeMutablePointer<Int32>?, capacity: Int,
+                            exps: UnsafeMutablePointer<Float>? = nil) -> Int {
+        let stored = exps.map { UnsafeMutableRawPointer($0) }
         let raw = UnsafeRawPointer(x)
         var running = -Float.infinity
         var found = 0
@@ -47,7 +51,9 @@ public enum SamplingStats {
             if let plain = plainSums {
                 while i < vectorEnd {
                     let d = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift
-                    sT += Ops.exp(d * k)
+                    let e = Ops.exp(d * k)
+                    stored?.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+                    sT += e
                     s1 += Ops.exp(d)
                     i += 8
                 }
@@ -63,7 +69,9 @@ public enum SamplingStats {
                 scaledSums[j] = tT
             } else {
                 while i < vectorEnd {
-                    sT += Ops.exp((raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift) * k)
+                    let e = Ops.exp((raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift) * k)
+                    stored?.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+                    sT += e
                     i += 8
                 }
                 var tT = Double(sT.sum())
@@ -108,11 +116,12 @@ public enum SamplingStats {
     public static func parallelPass(_ x: UnsafePointer<Float>, count: Int, scale: Float,
                                     maxes: UnsafeMutablePointer<Float>, scaledSums: UnsafeMutablePointer<Double>,
                                     plainSums: UnsafeMutablePointer<Double>?,
-                                    window: Float, candidates: UnsafeMutablePointer<Int32>?, capacity: Int) -> Int {
+                                    window: Float, candidates: UnsafeMutablePointer<Int32>?, capacity: Int,
+                                    exps: UnsafeMutablePointer<Float>? = nil) -> Int {
         let threads = WorkerPool.shared.threadCount, chunks = chunkCount(count)
         guard threads > 1, count >= 8192 else {
             return pass(x, count: count, scale: scale, maxes: maxes, scaledSums: scaledSums, plainSums: plainSums,
-                        window: window, candidates: candidates, capacity: capacity)
+                        window: window, candidates: candidates, capacity: capacity, exps: exps)
         }
         let partChunks = (chunks + threads - 1) / threads
         WorkerPool.shared.parallelFor(count: threads) { lo, hi in
@@ -121,7 +130,8 @@ public enum SamplingStats {
                 let start = c0 * chunk, end = min(count, c1 * chunk)
                 guard start < end else { continue }
                 _ = pass(x + start, count: end - start, scale: scale, maxes: maxes + c0, scaledSums: scaledSums + c0,
-                         plainSums: plainSums.map { $0 + c0 }, window: window, candidates: nil, capacity: 0)
+                         plainSums: plainSums.map { $0 + c0 }, window: window, candidates: nil, capacity: 0,
+                         exps: exps.map { $0 + start })
             }
         }
         guard let out = candidates else { return 0 }
@@ -165,14 +175,17 @@ public enum SamplingStats {
 
     /// Walks x[start..<end], subtracting exp((x − shift) · scale) · factor from `target`, and
     /// returns the first index where it drops below 0 (nil when it never does: rounding).
+    /// `stored`: the row's `exps` from `pass` with this chunk's shift and scale (the same
+    /// values, read instead of computed again).
     public static func walk(_ x: UnsafePointer<Float>, start: Int, end: Int, shift: Float, scale: Float,
-                            factor: Double, target: Double) -> Int? {
+                            factor: Double, target: Double, stored: UnsafePointer<Float>? = nil) -> Int? {
         var u = target
         var i = start
         let raw = UnsafeRawPointer(x)
         let s = SIMD8<Float>(repeating: shift), k = SIMD8<Float>(repeating: scale)
         while i + 8 <= end {
-            let e = Ops.exp((raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - s) * k)
+            let e = stored.map { UnsafeRawPointer($0).loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) }
+                ?? Ops.exp((raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - s) * k)
             let blockSum = Double(e.sum()) * factor
             if u - blockSum >= 0 { u -= blockSum; i += 8; continue }
             for l in 0..<8 {

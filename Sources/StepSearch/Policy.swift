@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// An opaque handle to one generation branch (a KV-cache sequence) owned by a `SearchPolicy`.
 public struct BranchID: Hashable, Sendable, CustomStringConvertible {
@@ -93,24 +94,28 @@ public struct ExtendRequest: Sendable {
 /// The ONE global count of generated tokens of a search. The policy charges every token
 /// *before* producing it; a refused charge stops that branch with `.budget`.
 /// Thread-safe (a lock), so a policy may charge from worker threads.
-public final class TokenBudget: @unchecked Sendable {
+public final class TokenBudget: Sendable {
     public let limit: Int
-    private var usedStorage = 0
-    private let lock = NSLock()
+    /// Tokens consumed so far; an atomic (every generated token passes here, and a lock
+    /// cost as much as the step detection).
+    private let usedStorage = Atomic<Int>(0)
 
     /// `limit` < 0 is treated as 0 (nothing can be generated).
     public init(limit: Int) { self.limit = max(0, limit) }
 
-    public var used: Int { lock.lock(); defer { lock.unlock() }; return usedStorage }
-    public var remaining: Int { lock.lock(); defer { lock.unlock() }; return limit - usedStorage }
+    public var used: Int { usedStorage.load(ordering: .acquiring) }
+    public var remaining: Int { limit - used }
 
     /// Consumes `n` tokens; returns false and consumes nothing when that would pass `limit`.
     public func tryConsume(_ n: Int = 1) -> Bool {
         precondition(n >= 0, "TokenBudget.tryConsume: negative count")
-        lock.lock(); defer { lock.unlock() }
-        guard n <= limit - usedStorage else { return false }
-        usedStorage += n
-        return true
+        var used = usedStorage.load(ordering: .relaxed)
+        while true {
+            guard n <= limit - used else { return false }
+            let r = usedStorage.compareExchange(expected: used, desired: used + n, ordering: .acquiringAndReleasing)
+            if r.exchanged { return true }
+            used = r.original
+        }
     }
 }
 

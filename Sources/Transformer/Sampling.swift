@@ -32,6 +32,9 @@ public struct SamplerWorkspace {
     /// The penalised tokens of the current call (created on first use: a copy of a
     /// workspace that has sampled shares it, so keep one workspace per thread).
     var penalty: RepetitionPenalty?
+    /// [vocab] the pass's exponentials, kept for plain sampling of small vocabularies (the
+    /// draw walks one chunk of them instead of computing them again); shared like `penalty`.
+    var exps: FloatBuffer?
     /// Calls that needed the second vocabulary pass (a nucleus wider than the candidates).
     public internal(set) var fallbacks = 0
 
@@ -97,6 +100,11 @@ public enum Sampler {
         // Tokens with e = exp((l − max)/T) ≥ 1/1024 are the first nucleus candidates.
         let window = temperature * Float(Foundation.log(1024.0))
         let chunks = SamplingStats.chunkCount(n)
+        // Storing costs a write per entry: worth it only while the row is small next to
+        // the chunk the draw walks.
+        let storeExps = !greedy && !nucleus && n <= 4096
+        if storeExps && (w.exps?.count ?? 0) < n { w.exps = FloatBuffer(count: n, zeroed: false) }
+        let exps = storeExps ? w.exps?.pointer : nil
         let found = w.maxes.withUnsafeMutableBufferPointer { maxes in
             w.scaledSums.withUnsafeMutableBufferPointer { sT in
                 w.plainSums.withUnsafeMutableBufferPointer { s1 in
@@ -104,7 +112,7 @@ public enum Sampler {
                         SamplingStats.parallelPass(UnsafePointer(base), count: n, scale: invT, maxes: maxes.baseAddress!,
                                            scaledSums: sT.baseAddress!, plainSums: invT == 1 ? nil : s1.baseAddress!,
                                            window: window, candidates: nucleus ? ids.baseAddress! : nil,
-                                           capacity: SamplerWorkspace.capacity)
+                                           capacity: SamplerWorkspace.capacity, exps: exps)
                     }
                 }
             }
@@ -143,7 +151,7 @@ public enum Sampler {
                 if u >= mass && j < chunks - 1 { u -= mass; continue }
                 let lo = j * SamplingStats.chunk, hi = min(lo + SamplingStats.chunk, n)
                 if let t = SamplingStats.walk(UnsafePointer(base), start: lo, end: hi, shift: w.maxes[j],
-                                              scale: invT, factor: factor, target: u) {
+                                              scale: invT, factor: factor, target: u, stored: exps.map { UnsafePointer($0) }) {
                     return (t, logProb(t))
                 }
                 // Rounding at the chunk's end: its last token with any mass.

@@ -24,7 +24,7 @@ final class SamplingPassTests: XCTestCase {
                                 ids.withUnsafeMutableBufferPointer { c in
                                     let f = parallel ? SamplingStats.parallelPass : SamplingStats.pass
                                     return f(xb.baseAddress!, count, 1 / 0.7, m.baseAddress!, st.baseAddress!,
-                                             p.baseAddress!, 0.7 * Float(log(1024.0)), c.baseAddress!, 4096)
+                                             p.baseAddress!, 0.7 * Float(log(1024.0)), c.baseAddress!, 4096, nil)
                                 }
                             }
                         }
@@ -59,6 +59,38 @@ final class SwapSumTests: XCTestCase {
             let reference = zip(raw, lowered).reduce(0.0) { $0 + exp(Double($1.0 - shift)) - exp(Double($1.1 - shift)) }
             let got = SamplingStats.swapSum(raw: raw, lowered: lowered, count: count, shift: shift)
             XCTAssertEqual(got, reference, accuracy: 1e-6 * max(1, abs(reference)), "count \(count)")
+        }
+    }
+}
+
+/// The pass's stored exponentials are the terms `walk` computes: a walk that reads them
+/// stops at the same token for every target, and the stored sums match the chunk sums.
+final class StoredExpsTests: XCTestCase {
+    func testWalkOverStoredExpsStopsWhereTheComputingWalkDoes() {
+        var rng = SplitMix64(seed: 12)
+        for (count, scale) in [(263, Float(1)), (700, Float(1 / 0.7)), (4096, Float(1))] {
+            let x = (0..<count).map { _ in Float(Double(rng.next() >> 11) * 0x1.0p-53) * 12 - 8 }
+            let chunks = SamplingStats.chunkCount(count)
+            var maxes = [Float](repeating: 0, count: chunks)
+            var sT = [Double](repeating: 0, count: chunks), s1 = sT
+            var exps = [Float](repeating: .nan, count: count)
+            s1.withUnsafeMutableBufferPointer { plain in
+                _ = SamplingStats.pass(x, count: count, scale: scale, maxes: &maxes, scaledSums: &sT,
+                                       plainSums: scale == 1 ? nil : plain.baseAddress, window: 0, candidates: nil,
+                                       capacity: 0, exps: &exps)
+            }
+            for j in 0..<chunks {
+                let lo = j * SamplingStats.chunk, hi = min(count, lo + SamplingStats.chunk)
+                let vectorEnd = lo + (hi - lo) / 8 * 8
+                XCTAssertFalse(exps[lo..<vectorEnd].contains { $0.isNaN }, "count \(count) chunk \(j): vector part stored")
+                for k in 0..<64 {
+                    let target = sT[j] * Double(k) / 64
+                    let computed = SamplingStats.walk(x, start: lo, end: hi, shift: maxes[j], scale: scale, factor: 1, target: target)
+                    let read = SamplingStats.walk(x, start: lo, end: hi, shift: maxes[j], scale: scale, factor: 1, target: target,
+                                                  stored: exps)
+                    XCTAssertEqual(computed, read, "count \(count) chunk \(j) target \(k)/64")
+                }
+            }
         }
     }
 }

@@ -170,6 +170,10 @@ static WIDE float fma_loop(long iterations) {
 
 float ck_fma_loop512(long iterations) { return fma_loop(iterations); }
 
+static _Thread_local int ck_worker_index_value;
+void ck_set_worker_index(int index) { ck_worker_index_value = index; }
+int ck_worker_index(void) { return ck_worker_index_value; }
+
 void ck_prefetch_l2(const void *p, size_t bytes) {
     for (size_t i = 0; i < bytes; i += 64) _mm_prefetch((const char *)p + i, _MM_HINT_T1);
 }

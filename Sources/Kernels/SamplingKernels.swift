@@ -17,8 +17,9 @@ public enum SamplingStats {
     /// And, when `candidates` is given, the ids i with x[i] ≥ (max of x[0...i's chunk]) − window,
     /// in index order: a superset of the ids within `window` of the final max. Returns the
     /// number of candidates, or −1 when more than `capacity` qualified (the caller falls back).
-    /// `exps` (optional, [count]): receives exp((x − maxes[j]) · scale) of each chunk's
-    /// vector part (not its last count % 8 entries), the terms `walk(stored:)` then reuses.
+    /// `exps` (optional, [count]): receives exp((x − maxes[j]) · scale) of every entry, the
+    /// terms `walk(stored:)` then reuses. A chunk's last count % 8 entries are one vector
+    /// with the missing lanes zeroed, so every term is the same f32 function of x.
     public static func pass(_ x: UnsafePointer<Float>, count: Int, scale: Float,
                             maxes: UnsafeMutablePointer<Float>, scaledSums: UnsafeMutablePointer<Double>,
                             plainSums: UnsafeMutablePointer<Double>?,
@@ -57,16 +58,15 @@ public enum SamplingStats {
                     s1 += Ops.exp(d)
                     i += 8
                 }
-                var t1 = Double(s1.sum())
-                var tT = Double(sT.sum())
-                while i < end {
-                    let d = Double(x[i] - m)
-                    t1 += Foundation.exp(d)
-                    tT += Foundation.exp(d * Double(scale))
-                    i += 1
+                if i < end {
+                    let d = tail(x, from: i, end: end) - shift
+                    let e = expTail(d * k, lanes: end - i)
+                    for l in 0..<end - i { stored?.storeBytes(of: e[l], toByteOffset: (i + l) * 4, as: Float.self) }
+                    sT += e
+                    s1 += expTail(d, lanes: end - i)
                 }
-                plain[j] = t1
-                scaledSums[j] = tT
+                plain[j] = Double(s1.sum())
+                scaledSums[j] = Double(sT.sum())
             } else {
                 while i < vectorEnd {
                     let e = Ops.exp((raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift) * k)
@@ -74,9 +74,12 @@ public enum SamplingStats {
                     sT += e
                     i += 8
                 }
-                var tT = Double(sT.sum())
-                while i < end { tT += Foundation.exp(Double(x[i] - m) * Double(scale)); i += 1 }
-                scaledSums[j] = tT
+                if i < end {
+                    let e = expTail((tail(x, from: i, end: end) - shift) * k, lanes: end - i)
+                    for l in 0..<end - i { stored?.storeBytes(of: e[l], toByteOffset: (i + l) * 4, as: Float.self) }
+                    sT += e
+                }
+                scaledSums[j] = Double(sT.sum())
             }
             // 3. candidates near the running max (rare: a vector compare skips the rest)
             running = Swift.max(running, m)
@@ -149,6 +152,29 @@ public enum SamplingStats {
         return found
     }
 
+    /// x[from..<end] (fewer than 8 entries) as one vector; the missing lanes are −∞.
+    @inline(__always)
+    static func tail(_ x: UnsafePointer<Float>, from i: Int, end: Int) -> SIMD8<Float> {
+        var v = SIMD8<Float>(repeating: -.infinity)
+        for l in 0..<end - i { v[l] = x[i + l] }
+        return v
+    }
+
+    /// exp of the first `lanes` lanes, 0 in the others (Ops.exp clamps −∞ to a tiny
+    /// positive value, which must not reach a sum).
+    @inline(__always)
+    static func expTail(_ v: SIMD8<Float>, lanes: Int) -> SIMD8<Float> {
+        Ops.exp(v) * laneMasks[lanes]
+    }
+
+    /// laneMasks[k]: 1 in the first k lanes, 0 after (a multiply: the generic mask
+    /// operations are not inlined).
+    static let laneMasks: [SIMD8<Float>] = (0...8).map { k in
+        var m = SIMD8<Float>()
+        for l in 0..<k { m[l] = 1 }
+        return m
+    }
+
     /// Σ exp(raw[i] − shift) − exp(lowered[i] − shift): what swapping `lowered` values back
     /// to `raw` ones adds to a sum of exponentials around `shift` (the sampler's repetition
     /// penalty, undone for the model's own normaliser). Eight terms at a time in f32
@@ -183,21 +209,26 @@ public enum SamplingStats {
         var i = start
         let raw = UnsafeRawPointer(x)
         let s = SIMD8<Float>(repeating: shift), k = SIMD8<Float>(repeating: scale)
-        while i + 8 <= end {
-            let e = stored.map { UnsafeRawPointer($0).loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) }
-                ?? Ops.exp((raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - s) * k)
+        while i < end {
+            let lanes = Swift.min(8, end - i)
+            var e: SIMD8<Float>
+            if let st = stored {
+                if lanes == 8 { e = UnsafeRawPointer(st).loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) } else {
+                    e = SIMD8()
+                    for l in 0..<lanes { e[l] = st[i + l] }
+                }
+            } else if lanes == 8 {
+                e = Ops.exp((raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - s) * k)
+            } else {
+                e = expTail((tail(x, from: i, end: end) - s) * k, lanes: lanes)
+            }
             let blockSum = Double(e.sum()) * factor
             if u - blockSum >= 0 { u -= blockSum; i += 8; continue }
-            for l in 0..<8 {
+            for l in 0..<lanes {
                 u -= Double(e[l]) * factor
                 if u < 0 { return i + l }
             }
-            return i + 7  // the lane sums rounded differently from the block sum
-        }
-        while i < end {
-            u -= Foundation.exp(Double(x[i] - shift) * Double(scale)) * factor
-            if u < 0 { return i }
-            i += 1
+            return i + lanes - 1  // the lane sums rounded differently from the block sum
         }
         return nil
     }

@@ -65,6 +65,7 @@ public final class WorkerPool: @unchecked Sendable {
             var thread = pthread_t()
             let rc = pthread_create(&thread, nil, { arg in
                 let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
+                ck_set_worker_index(Int32(start.index))
                 start.pool.workerLoop()
                 return nil
             }, box.toOpaque())
@@ -72,6 +73,12 @@ public final class WorkerPool: @unchecked Sendable {
             pthread_detach(thread)
         }
     }
+
+    /// Which thread of its pool runs the caller: 1..<threadCount on a worker, 0 on any
+    /// other thread (a job's caller). A job body can index per-thread scratch with it: one
+    /// thread runs one chunk at a time, and a nested or concurrent call runs inline on
+    /// the calling thread, keeping its index.
+    public static var currentThreadIndex: Int { Int(ck_worker_index()) }
 
     /// Runs `body(lo, hi)` over disjoint ranges [lo, hi) that together cover
     /// [0, count): chunks of `grain` (the last may be shorter), each run exactly once

@@ -29,30 +29,29 @@ extension ModelPolicy {
         var logits: [Float] = []
     }
 
-    /// Branches drawn per thread before the draws are split over the worker pool: below
-    /// this the hand-off costs more than the half it saves.
-    static let minLanesPerThread = 4
+    /// Fewest lanes whose draws are split over the worker pool: below this the hand-off
+    /// costs more than it saves.
+    static let minLanesToSplit = 4
 
     /// Draws the next token of every lane in `order` and does its bookkeeping (step
-    /// detection, SPRM scoring, decoding), split over the worker pool when there are
-    /// enough lanes and no step observer (a caller's closure runs on the caller's thread).
-    /// Each lane owns its generator and state, so the results do not depend on the split.
+    /// detection, SPRM scoring, decoding), split lane by lane over the worker pool when
+    /// there are enough lanes and no step observer (a caller's closure runs on the
+    /// caller's thread). Each lane owns its generator and state, and each thread its
+    /// scratch, so the results do not depend on which thread drew which lane.
     func drawAll(_ lanes: inout [Lane], _ order: [Int], sampling: SamplingParameters, out: ForwardOutput?) {
         let threads = WorkerPool.shared.threadCount
-        let parts = stepObserver == nil ? min(threads, order.count / Self.minLanesPerThread) : 1
         if drawScratch.count < threads { drawScratch = (0..<threads).map { _ in DrawScratch() } }
-        if parts <= 1 {
+        if stepObserver != nil || threads == 1 || order.count < Self.minLanesToSplit {
             for i in order { draw(&lanes[i], sampling: sampling, out: out, scratch: &drawScratch[0]) }
             return
         }
         lanes.withUnsafeMutableBufferPointer { lanePtr in
             drawScratch.withUnsafeMutableBufferPointer { scratchPtr in
-                let perPart = (order.count + parts - 1) / parts
-                WorkerPool.shared.parallelFor(count: parts) { lo, hi in
-                    for part in lo..<hi {
-                        for k in part * perPart..<min(order.count, (part + 1) * perPart) {
-                            draw(&lanePtr[order[k]], sampling: sampling, out: out, scratch: &scratchPtr[part])
-                        }
+                WorkerPool.shared.parallelFor(count: order.count) { lo, hi in
+                    let thread = WorkerPool.currentThreadIndex
+                    precondition(thread < scratchPtr.count, "draws run on the shared pool's threads")
+                    for k in lo..<hi {
+                        draw(&lanePtr[order[k]], sampling: sampling, out: out, scratch: &scratchPtr[thread])
                     }
                 }
             }

@@ -81,8 +81,9 @@ final class StoredExpsTests: XCTestCase {
             }
             for j in 0..<chunks {
                 let lo = j * SamplingStats.chunk, hi = min(count, lo + SamplingStats.chunk)
-                let vectorEnd = lo + (hi - lo) / 8 * 8
-                XCTAssertFalse(exps[lo..<vectorEnd].contains { $0.isNaN }, "count \(count) chunk \(j): vector part stored")
+                XCTAssertFalse(exps[lo..<hi].contains { $0.isNaN }, "count \(count) chunk \(j): every term stored")
+                let stored = exps[lo..<hi].reduce(0.0) { $0 + Double($1) }
+                XCTAssertEqual(stored, sT[j], accuracy: 1e-5 * sT[j], "count \(count) chunk \(j): the stored terms are the chunk's sum")
                 for k in 0..<64 {
                     let target = sT[j] * Double(k) / 64
                     let computed = SamplingStats.walk(x, start: lo, end: hi, shift: maxes[j], scale: scale, factor: 1, target: target)

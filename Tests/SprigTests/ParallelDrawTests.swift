@@ -32,7 +32,7 @@ final class ParallelDrawTests: XCTestCase {
     func testSplitDrawsEqualSerialDraws() throws {
         guard let path = DefaultModel.locate() else { throw XCTSkip("Models/sprig-mult-band not found") }
         let engine = try SearchEngine(model: try LanguageModel.load(path: path), kvMemoryBytes: 64 << 20)
-        XCTAssertGreaterThanOrEqual(16, 2 * ModelPolicy.minLanesPerThread, "16 branches are split")
+        XCTAssertGreaterThanOrEqual(16, ModelPolicy.minLanesToSplit, "16 branches are split")
         let split = try chunks(engine, observe: false)
         let serial = try chunks(engine, observe: true)
         XCTAssertEqual(split, serial)

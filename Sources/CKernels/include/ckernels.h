@@ -37,6 +37,11 @@ float ck_fma_loop512(long iterations);
 /* Prefetches [p, p + bytes) into L2 (prefetcht1, one per 64-byte line; never faults). */
 void ck_prefetch_l2(const void *p, size_t bytes);
 
+/* The calling thread's index in its worker pool (set by each worker when it starts;
+ * 0 on every other thread). Lets a pool job keep per-thread scratch. */
+void ck_set_worker_index(int index);
+int ck_worker_index(void);
+
 /* ---- Int8 activations (q8 mode: search/bench default, --activations / SPRIG_ACTIVATIONS; ckernels_q8.c) ----
  * Each activation row is quantized to Q8 blocks of 32: dx = max|x| / 127 per block,
  * xq = round(x / dx) in [-127, 127], s = dx · Σxq. y[o] = Σ_k d_k·dx_k·I_k + off_k·s_k with

@@ -48,4 +48,29 @@ final class WorkerPoolTests: XCTestCase {
         }
         XCTAssertEqual(other.load(ordering: .relaxed), 4 * 200 * 100)
     }
+
+    /// Each chunk runs on one thread whose index is inside the pool (the caller is 0), and
+    /// no two threads report the same index at once: per-thread scratch is safe.
+    func testThreadIndexNamesOneThreadAtATime() {
+        let pool = WorkerPool(threads: 3)
+        XCTAssertEqual(WorkerPool.currentThreadIndex, 0)
+        let inUse = Atomic<Int>(0)   // bit t: a chunk is running as index t
+        let clashes = Atomic<Int>(0), seen = Atomic<Int>(0)
+        for _ in 0..<300 {
+            pool.parallelFor(count: 64) { lo, hi in
+                let t = WorkerPool.currentThreadIndex
+                guard t >= 0 && t < 3 else { clashes.add(1000, ordering: .relaxed); return }
+                seen.bitwiseOr(1 << t, ordering: .relaxed)
+                if inUse.bitwiseOr(1 << t, ordering: .acquiringAndReleasing).oldValue & (1 << t) != 0 {
+                    clashes.add(1, ordering: .relaxed)
+                }
+                var x = 0
+                for k in lo..<hi { for j in 0..<200 { x &+= k &* j } }
+                if x == 42 { print(x) }
+                inUse.bitwiseAnd(~(1 << t), ordering: .acquiringAndReleasing)
+            }
+        }
+        XCTAssertEqual(clashes.load(ordering: .relaxed), 0)
+        XCTAssertEqual(seen.load(ordering: .relaxed) & 1, 1, "the caller ran chunks as index 0")
+    }
 }

@@ -31,7 +31,7 @@ extension ModelPolicy {
 
     /// Fewest lanes whose draws are split over the worker pool: below this the hand-off
     /// costs more than it saves.
-    static let minLanesToSplit = 4
+    static let minLanesToSplit = 8
 
     /// Draws the next token of every lane in `order` and does its bookkeeping (step
     /// detection, SPRM scoring, decoding), split lane by lane over the worker pool when

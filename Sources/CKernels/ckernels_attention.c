@@ -51,7 +51,13 @@ INL A512 __m256 fold256(__m512 d) {
     return _mm256_add_ps(_mm512_castps512_ps256(d), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
 }
 
-/* G heads of one kv group together (G ≤ 4; G and V = head_dim / 16 are compile-time
+/* 16 elements of a K or V row as f32: F16 (a compile-time constant) says the cache holds halves. */
+INL A512 __m512 load16(const int F16, const void *row, int c) {
+    return F16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)row + 16 * c)))
+               : _mm512_loadu_ps((const float *)row + 16 * c);
+}
+
+/* G heads of one kv group together (G ≤ 4; G, V = head_dim / 16 and F16 are compile-time
  * constants at each call site), so every K and V row is loaded once for all G heads.
  * kr[p] + off, vr[p] + off: the kv head's K and V rows of every attended position;
  * q[h], out[h]: [head_dim]; s: [G, attended + 16] scratch for the scores. Three passes over
@@ -60,7 +66,7 @@ INL A512 __m256 fold256(__m512 d) {
  * partial state of a merge: out = Σ w_r v_r unnormalised, m_out = max s_r, l_out = Σ w_r.
  * `prefetch` (the first pass over a kv head, which finds the rows cold) asks for K rows,
  * then V rows, PREFETCH_ROWS ahead. */
-INL A512 void attend_heads(const int G, const int V, const float *const *kr, const float *const *vr, size_t off,
+INL A512 void attend_heads(const int G, const int V, const int F16, const char *const *kr, const char *const *vr, size_t off,
                            int attended, float scale, int prefetch, const float *const *q, float *s, float *const *out,
                            float *m_out, float *l_out) {
     const size_t stride = (size_t)attended + 16;
@@ -77,14 +83,14 @@ INL A512 void attend_heads(const int G, const int V, const float *const *kr, con
                 for (int h = 0; h < G; h++) part[h][r] = _mm256_setzero_ps();
                 continue;
             }
-            const float *k = kr[p0 + r] + off;
+            const char *k = kr[p0 + r] + off;
             if (prefetch && p0 + r + PREFETCH_ROWS < attended)
-                for (int c = 0; c < V; c++) _mm_prefetch((const char *)(kr[p0 + r + PREFETCH_ROWS] + off + 16 * c), _MM_HINT_T0);
+                for (int b = 0; b < V * (F16 ? 32 : 64); b += 64) _mm_prefetch(kr[p0 + r + PREFETCH_ROWS] + off + b, _MM_HINT_T0);
             __m512 d[4];
-            const __m512 k0 = _mm512_loadu_ps(k);
+            const __m512 k0 = load16(F16, k, 0);
             for (int h = 0; h < G; h++) d[h] = _mm512_mul_ps(qv[h][0], k0);
             for (int c = 1; c < V; c++) {
-                const __m512 kc = _mm512_loadu_ps(k + 16 * c);
+                const __m512 kc = load16(F16, k, c);
                 for (int h = 0; h < G; h++) d[h] = _mm512_fmadd_ps(qv[h][c], kc, d[h]);
             }
             for (int h = 0; h < G; h++) part[h][r] = fold256(d[h]);
@@ -118,13 +124,13 @@ INL A512 void attend_heads(const int G, const int V, const float *const *kr, con
     for (int h = 0; h < G; h++)
         for (int c = 0; c < V; c++) acc[h][c] = _mm512_setzero_ps();
     for (int p = 0; p < attended; p++) {
-        const float *v = vr[p] + off;
+        const char *v = vr[p] + off;
         if (prefetch && p + PREFETCH_ROWS < attended)
-            for (int c = 0; c < V; c++) _mm_prefetch((const char *)(vr[p + PREFETCH_ROWS] + off + 16 * c), _MM_HINT_T0);
+            for (int b = 0; b < V * (F16 ? 32 : 64); b += 64) _mm_prefetch(vr[p + PREFETCH_ROWS] + off + b, _MM_HINT_T0);
         __m512 w[4];
         for (int h = 0; h < G; h++) w[h] = _mm512_set1_ps(s[h * stride + p]);
         for (int c = 0; c < V; c++) {
-            const __m512 vc = _mm512_loadu_ps(v + 16 * c);
+            const __m512 vc = load16(F16, v, c);
             for (int h = 0; h < G; h++) acc[h][c] = _mm512_fmadd_ps(w[h], vc, acc[h][c]);
         }
     }
@@ -135,26 +141,28 @@ INL A512 void attend_heads(const int G, const int V, const float *const *kr, con
     }
 }
 
-/* Dispatch on (heads in this pass, head_dim / 16) so both are constants inside. */
-#define ATTEND_V(Vc)                                                                                       \
+/* Dispatch on (heads in this pass, head_dim / 16, element type) so all are constants inside. */
+#define ATTEND_G(Vc, F)                                                                                    \
     switch (g) {                                                                                           \
-    case 1: attend_heads(1, Vc, kr, vr, off, n, scale, first, qh, scores, oh, mh, lh); break;             \
-    case 2: attend_heads(2, Vc, kr, vr, off, n, scale, first, qh, scores, oh, mh, lh); break;             \
-    case 3: attend_heads(3, Vc, kr, vr, off, n, scale, first, qh, scores, oh, mh, lh); break;             \
-    default: attend_heads(4, Vc, kr, vr, off, n, scale, first, qh, scores, oh, mh, lh); break;            \
+    case 1: attend_heads(1, Vc, F, kr, vr, off, n, scale, first, qh, scores, oh, mh, lh); break;          \
+    case 2: attend_heads(2, Vc, F, kr, vr, off, n, scale, first, qh, scores, oh, mh, lh); break;          \
+    case 3: attend_heads(3, Vc, F, kr, vr, off, n, scale, first, qh, scores, oh, mh, lh); break;          \
+    default: attend_heads(4, Vc, F, kr, vr, off, n, scale, first, qh, scores, oh, mh, lh); break;         \
     }
+#define ATTEND_V(Vc) if (f16) { ATTEND_G(Vc, 1) } else { ATTEND_G(Vc, 0) }
 
-/* kr/vr ← the row pointers of positions [lo, hi), block by block (no division per row). */
-INL void row_pointers(const float *keys, const float *values, size_t block_stride, const int64_t *table,
-                      int block_size, size_t row_floats, int lo, int hi, const float **kr, const float **vr) {
+/* kr/vr ← the row addresses of positions [lo, hi), block by block (no division per row);
+ * strides in elements of `esize` bytes. */
+INL void row_pointers(const char *keys, const char *values, size_t esize, size_t block_stride, const int64_t *table,
+                      int block_size, size_t row_elems, int lo, int hi, const char **kr, const char **vr) {
     int p = lo;
     while (p < hi) {
         const int b = p / block_size, j0 = p - b * block_size;
-        const size_t base = (size_t)table[b] * block_stride;
+        const size_t base = (size_t)table[b] * block_stride * esize;
         const int end = hi - p < block_size - j0 ? hi - p : block_size - j0;
         for (int j = 0; j < end; j++) {
-            kr[p - lo + j] = keys + base + (size_t)(j0 + j) * row_floats;
-            vr[p - lo + j] = values + base + (size_t)(j0 + j) * row_floats;
+            kr[p - lo + j] = keys + base + (size_t)(j0 + j) * row_elems * esize;
+            vr[p - lo + j] = values + base + (size_t)(j0 + j) * row_elems * esize;
         }
         p += end;
     }
@@ -164,18 +172,19 @@ INL void row_pointers(const float *keys, const float *values, size_t block_strid
  * order: kv head g's j-th at (g − kv_first) · nq + j), over rows [lo, hi). The row pointers
  * are built once for all kv heads; each kv head goes in passes of up to 4 queries (2 at
  * head size 128) so q and the accumulators stay in registers; the first pass prefetches. */
-A512 static void attend_rows(const float *keys, const float *values, size_t block_stride, const int64_t *table,
-                             int block_size, size_t row_floats, int lo, int hi, int kv_first, int kv_count, int nq,
+A512 static void attend_rows(const void *keys, const void *values, int f16, size_t block_stride, const int64_t *table,
+                             int block_size, size_t row_elems, int lo, int hi, int kv_first, int kv_count, int nq,
                              int head_dim, const float *const *qs, float *const *outs, float *m, float *l,
                              void *scratch) {
     const int n = hi - lo;
-    const float **kr = (const float **)scratch, **vr = kr + n;
+    const char **kr = (const char **)scratch, **vr = kr + n;
     float *scores = (float *)(vr + n);
-    row_pointers(keys, values, block_stride, table, block_size, row_floats, lo, hi, kr, vr);
+    const size_t esize = f16 ? 2 : 4;
+    row_pointers(keys, values, esize, block_stride, table, block_size, row_elems, lo, hi, kr, vr);
     const float scale = 1.f / sqrtf((float)head_dim);
     const int per_pass = head_dim == 128 ? 2 : 4;
     for (int kv = 0; kv < kv_count; kv++) {
-        const size_t off = (size_t)(kv_first + kv) * head_dim;
+        const size_t off = (size_t)(kv_first + kv) * head_dim * esize;   /* bytes */
         for (int h = 0; h < nq; h += per_pass) {
             const int g = nq - h < per_pass ? nq - h : per_pass, j = kv * nq + h;
             const int first = h == 0;  /* later passes find the rows in cache: no prefetch */
@@ -199,8 +208,8 @@ int ck_attention_supported(int head_dim) {
     return ck_avx512_available() && (head_dim == 32 || head_dim == 64 || head_dim == 128);
 }
 
-A512 void ck_attend_group(const float *keys, const float *values, size_t block_stride, const int64_t *table,
-                          int block_size, size_t row_floats, int attended, int heads, int kv_heads, int head_dim,
+A512 void ck_attend_group(const void *keys, const void *values, int f16, size_t block_stride, const int64_t *table,
+                          int block_size, size_t row_elems, int attended, int heads, int kv_heads, int head_dim,
                           const float *q, float *out, void *scratch) {
     const float *qs[CK_ATTENTION_MAX_HEADS];
     float *outs[CK_ATTENTION_MAX_HEADS];
@@ -208,14 +217,27 @@ A512 void ck_attend_group(const float *keys, const float *values, size_t block_s
         qs[h] = q + (size_t)h * head_dim;
         outs[h] = out + (size_t)h * head_dim;
     }
-    attend_rows(keys, values, block_stride, table, block_size, row_floats, 0, attended, 0, kv_heads,
+    attend_rows(keys, values, f16, block_stride, table, block_size, row_elems, 0, attended, 0, kv_heads,
                 heads / kv_heads, head_dim, qs, outs, 0, 0, scratch);
 }
 
-A512 void ck_attend_partial(const float *keys, const float *values, size_t block_stride, const int64_t *table,
-                            int block_size, size_t row_floats, int lo, int hi, int kv_first, int kv_count, int nq,
+A512 void ck_attend_partial(const void *keys, const void *values, int f16, size_t block_stride, const int64_t *table,
+                            int block_size, size_t row_elems, int lo, int hi, int kv_first, int kv_count, int nq,
                             int head_dim, const float *const *qs, float *const *accs, float *m, float *l,
                             void *scratch) {
-    attend_rows(keys, values, block_stride, table, block_size, row_floats, lo, hi, kv_first, kv_count, nq, head_dim,
+    attend_rows(keys, values, f16, block_stride, table, block_size, row_elems, lo, hi, kv_first, kv_count, nq, head_dim,
                 qs, accs, m, l, scratch);
+}
+
+__attribute__((target("avx2,f16c"))) void ck_f32_to_f16(const float *src, uint16_t *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) dst[i] = (uint16_t)_mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(src[i]), _MM_FROUND_TO_NEAREST_INT), 0);
+}
+
+__attribute__((target("avx2,f16c"))) void ck_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++) dst[i] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(src[i])));
 }

@@ -3,14 +3,17 @@ import Foundation
 
 /// Where one layer's K and V rows of a paged KV cache live, at pointer level.
 ///
-/// Token `p` of a sequence sits in block `blockTable[p / blockSize]`, row `p % blockSize`:
+/// Token `p` of a sequence sits in block `blockTable[p / blockSize]`, row `p % blockSize`
+/// (in elements: f32, or f16 when `f16`):
 ///   key row   = keyBase   + block * blockStride + (p % blockSize) * kvHeads * headDim   // [kvHeads * headDim]
 ///   value row = valueBase + block * blockStride + (p % blockSize) * kvHeads * headDim
 /// Kernels knows nothing of PagedKV; PagedKV fills this in from its pool and tables.
 public struct PagedKVView {
-    public var keyBase: UnsafePointer<Float>
-    public var valueBase: UnsafePointer<Float>
-    /// Floats between block `b` and block `b + 1`.
+    public var keyBase: UnsafeRawPointer
+    public var valueBase: UnsafeRawPointer
+    /// The rows hold f16 elements (only the AVX-512 kernel reads them), else f32.
+    public var f16: Bool
+    /// Elements between block `b` and block `b + 1`.
     public var blockStride: Int
     /// Block ids of the sequence, in position order; covers at least every attended position.
     public var blockTable: UnsafePointer<Int>
@@ -18,10 +21,11 @@ public struct PagedKVView {
     public var kvHeads: Int
     public var headDim: Int
 
-    public init(keyBase: UnsafePointer<Float>, valueBase: UnsafePointer<Float>, blockStride: Int,
+    public init(keyBase: UnsafeRawPointer, valueBase: UnsafeRawPointer, f16: Bool = false, blockStride: Int,
                 blockTable: UnsafePointer<Int>, blockSize: Int, kvHeads: Int, headDim: Int) {
         self.keyBase = keyBase
         self.valueBase = valueBase
+        self.f16 = f16
         self.blockStride = blockStride
         self.blockTable = blockTable
         self.blockSize = blockSize
@@ -46,6 +50,7 @@ public func pagedAttention(view: PagedKVView, start: Int, queryCount: Int, heads
         attendAVX512(view: view, start: start, queryCount: queryCount, heads: heads, q: q, out: out)
         return
     }
+    precondition(!view.f16, "an f16 KV cache needs the AVX-512 attention kernel")
     // [group, chunkRows] scores of one chunk, then [group] running max, then [group] running sum.
     withUnsafeTemporaryAllocation(of: Float.self, capacity: group * (chunkRows + 2)) { buffer in
         withUnsafeTemporaryAllocation(of: Int.self, capacity: chunkRows) { offsetBuffer in
@@ -86,7 +91,7 @@ private func attendAVX512(view: PagedKVView, start: Int, queryCount: Int, heads:
     withUnsafeTemporaryAllocation(byteCount: ck_attention_scratch_bytes(Int32(start + queryCount)), alignment: 64) { scratch in
         view.blockTable.withMemoryRebound(to: Int64.self, capacity: 1) { table in
             for i in 0..<queryCount {
-                ck_attend_group(view.keyBase, view.valueBase, view.blockStride, table, Int32(view.blockSize),
+                ck_attend_group(view.keyBase, view.valueBase, view.f16 ? 1 : 0, view.blockStride, table, Int32(view.blockSize),
                                 view.kvHeads * d, Int32(start + i + 1), Int32(heads), Int32(view.kvHeads), Int32(d),
                                 q + i * heads * d, out + i * heads * d, scratch.baseAddress)
             }
@@ -107,7 +112,7 @@ public func pagedAttentionPartial(view: PagedKVView, kvHeads: Range<Int>, perKVH
                  && kvHeads.lowerBound >= 0 && kvHeads.upperBound <= view.kvHeads)
     withUnsafeTemporaryAllocation(byteCount: ck_attention_scratch_bytes(Int32(range.count)), alignment: 64) { scratch in
         view.blockTable.withMemoryRebound(to: Int64.self, capacity: 1) { table in
-            ck_attend_partial(view.keyBase, view.valueBase, view.blockStride, table, Int32(view.blockSize),
+            ck_attend_partial(view.keyBase, view.valueBase, view.f16 ? 1 : 0, view.blockStride, table, Int32(view.blockSize),
                               view.kvHeads * view.headDim, Int32(range.lowerBound), Int32(range.upperBound),
                               Int32(kvHeads.lowerBound), Int32(kvHeads.count), Int32(perKVHead), Int32(view.headDim),
                               queries, outputs, m, l, scratch.baseAddress)
@@ -131,6 +136,8 @@ private func attendGroup(view: PagedKVView, kvHead: Int, group: Int, attended: I
                          temp: UnsafeMutablePointer<Float>, offsets: UnsafeMutablePointer<Int>) {
     let headDim = view.headDim
     let rowFloats = view.kvHeads * headDim
+    let keys = view.keyBase.assumingMemoryBound(to: Float.self)      // f32 rows (checked by the caller)
+    let values = view.valueBase.assumingMemoryBound(to: Float.self)
     let scale = 1 / Float(headDim).squareRoot()
     let scores = temp                          // [group, chunkRows]
     let runningMax = temp + group * chunkRows  // [group]
@@ -159,13 +166,13 @@ private func attendGroup(view: PagedKVView, kvHead: Int, group: Int, attended: I
             var chunkMax = -Float.infinity
             r = 0
             while r + 4 <= rows {  // four independent FMA chains hide the FMA latency
-                let x = dot4(qRow, view.keyBase, offsets + r, headDim) * scale
+                let x = dot4(qRow, keys, offsets + r, headDim) * scale
                 s[r] = x[0]; s[r + 1] = x[1]; s[r + 2] = x[2]; s[r + 3] = x[3]
                 chunkMax = max(chunkMax, x.max())
                 r += 4
             }
             while r < rows {
-                let x = dot(qRow, view.keyBase + offsets[r], headDim) * scale
+                let x = dot(qRow, keys + offsets[r], headDim) * scale
                 s[r] = x
                 chunkMax = max(chunkMax, x)
                 r += 1
@@ -179,7 +186,7 @@ private func attendGroup(view: PagedKVView, kvHead: Int, group: Int, attended: I
                 runningMax[h] = newMax
             }
             runningSum[h] += expShifted(s, count: rows, shift: newMax)
-            accumulateRows(out + h * headDim, weights: s, values: view.valueBase, offsets: offsets, rows: rows,
+            accumulateRows(out + h * headDim, weights: s, values: values, offsets: offsets, rows: rows,
                            headDim: headDim)
         }
         p += rows

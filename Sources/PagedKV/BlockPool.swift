@@ -6,8 +6,8 @@
 public final class BlockPool {
     public let layout: KVLayout
     public let blockCount: Int
-    /// [blockCount, blockFloats]
-    let storage: UnsafeMutablePointer<Float>
+    /// [blockCount, blockElements] elements of layout.precision
+    let storage: UnsafeMutableRawPointer
     /// refCounts[b] = number of block tables holding block b; 0 for free blocks.
     @exclusivity(unchecked) private var refCounts: [Int32]
     /// Stack of free block ids.
@@ -17,10 +17,7 @@ public final class BlockPool {
         precondition(blockCount >= 0)
         self.layout = layout
         self.blockCount = blockCount
-        let floats = max(blockCount * layout.blockFloats, 1)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: floats * MemoryLayout<Float>.stride,
-                                                   alignment: 64)
-        storage = raw.bindMemory(to: Float.self, capacity: floats)
+        storage = UnsafeMutableRawPointer.allocate(byteCount: max(blockCount * layout.blockBytes, 1), alignment: 64)
         refCounts = [Int32](repeating: 0, count: blockCount)
         // Pop order 0, 1, 2, ... keeps early sequences in low addresses (easier to read in a debugger).
         freeList = Array((0..<blockCount).reversed())
@@ -32,7 +29,7 @@ public final class BlockPool {
         self.init(layout: layout, blockCount: max(memoryBytes, 0) / layout.blockBytes)
     }
 
-    deinit { UnsafeMutableRawPointer(storage).deallocate() }
+    deinit { storage.deallocate() }
 
     public var freeCount: Int { freeList.count }
     public var usedCount: Int { blockCount - freeList.count }
@@ -42,16 +39,16 @@ public final class BlockPool {
         return Int(refCounts[block])
     }
 
-    /// Keys of one layer in one block: [blockSize, kvHeads * headDim].
+    /// Keys of one layer in one block: [blockSize, kvHeads * headDim] elements of layout.precision.
     @inline(__always)
-    public func keys(block: Int, layer: Int) -> UnsafeMutablePointer<Float> {
-        storage + block * layout.blockFloats + layer * 2 * layout.layerPartFloats
+    public func keys(block: Int, layer: Int) -> UnsafeMutableRawPointer {
+        storage + (block * layout.blockElements + layer * 2 * layout.layerPartElements) * layout.precision.bytes
     }
 
-    /// Values of one layer in one block: [blockSize, kvHeads * headDim].
+    /// Values of one layer in one block: [blockSize, kvHeads * headDim] elements of layout.precision.
     @inline(__always)
-    public func values(block: Int, layer: Int) -> UnsafeMutablePointer<Float> {
-        storage + block * layout.blockFloats + (layer * 2 + 1) * layout.layerPartFloats
+    public func values(block: Int, layer: Int) -> UnsafeMutableRawPointer {
+        storage + (block * layout.blockElements + (layer * 2 + 1) * layout.layerPartElements) * layout.precision.bytes
     }
 
     // MARK: - Reference counting (used by PagedKVCache)
@@ -78,11 +75,11 @@ public final class BlockPool {
 
     /// Copies rows [0, rows) of every layer's K and V from block `from` to block `to`.
     func copyRows(from: Int, to: Int, rows: Int) {
-        let floats = rows * layout.rowFloats
-        guard floats > 0 else { return }
+        let bytes = rows * layout.rowElements * layout.precision.bytes
+        guard bytes > 0 else { return }
         for layer in 0..<layout.layers {
-            keys(block: to, layer: layer).update(from: keys(block: from, layer: layer), count: floats)
-            values(block: to, layer: layer).update(from: values(block: from, layer: layer), count: floats)
+            keys(block: to, layer: layer).copyMemory(from: keys(block: from, layer: layer), byteCount: bytes)
+            values(block: to, layer: layer).copyMemory(from: values(block: from, layer: layer), byteCount: bytes)
         }
     }
 

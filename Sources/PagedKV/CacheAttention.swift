@@ -26,9 +26,9 @@ public func pagedAttention(cache: PagedKVCache, seq: SequenceID, layer: Int, sta
 private func withView<R>(_ cache: PagedKVCache, slot s: Int, layer: Int, _ body: (PagedKVView) -> R) -> R {
     let pool = cache.pool, layout = pool.layout
     return cache.slots[s].blocks.withUnsafeBufferPointer { table in
-        body(PagedKVView(keyBase: UnsafePointer(pool.keys(block: 0, layer: layer)),
-                         valueBase: UnsafePointer(pool.values(block: 0, layer: layer)),
-                         blockStride: layout.blockFloats, blockTable: table.baseAddress!,
+        body(PagedKVView(keyBase: UnsafeRawPointer(pool.keys(block: 0, layer: layer)),
+                         valueBase: UnsafeRawPointer(pool.values(block: 0, layer: layer)),
+                         f16: layout.precision == .f16, blockStride: layout.blockElements, blockTable: table.baseAddress!,
                          blockSize: layout.blockSize, kvHeads: layout.kvHeads, headDim: layout.headDim))
     }
 }

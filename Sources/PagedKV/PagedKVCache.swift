@@ -1,3 +1,5 @@
+import Kernels
+
 /// Identifies a sequence in a PagedKVCache. Encodes slot | generation << 32, so an id
 /// kept after `free` is recognised as stale instead of aliasing a newer sequence.
 public typealias SequenceID = Int
@@ -28,6 +30,8 @@ public final class PagedKVCache {
     @exclusivity(unchecked) var slots: [Slot] = []
     private var freeSlots: [Int] = []
     private let blockSize: Int
+    /// Bytes of one K (or V) row of one layer.
+    private let rowBytes: Int
     /// Blocks copied by copy-on-write since creation (each copy = one shared partial last block).
     public private(set) var copiedBlocks = 0
     /// Reused by `stats`: per block, the most rows any holder uses.
@@ -36,6 +40,7 @@ public final class PagedKVCache {
     public init(pool: BlockPool) {
         self.pool = pool
         blockSize = pool.layout.blockSize
+        rowBytes = pool.layout.rowElements * pool.layout.precision.bytes
         rowsScratch = [Int32](repeating: 0, count: pool.blockCount)
     }
 
@@ -195,21 +200,67 @@ public final class PagedKVCache {
 
     // MARK: - Rows (hot path: no allocation, no dictionary)
 
-    /// Key row of `position` in `layer`: [kvHeads * headDim]. Precondition: position < length.
+    /// Key row of `position` in `layer`: [kvHeads * headDim] elements of the layout's
+    /// precision. Precondition: position < length.
     @inline(__always)
-    public func keyRow(_ seq: SequenceID, layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
+    public func keyRowBytes(_ seq: SequenceID, layer: Int, position: Int) -> UnsafeMutableRawPointer {
         let s = seq & 0xFFFF_FFFF
         precondition(slotIndex(seq) != nil && position >= 0 && position < slots[s].length, "keyRow out of range")
         return pool.keys(block: slots[s].blocks[position / blockSize], layer: layer)
-            + (position % blockSize) * pool.layout.rowFloats
+            + (position % blockSize) * rowBytes
     }
 
-    /// Value row of `position` in `layer`: [kvHeads * headDim]. Precondition: position < length.
+    /// Value row of `position` in `layer`, as `keyRowBytes`.
     @inline(__always)
-    public func valueRow(_ seq: SequenceID, layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
+    public func valueRowBytes(_ seq: SequenceID, layer: Int, position: Int) -> UnsafeMutableRawPointer {
         let s = seq & 0xFFFF_FFFF
         precondition(slotIndex(seq) != nil && position >= 0 && position < slots[s].length, "valueRow out of range")
         return pool.values(block: slots[s].blocks[position / blockSize], layer: layer)
-            + (position % blockSize) * pool.layout.rowFloats
+            + (position % blockSize) * rowBytes
+    }
+
+    /// Key row of an f32 cache as floats: [kvHeads * headDim].
+    @inline(__always)
+    public func keyRow(_ seq: SequenceID, layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
+        precondition(pool.layout.precision == .f32, "keyRow: the cache holds \(pool.layout.precision)")
+        return keyRowBytes(seq, layer: layer, position: position).assumingMemoryBound(to: Float.self)
+    }
+
+    /// Value row of an f32 cache as floats: [kvHeads * headDim].
+    @inline(__always)
+    public func valueRow(_ seq: SequenceID, layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
+        precondition(pool.layout.precision == .f32, "valueRow: the cache holds \(pool.layout.precision)")
+        return valueRowBytes(seq, layer: layer, position: position).assumingMemoryBound(to: Float.self)
+    }
+
+    /// Writes one position's key and value rows ([kvHeads * headDim] floats each), rounded
+    /// to f16 when the cache holds halves.
+    @inline(__always)
+    public func store(_ seq: SequenceID, layer: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
+        let k = keyRowBytes(seq, layer: layer, position: position)
+        let v = valueRowBytes(seq, layer: layer, position: position)
+        let n = pool.layout.rowElements
+        if pool.layout.precision == .f16 {
+            Half.store(key, count: n, into: k)
+            Half.store(value, count: n, into: v)
+        } else {
+            k.copyMemory(from: key, byteCount: n * 4)
+            v.copyMemory(from: value, byteCount: n * 4)
+        }
+    }
+
+    /// One position's key and value rows as floats (into [kvHeads * headDim] each).
+    public func load(_ seq: SequenceID, layer: Int, position: Int, key: UnsafeMutablePointer<Float>,
+                     value: UnsafeMutablePointer<Float>) {
+        let k = keyRowBytes(seq, layer: layer, position: position)
+        let v = valueRowBytes(seq, layer: layer, position: position)
+        let n = pool.layout.rowElements
+        if pool.layout.precision == .f16 {
+            Half.load(k, count: n, into: key)
+            Half.load(v, count: n, into: value)
+        } else {
+            key.update(from: k.assumingMemoryBound(to: Float.self), count: n)
+            value.update(from: v.assumingMemoryBound(to: Float.self), count: n)
+        }
     }
 }

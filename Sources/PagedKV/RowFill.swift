@@ -10,13 +10,13 @@ extension PagedKVCache {
             throw .invalidLength(sequence: seq, requested: source, current: current)
         }
         let start = try append(seq, count: count)
-        let floats = pool.layout.rowFloats
+        let bytes = pool.layout.rowElements * pool.layout.precision.bytes
         for layer in 0..<pool.layout.layers {
-            let k = keyRow(seq, layer: layer, position: source)
-            let v = valueRow(seq, layer: layer, position: source)
+            let k = keyRowBytes(seq, layer: layer, position: source)
+            let v = valueRowBytes(seq, layer: layer, position: source)
             for p in start..<start + count {
-                keyRow(seq, layer: layer, position: p).update(from: k, count: floats)
-                valueRow(seq, layer: layer, position: p).update(from: v, count: floats)
+                keyRowBytes(seq, layer: layer, position: p).copyMemory(from: k, byteCount: bytes)
+                valueRowBytes(seq, layer: layer, position: p).copyMemory(from: v, byteCount: bytes)
             }
         }
         return start

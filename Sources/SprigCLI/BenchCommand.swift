@@ -104,14 +104,15 @@ struct BenchCommand: ParsableCommand {
         let report = BenchReport(bandwidthGBs: roofline.bandwidthGBs, gflops: roofline.gflops,
                                  prefillTokensPerSecond: prefill, decode: figures,
                                  weightBytes: loaded.weightBytes, parameters: loaded.parameterCount,
-                                 activations: loaded.effectiveActivationPrecision.rawValue)
+                                 activations: loaded.effectiveActivationPrecision.rawValue,
+                                 kv: loaded.kvPrecision.rawValue)
         if json {
             try CLI.printJSON(report)
         } else {
             print(String(format: "roofline: %.1f GB/s read, %.1f GFLOP/s sgemm", roofline.bandwidthGBs, roofline.gflops))
             print(String(format: "weights: %.1f MB, %d parameters", Double(loaded.weightBytes) / 1e6, loaded.parameterCount))
             print(String(format: "prefill: %.1f tok/s (%d-token prompt)", prefill, prompt))
-            print("activations: \(loaded.effectiveActivationPrecision.rawValue)")
+            print("activations: \(loaded.effectiveActivationPrecision.rawValue), KV cache: \(loaded.kvPrecision.rawValue)")
             for f in figures {
                 print(String(format: "decode N=%2d: %7.1f tok/s total, %.0f%% of roofline", f.sequences, f.tokensPerSecond, f.rooflineFraction * 100))
             }
@@ -161,8 +162,10 @@ struct BenchReport: Encodable {
     var parameters: Int
     /// "f32" or "q8": the activation precision the decode figures were measured with.
     var activations: String
+    /// "f32" or "f16": the KV cache element type the decode figures were measured with.
+    var kv: String
     enum CodingKeys: String, CodingKey {
         case bandwidthGBs = "bandwidth_gbs", gflops, prefillTokensPerSecond = "prefill_tokens_per_s", decode
-        case weightBytes = "weight_bytes", parameters, activations
+        case weightBytes = "weight_bytes", parameters, activations, kv
     }
 }

@@ -48,9 +48,13 @@ enum CLI {
 
     /// Loads `--model` (or the embedded default) and a search engine over it with the SPRM
     /// head `sprm` and a KV cache of `kvMemory` (validated by the command; 2 GiB otherwise).
-    static func loadEngine(model: String?, sprm: String?, kvMemory: String) throws -> SearchEngine {
+    /// `activations`, when given, is set before the engine sizes its cache (it decides
+    /// the cache's element type: TransformerModel.kvPrecision).
+    static func loadEngine(model: String?, sprm: String?, kvMemory: String,
+                           activations: ActivationPrecision? = nil) throws -> SearchEngine {
         let path = try modelPath(model)
         let lm = try run { () throws(SprigError) in try LanguageModel.load(path: path) }
+        if let a = activations { lm.transformer.activationPrecision = a }
         let kvBytes = ByteSize.parse(kvMemory) ?? (2 << 30)
         return try run { () throws(SprigError) in try SearchEngine(model: lm, sprmPath: sprm, kvMemoryBytes: kvBytes) }
     }

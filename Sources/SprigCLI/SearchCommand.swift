@@ -102,8 +102,8 @@ struct SearchCommand: ParsableCommand {
         if let k = n { preset.bestOfN.n = k }
         if let b = budget { preset.budget = b }
         if let problem = SearchCommand.limitProblem(preset) { CLI.fail(problem) }
-        let engine = try CLI.loadEngine(model: model, sprm: sprm, kvMemory: kvMemory)
-        engine.model.transformer.activationPrecision = activationOptions.precision(default: .q8)
+        let engine = try CLI.loadEngine(model: model, sprm: sprm, kvMemory: kvMemory,
+                                        activations: activationOptions.precision(default: .q8))
         let context = engine.model.transformer.config.maxPositions
         if preset.strategy == .mcts && preset.mcts.childTokens >= context && childTokens == nil && config == nil {
             // The paper's 1024-token children do not fit a small model's context: a child

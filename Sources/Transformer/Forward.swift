@@ -102,10 +102,10 @@ extension TransformerModel {
                     let table = UnsafePointer(ropeTable + r * headDim)
                     qr.update(from: src, count: c.qDim)
                     rope.apply(qr, heads: c.headCount, table: table)
-                    let k = cache.keyRow(e.sequence, layer: l, position: pos)
-                    k.update(from: src + c.qDim, count: c.kvDim)
+                    // K rotated in the product's buffer, then stored (as f16 when the cache holds halves).
+                    let k = src + c.qDim
                     rope.apply(k, heads: c.kvHeadCount, table: table)
-                    cache.valueRow(e.sequence, layer: l, position: pos).update(from: src + c.qDim + c.kvDim, count: c.kvDim)
+                    cache.store(e.sequence, layer: l, position: pos, key: k, value: src + c.qDim + c.kvDim)
                 }
             }
             if !shared.isEmpty { shared.attendShared(cache: cache, layer: l) }   // siblings' shared rows, once for all

@@ -16,6 +16,9 @@ public final class TransformerModel: @unchecked Sendable {
     /// Activation precision of the quantized-weight products (default: `SPRIG_ACTIVATIONS`,
     /// else f32). Set before a forward pass, not during one.
     public var activationPrecision: ActivationPrecision = .environment
+    /// Forces the KV cache element type of caches made from now on (see `kvPrecision`);
+    /// nil: the default choice.
+    public var kvPrecisionOverride: KVPrecision?
 
     init(config: TransformerConfig, weights: ModelWeights, source: String) {
         self.config = config
@@ -46,9 +49,24 @@ public final class TransformerModel: @unchecked Sendable {
         return c.vocabSize * c.hiddenSize * (c.tiedEmbeddings ? 1 : 2) + c.layerCount * perLayer + c.hiddenSize
     }
 
-    /// KV layout matching this model for a block size.
+    /// Element type of the caches this model makes (`kvLayout`, `makeCache`): f16 when the
+    /// quantized products run q8 activations (search and bench by default; llama.cpp's
+    /// numerics, whose default cache type is f16) and the AVX-512 attention kernel can read
+    /// halves, else f32 (generate and logits stay exact). `SPRIG_KV` (f32 / f16) overrides
+    /// the choice where the kernel allows. Read when a cache is made: set
+    /// `activationPrecision` first.
+    public var kvPrecision: KVPrecision {
+        let halvesReadable = AttentionKernel.avx512(headDim: config.headDim)
+        if let forced = kvPrecisionOverride ?? KVPrecision.environmentChoice {
+            return forced == .f16 && halvesReadable ? .f16 : .f32
+        }
+        return effectiveActivationPrecision == .q8 && halvesReadable ? .f16 : .f32
+    }
+
+    /// KV layout matching this model for a block size, in `kvPrecision`.
     public func kvLayout(blockSize: Int = 16) -> KVLayout {
-        KVLayout(layers: config.layerCount, kvHeads: config.kvHeadCount, headDim: config.headDim, blockSize: blockSize)
+        KVLayout(layers: config.layerCount, kvHeads: config.kvHeadCount, headDim: config.headDim, blockSize: blockSize,
+                 precision: kvPrecision)
     }
 
     /// A cache for this model holding `memoryBytes` of K/V (blocks of `blockSize` tokens).

@@ -1,5 +1,6 @@
 import XCTest
-@testable import PagedKV
+@testable import Kernels
+import PagedKV
 
 final class ForkCopyOnWriteTests: XCTestCase {
     let layout = KVLayout(layers: 3, kvHeads: 2, headDim: 8, blockSize: 16)
@@ -171,18 +172,54 @@ final class ForkCopyOnWriteTests: XCTestCase {
     }
 
     func testMemoryBytesInitAndLayoutSizes() {
-        XCTAssertEqual(layout.rowFloats, 16)
-        XCTAssertEqual(layout.blockFloats, 3 * 2 * 16 * 16)
+        XCTAssertEqual(layout.rowElements, 16)
+        XCTAssertEqual(layout.blockElements, 3 * 2 * 16 * 16)
         XCTAssertEqual(layout.bytesPerToken, 3 * 2 * 16 * 4)
         XCTAssertEqual(layout.blockBytes, layout.bytesPerToken * layout.blockSize)
         let pool = BlockPool(layout: layout, memoryBytes: 5 * layout.blockBytes + 7)
         XCTAssertEqual(pool.blockCount, 5)
         XCTAssertEqual(pool.freeCount, 5)
         // Block regions tile the storage without overlap: [layers][K|V][blockSize][row].
-        XCTAssertEqual(pool.values(block: 0, layer: 0) - pool.keys(block: 0, layer: 0), layout.layerPartFloats)
-        XCTAssertEqual(pool.keys(block: 0, layer: 1) - pool.values(block: 0, layer: 0), layout.layerPartFloats)
-        XCTAssertEqual(pool.keys(block: 1, layer: 0) - pool.values(block: 0, layer: 2), layout.layerPartFloats)
+        let part = layout.layerPartElements * 4
+        XCTAssertEqual(pool.values(block: 0, layer: 0) - pool.keys(block: 0, layer: 0), part)
+        XCTAssertEqual(pool.keys(block: 0, layer: 1) - pool.values(block: 0, layer: 0), part)
+        XCTAssertEqual(pool.keys(block: 1, layer: 0) - pool.values(block: 0, layer: 2), part)
         XCTAssertEqual(Int(bitPattern: pool.keys(block: 0, layer: 0)) % 64, 0)
         XCTAssertEqual(BlockPool(layout: layout, memoryBytes: 10).blockCount, 0)
+        // f16: half the bytes, same shape.
+        var half = layout
+        half.precision = .f16
+        XCTAssertEqual(half.bytesPerToken * 2, layout.bytesPerToken)
+        let halfPool = BlockPool(layout: half, memoryBytes: 5 * half.blockBytes)
+        XCTAssertEqual(halfPool.values(block: 0, layer: 0) - halfPool.keys(block: 0, layer: 0), part / 2)
+        XCTAssertEqual(halfPool.keys(block: 1, layer: 0) - halfPool.keys(block: 0, layer: 0), half.blockBytes)
+    }
+
+    /// Copy-on-write in an f16 cache copies the halves as they are: a child that wrote
+    /// after the fork reads the parent's rows bit for bit, and the parent its own.
+    func testHalfPrecisionForkCopiesRowsExactly() throws {
+        var half = layout
+        half.precision = .f16
+        let cache = PagedKVCache(pool: BlockPool(layout: half, blockCount: 16))
+        let parent = cache.createSequence()
+        try cache.append(parent, count: 6)   // ends mid-block: the child's first write copies it
+        let n = half.rowElements
+        func row(_ p: Int, _ salt: Float) -> [Float] { (0..<n).map { Float(p) + Float($0) * 0.01 + salt } }
+        for p in 0..<6 { for l in 0..<half.layers { cache.store(parent, layer: l, position: p, key: row(p, 0), value: row(p, 0.5)) } }
+        let child = try cache.fork(parent)
+        try cache.append(child, count: 1)
+        for l in 0..<half.layers { cache.store(child, layer: l, position: 6, key: row(99, 0), value: row(99, 0.5)) }
+        XCTAssertEqual(cache.copiedBlocks, 1)
+        var k = [Float](repeating: 0, count: n), v = k
+        for p in 0..<6 {
+            for l in 0..<half.layers {
+                cache.load(child, layer: l, position: p, key: &k, value: &v)
+                XCTAssertEqual(k, Half.rounded(row(p, 0)), "child key row \(p) layer \(l)")
+                XCTAssertEqual(v, Half.rounded(row(p, 0.5)))
+            }
+        }
+        cache.load(child, layer: 1, position: 6, key: &k, value: &v)
+        XCTAssertEqual(k, Half.rounded(row(99, 0)))
+        XCTAssertEqual(cache.checkInvariants(), [])
     }
 }

@@ -41,12 +41,13 @@ final class PagedAttentionTests: XCTestCase {
     }
 
     /// Parent prefill, a fork at `forkAt`, child prefill chunk + decode, parent decode after the fork.
-    func runScenario(blockSize: Int, kvHeads: Int, ratio: Int, headDim: Int, forkAt: Int, seed: UInt64) throws {
+    func runScenario(blockSize: Int, kvHeads: Int, ratio: Int, headDim: Int, forkAt: Int, seed: UInt64,
+                     precision: KVPrecision = .f32) throws {
         var rng = SplitMix64(seed: seed)
-        let layout = KVLayout(layers: 2, kvHeads: kvHeads, headDim: headDim, blockSize: blockSize)
+        let layout = KVLayout(layers: 2, kvHeads: kvHeads, headDim: headDim, blockSize: blockSize, precision: precision)
         let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 512))
         let heads = kvHeads * ratio
-        let label = "bs \(blockSize) kv \(kvHeads) ratio \(ratio) d \(headDim) fork at \(forkAt)"
+        let label = "bs \(blockSize) kv \(kvHeads) ratio \(ratio) d \(headDim) fork at \(forkAt) \(precision)"
 
         // Fragment the pool so block tables are not in address order.
         let junk = (0..<3).map { _ in cache.createSequence() }
@@ -121,6 +122,21 @@ final class PagedAttentionTests: XCTestCase {
         defer { AttentionKernel.allowAVX512 = true }
         for (i, headDim) in [128, 64, 32].enumerated() {
             try runScenario(blockSize: 4, kvHeads: 3, ratio: 3, headDim: headDim, forkAt: 37, seed: 950 + UInt64(i))
+        }
+    }
+
+    /// An f16 cache (what search and bench use on quantized checkpoints): the AVX-512 kernel
+    /// converts the halves exactly, so against the reference over the rounded rows it is as
+    /// accurate as over f32 rows; every head size, group size and block size it takes.
+    func testHalfPrecisionCacheMatchesReferenceOverRoundedRows() throws {
+        guard AttentionKernel.avx512(headDim: 64) else { throw XCTSkip("f16 caches need the AVX-512 attention kernel") }
+        var seed: UInt64 = 1200
+        for blockSize in [1, 4, 16] {
+            for (kvHeads, ratio, headDim) in [(1, 4, 64), (2, 7, 64), (2, 3, 128), (3, 2, 32), (2, 5, 32)] {
+                seed += 1
+                try runScenario(blockSize: blockSize, kvHeads: kvHeads, ratio: ratio, headDim: headDim,
+                                forkAt: 2 * blockSize + 3, seed: seed, precision: .f16)
+            }
         }
     }
 

@@ -8,10 +8,11 @@ import PagedKV
 /// (pagedAttentionAfterPrefix, which merges the softmax states), against the naive
 /// double-precision reference of PagedAttentionTests.
 final class SharedPrefixAttentionTests: XCTestCase {
-    func run(headDim: Int, kvHeads: Int, ratio: Int, prompt: Int, own: [Int], slices: Int, seed: UInt64) throws {
+    func run(headDim: Int, kvHeads: Int, ratio: Int, prompt: Int, own: [Int], slices: Int, seed: UInt64,
+             precision: KVPrecision = .f32) throws {
         guard AttentionKernel.avx512(headDim: headDim) else { throw XCTSkip("no AVX-512: the shared path is not used") }
         var rng = SplitMix64(seed: seed)
-        let layout = KVLayout(layers: 2, kvHeads: kvHeads, headDim: headDim, blockSize: 4)
+        let layout = KVLayout(layers: 2, kvHeads: kvHeads, headDim: headDim, blockSize: 4, precision: precision)
         let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 256))
         let heads = kvHeads * ratio, d = headDim
         let root = cache.createSequence()
@@ -53,7 +54,7 @@ final class SharedPrefixAttentionTests: XCTestCase {
                     let r = ref[h * d..<(h + 1) * d]
                     let scale = max(r.map { abs($0) }.max()!, 1e-12)
                     let err = (0..<d).map { abs(Double(out[h * d + $0]) - ref[h * d + $0]) }.max()!
-                    XCTAssertLessThanOrEqual(err / scale, 1e-5, "d \(d) ratio \(ratio) sibling \(i) head \(h) layer \(layer)")
+                    XCTAssertLessThanOrEqual(err / scale, 1e-5, "d \(d) ratio \(ratio) sibling \(i) head \(h) layer \(layer) \(precision)")
                 }
             }
         }
@@ -67,6 +68,13 @@ final class SharedPrefixAttentionTests: XCTestCase {
         try run(headDim: 64, kvHeads: 2, ratio: 7, prompt: 37, own: [2, 5], slices: 1, seed: 2)
         try run(headDim: 32, kvHeads: 2, ratio: 2, prompt: 64, own: [1, 1, 6], slices: 2, seed: 3)
         try run(headDim: 128, kvHeads: 1, ratio: 5, prompt: 45, own: [7, 0, 2], slices: 1, seed: 4)
+    }
+
+    /// The same over f16 caches (the reference reads the rounded rows).
+    func testSiblingsMatchReferenceOverHalfPrecisionRows() throws {
+        try run(headDim: 64, kvHeads: 3, ratio: 3, prompt: 130, own: [0, 3, 9, 4], slices: 2, seed: 11, precision: .f16)
+        try run(headDim: 32, kvHeads: 2, ratio: 2, prompt: 64, own: [1, 1, 6], slices: 2, seed: 13, precision: .f16)
+        try run(headDim: 128, kvHeads: 1, ratio: 5, prompt: 45, own: [7, 0, 2], slices: 1, seed: 14, precision: .f16)
     }
 
     /// Sequences that share nothing, or only part of a block, form no group.

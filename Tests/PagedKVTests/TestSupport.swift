@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import PagedKV
 
 /// Seeded generator (SplitMix64) so every random test is reproducible.
@@ -23,7 +24,7 @@ func stamp(_ cache: PagedKVCache, _ seq: SequenceID, position: Int, token: Int) 
     for layer in 0..<layout.layers {
         let k = cache.keyRow(seq, layer: layer, position: position)
         let v = cache.valueRow(seq, layer: layer, position: position)
-        for j in 0..<layout.rowFloats {
+        for j in 0..<layout.rowElements {
             k[j] = Float(token) + Float(layer * 1000 + j) * 1e-3
             v[j] = -Float(token) - Float(layer * 1000 + j) * 1e-3
         }
@@ -39,7 +40,7 @@ func readTokens(_ cache: PagedKVCache, _ seq: SequenceID) -> [Int?] {
         for layer in 0..<layout.layers {
             let k = cache.keyRow(seq, layer: layer, position: p)
             let v = cache.valueRow(seq, layer: layer, position: p)
-            for j in 0..<layout.rowFloats {
+            for j in 0..<layout.rowElements {
                 if k[j] != Float(token) + Float(layer * 1000 + j) * 1e-3 { return nil }
                 if v[j] != -Float(token) - Float(layer * 1000 + j) * 1e-3 { return nil }
             }
@@ -48,7 +49,7 @@ func readTokens(_ cache: PagedKVCache, _ seq: SequenceID) -> [Int?] {
     }
 }
 
-/// Contiguous copy of one sequence's rows, kept by the test only: [layer][position][rowFloats].
+/// Contiguous copy of one sequence's rows, kept by the test only: [layer][position][rowElements].
 struct AttentionShadow {
     var keys: [[[Float]]]
     var values: [[[Float]]]
@@ -61,14 +62,12 @@ func appendRandomRows(_ cache: PagedKVCache, _ seq: SequenceID, _ count: Int, _ 
     let start = try cache.append(seq, count: count)
     for p in start..<start + count {
         for layer in 0..<layout.layers {
-            let k = (0..<layout.rowFloats).map { _ in rng.float() }
-            let v = (0..<layout.rowFloats).map { _ in rng.float() }
-            for j in 0..<layout.rowFloats {
-                cache.keyRow(seq, layer: layer, position: p)[j] = k[j]
-                cache.valueRow(seq, layer: layer, position: p)[j] = v[j]
-            }
-            shadow.keys[layer].append(k)
-            shadow.values[layer].append(v)
+            let k = (0..<layout.rowElements).map { _ in rng.float() }
+            let v = (0..<layout.rowElements).map { _ in rng.float() }
+            cache.store(seq, layer: layer, position: p, key: k, value: v)
+            // The shadow keeps what the cache holds: f16 rows are the values rounded.
+            shadow.keys[layer].append(layout.precision == .f16 ? Half.rounded(k) : k)
+            shadow.values[layer].append(layout.precision == .f16 ? Half.rounded(v) : v)
         }
     }
 }

@@ -96,14 +96,17 @@ void ck_q8_tiles(int format, const uint8_t *data, size_t row_bytes, int blocks, 
 /* 1 when ck_avx512_available() and head_dim is 32, 64 or 128 (what the kernels handle). */
 int ck_attention_supported(int head_dim);
 
+/* K/V elements: f32, or f16 (IEEE half, F16C conversions; halves the bytes attention
+ * reads, as llama.cpp's default cache type). `f16` below is 0 or 1. */
+
 /* One query's `heads` heads (heads ≤ CK_ATTENTION_MAX_HEADS, a multiple of kv_heads; head h
  * reads kv head h / (heads / kv_heads)) attend to positions [0, attended) of a paged cache:
  * position p's key row is keys + table[p / block_size] · block_stride + (p % block_size) ·
- * row_floats (values alike), kv head g's part at + g · head_dim. q, out: [heads, head_dim];
- * scale 1/sqrt(head_dim); scratch: ck_attention_scratch_bytes(attended) bytes. Only when
- * ck_attention_supported(head_dim). */
-void ck_attend_group(const float *keys, const float *values, size_t block_stride, const int64_t *table,
-                     int block_size, size_t row_floats, int attended, int heads, int kv_heads, int head_dim,
+ * row_elems elements (values alike), kv head g's part at + g · head_dim. q, out:
+ * [heads, head_dim]; scale 1/sqrt(head_dim); scratch: ck_attention_scratch_bytes(attended)
+ * bytes. Only when ck_attention_supported(head_dim). */
+void ck_attend_group(const void *keys, const void *values, int f16, size_t block_stride, const int64_t *table,
+                     int block_size, size_t row_elems, int attended, int heads, int kv_heads, int head_dim,
                      const float *q, float *out, void *scratch);
 
 /* The partial state, over positions [lo, hi) (rows as in ck_attend_group), of nq query
@@ -113,10 +116,14 @@ void ck_attend_group(const float *keys, const float *values, size_t block_stride
  * for merging with other ranges. Siblings in a search tree share their prefix blocks: one
  * call covers every sibling's queries, so the shared rows are read once.
  * scratch: ck_attention_scratch_bytes(hi − lo). */
-void ck_attend_partial(const float *keys, const float *values, size_t block_stride, const int64_t *table,
-                       int block_size, size_t row_floats, int lo, int hi, int kv_first, int kv_count, int nq,
+void ck_attend_partial(const void *keys, const void *values, int f16, size_t block_stride, const int64_t *table,
+                       int block_size, size_t row_elems, int lo, int hi, int kv_first, int kv_count, int nq,
                        int head_dim, const float *const *qs, float *const *accs, float *m, float *l,
                        void *scratch);
+
+/* dst[i] = f16(src[i]) (round to nearest even), and back; i < n. F16C: any AVX2 CPU. */
+void ck_f32_to_f16(const float *src, uint16_t *dst, size_t n);
+void ck_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 
 /* Scratch bytes either kernel needs: 2 · attended row pointers and 4 · (attended + 16) scores. */
 size_t ck_attention_scratch_bytes(int attended);

@@ -12,9 +12,20 @@ public struct DecodeBenchmark {
         public var rooflineFraction: Double
         /// Step-time lower bound used for the fraction: max(weight bytes / bandwidth, 2·params·N / peak FLOP/s).
         public var rooflineStepSeconds: Double
+        /// Measured seconds per decode step (the best run's).
+        public var stepSeconds: Double
         enum CodingKeys: String, CodingKey {
             case sequences, tokensPerSecond = "tokens_per_s", rooflineFraction = "roofline_fraction"
-            case rooflineStepSeconds = "roofline_step_s"
+            case rooflineStepSeconds = "roofline_step_s", stepSeconds = "step_s"
+        }
+
+        /// The figure against `roofline` (for `model`'s weights and parameters).
+        public func against(_ roofline: Roofline, model: TransformerModel) -> DecodeFigure {
+            var f = self
+            f.rooflineStepSeconds = max(Double(model.weightBytes) / (roofline.bandwidthGBs * 1e9),
+                                        2 * Double(model.parameterCount) * Double(sequences) / (roofline.gflops * 1e9))
+            f.rooflineFraction = f.rooflineStepSeconds / stepSeconds
+            return f
         }
     }
 
@@ -62,15 +73,9 @@ public struct DecodeBenchmark {
             }
             if run > 0 { seconds = min(seconds, Date().timeIntervalSince(t0)) }
         }
-        let tps = Double(n * decodeSteps) / seconds
-        var bound = 0.0
-        if let r = roofline {
-            bound = max(Double(model.weightBytes) / (r.bandwidthGBs * 1e9),
-                        2 * Double(model.parameterCount) * Double(n) / (r.gflops * 1e9))
-        }
-        let stepSeconds = seconds / Double(decodeSteps)
-        return DecodeFigure(sequences: n, tokensPerSecond: tps, rooflineFraction: bound > 0 ? bound / stepSeconds : 0,
-                            rooflineStepSeconds: bound)
+        let figure = DecodeFigure(sequences: n, tokensPerSecond: Double(n * decodeSteps) / seconds, rooflineFraction: 0,
+                                  rooflineStepSeconds: 0, stepSeconds: seconds / Double(decodeSteps))
+        return roofline.map { figure.against($0, model: model) } ?? figure
     }
 
     private func syntheticTokens(_ count: Int) -> [Int] {

@@ -128,4 +128,28 @@ final class CLIHarnessTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), #"{"ids":[97,32,98,10]}"#)
     }
+
+    /// `sprig bench --json` prints the keys other tools read, and every fraction is taken
+    /// against the run's final roofline (the best bandwidth and FLOP/s seen in the run):
+    /// roofline_fraction = roofline_step_s / step_s, with roofline_step_s from the printed
+    /// bandwidth and FLOP/s.
+    func testBenchJSONFractionsAgainstTheRunsRoofline() throws {
+        let r = try SprigCLI.run(["bench", "--model", TestModels.tinyFixture.path, "--sequences", "1,4", "--steps", "4",
+                                  "--prompt", "8", "--json"], timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let d = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let bandwidth = try XCTUnwrap(d["bandwidth_gbs"] as? Double), gflops = try XCTUnwrap(d["gflops"] as? Double)
+        let bytes = try XCTUnwrap(d["weight_bytes"] as? Double), params = try XCTUnwrap(d["parameters"] as? Double)
+        XCTAssertNotNil(d["prefill_tokens_per_s"] as? Double)
+        XCTAssertEqual(d["kv"] as? String, "f32", "an f32 checkpoint keeps an f32 cache")
+        let decode = try XCTUnwrap(d["decode"] as? [[String: Any]])
+        XCTAssertEqual(decode.compactMap { $0["sequences"] as? Int }, [1, 4])
+        for f in decode {
+            let n = try XCTUnwrap(f["sequences"] as? Double), step = try XCTUnwrap(f["step_s"] as? Double)
+            let bound = max(bytes / (bandwidth * 1e9), 2 * params * n / (gflops * 1e9))
+            XCTAssertEqual(try XCTUnwrap(f["roofline_step_s"] as? Double), bound, accuracy: bound * 1e-9)
+            XCTAssertEqual(try XCTUnwrap(f["roofline_fraction"] as? Double), bound / step, accuracy: 1e-9 * bound / step)
+            XCTAssertEqual(try XCTUnwrap(f["tokens_per_s"] as? Double), n / step, accuracy: 1e-6 * n / step)
+        }
+    }
 }

@@ -32,6 +32,8 @@ public struct DecodeBenchmark {
     public let model: TransformerModel
     public var promptTokens = 128
     public var decodeSteps = 32
+    /// Tokens of the prefix the decoded sequences are forked from.
+    public var contextTokens = 32
     public var decodeRepeats = 3
     public var blockSize = SearchEngine.defaultBlockSize
 
@@ -54,10 +56,10 @@ public struct DecodeBenchmark {
     /// and FLOP bounds are best-of too, so both sides of the fraction are a run's best).
     public func decode(sequences n: Int, roofline: Roofline?) throws -> DecodeFigure {
         let perToken = model.kvLayout(blockSize: blockSize).bytesPerToken
-        let cache = model.makeCache(memoryBytes: (32 + n * (decodeSteps + 2 * blockSize + 1) + promptTokens) * perToken + (8 << 20),
+        let cache = model.makeCache(memoryBytes: (contextTokens + n * (decodeSteps + 2 * blockSize + 1) + promptTokens) * perToken + (8 << 20),
                                     blockSize: blockSize)
         let root = cache.createSequence()
-        _ = try model.forward([ForwardEntry(sequence: root, tokens: syntheticTokens(32))], cache: cache)
+        _ = try model.forward([ForwardEntry(sequence: root, tokens: syntheticTokens(contextTokens))], cache: cache)
         var seconds = Double.infinity
         for run in 0...max(decodeRepeats, 1) {   // run 0: one untimed warm-up step
             var seqs: [SequenceID] = []

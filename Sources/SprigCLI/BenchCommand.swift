@@ -24,6 +24,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Prompt length for the prefill measurement.")
     var prompt: Int = 128
 
+    @Option(name: .long, help: "decode: tokens of the shared prefix the sequences are forked from (attention grows with it).")
+    var context: Int = 32
+
     @Option(name: .long, help: "KV cache block size in tokens (default: the engine's).")
     var blockSize: Int = SearchEngine.defaultBlockSize
 
@@ -57,7 +60,7 @@ struct BenchCommand: ParsableCommand {
         guard ["decode", "cache", "memory"].contains(target) else { throw ValidationError("unknown bench target '\(target)' (decode, cache, memory)") }
         guard treeTokens > 0, children > 0, childTokens > 0 else { throw ValidationError("--tree-tokens, --children and --child-tokens must be positive") }
         if let k = kvMemory, ByteSize.parse(k) == nil { throw ValidationError("--kv-memory must be a size such as 4GiB") }
-        guard steps > 0, prompt > 0 else { throw ValidationError("--steps and --prompt must be positive") }
+        guard steps > 0, prompt > 0, context > 0 else { throw ValidationError("--steps, --prompt and --context must be positive") }
         guard (1...1024).contains(blockSize) else { throw ValidationError("--block-size must be in 1...1024") }
         guard rootTokens > 0, let r = parseNodeTokens(), r.lowerBound > 0, r.upperBound <= 4096 else {
             throw ValidationError("--root-tokens must be positive and --node-tokens N or LO-HI within 1...4096")
@@ -83,14 +86,16 @@ struct BenchCommand: ParsableCommand {
         loaded.activationPrecision = activationOptions.precision(default: .q8)
         if target == "cache" { return try runCache(loaded) }
         if target == "memory" { return try runMemory(loaded) }
-        // The decode measurement runs 32 prompt positions, one warm-up step, then the timed steps.
-        let context = loaded.config.maxPositions
-        if prompt > context { CLI.fail("--prompt \(prompt) is longer than the model's context of \(context) positions") }
-        if steps > context - 33 { CLI.fail("--steps \(steps) does not fit the model's context of \(context) positions (at most \(max(0, context - 33)))") }
+        // The decode measurement runs `context` prefix positions, one warm-up step, then the timed steps.
+        let limit = loaded.config.maxPositions
+        if prompt > limit { CLI.fail("--prompt \(prompt) is longer than the model's context of \(limit) positions") }
+        if context + 1 > limit { CLI.fail("--context \(context) does not fit the model's context of \(limit) positions") }
+        if steps > limit - context - 1 { CLI.fail("--steps \(steps) does not fit the model's context of \(limit) positions (at most \(max(0, limit - context - 1)) after a \(context)-token prefix)") }
         var roofline = Roofline.measure()
         var bench = DecodeBenchmark(model: loaded)
         bench.decodeSteps = steps
         bench.promptTokens = prompt
+        bench.contextTokens = context
         bench.blockSize = blockSize
         let prefill = try bench.prefill()
         var figures: [DecodeBenchmark.DecodeFigure] = []

@@ -326,6 +326,9 @@ final class CLIValidationTests: XCTestCase {
         try assertCleanFailure(["bench", "--model", model, "--sequences", "100000"], mentions: "--sequences")
         try assertCleanFailure(["bench", "--model", model, "--prompt", "1000"], mentions: "context of 128")
         try assertCleanFailure(["bench", "--model", model, "--steps", "9223372036854775807"], mentions: "context of 128")
+        try assertCleanFailure(["bench", "--model", model, "--context", "0"], mentions: "--context")
+        try assertCleanFailure(["bench", "--model", model, "--context", "200"], mentions: "context of 128")
+        try assertCleanFailure(["bench", "--model", model, "--context", "100", "--steps", "40"], mentions: "at most 27")
         try assertCleanFailure(["bench", "--model", "/nonexistent"], mentions: "/nonexistent")
         try assertCleanFailure(["bench", "frobnicate", "--model", model], mentions: "unknown bench target 'frobnicate'")
         // The cache benchmark's 200-token prompt does not fit 128 positions.

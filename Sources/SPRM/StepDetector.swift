@@ -34,6 +34,10 @@ public struct StepDetector: Sendable {
     public let thinkCloseID: Int?
     public let requireThinkTags: Bool
     private let tokenText: @Sendable (Int) -> [UInt8]
+    /// Every token's bytes back to back (token t: flatBytes[offsets[t]..<offsets[t + 1]]) when
+    /// the table was given up front: observe reads a slice instead of getting an array per token.
+    private let flatBytes: [UInt8]
+    private let offsets: [Int]
     private let tailLength: Int
 
     /// - Parameters:
@@ -48,6 +52,8 @@ public struct StepDetector: Sendable {
         self.thinkCloseID = thinkCloseID
         self.requireThinkTags = requireThinkTags
         self.tokenText = tokenText
+        flatBytes = []
+        offsets = []
         tailLength = max(0, (self.patterns.map(\.count).max() ?? 1) - 1)
     }
 
@@ -55,9 +61,17 @@ public struct StepDetector: Sendable {
     /// table decode to no bytes. Handy when the tokenizer itself is not `Sendable`.
     public init(patterns: [String] = [".\n\n"], thinkOpenID: Int?, thinkCloseID: Int?,
                 requireThinkTags: Bool = false, tokenBytes: [[UInt8]]) {
-        self.init(patterns: patterns, thinkOpenID: thinkOpenID, thinkCloseID: thinkCloseID,
-                  requireThinkTags: requireThinkTags,
-                  tokenText: { id in id >= 0 && id < tokenBytes.count ? tokenBytes[id] : [] })
+        self.patterns = patterns.map { Array($0.utf8) }.filter { !$0.isEmpty }
+        self.thinkOpenID = thinkOpenID
+        self.thinkCloseID = thinkCloseID
+        self.requireThinkTags = requireThinkTags
+        self.tokenText = { id in id >= 0 && id < tokenBytes.count ? tokenBytes[id] : [] }
+        flatBytes = tokenBytes.flatMap { $0 }
+        var o = [0]
+        o.reserveCapacity(tokenBytes.count + 1)
+        for b in tokenBytes { o.append(o[o.count - 1] + b.count) }
+        offsets = o
+        tailLength = max(0, (self.patterns.map(\.count).max() ?? 1) - 1)
     }
 
     /// The state at the start of a stream: inside the region when the detector has no
@@ -78,7 +92,19 @@ public struct StepDetector: Sendable {
             return false
         }
         if state.phase == .afterThink { return false }
-        let bytes = tokenText(token)
+        if offsets.isEmpty {
+            return tokenText(token).withUnsafeBufferPointer { observe(bytes: $0, state: &state) }
+        }
+        guard token >= 0 && token + 1 < offsets.count else {   // outside the table: no bytes
+            return observe(bytes: UnsafeBufferPointer(start: nil, count: 0), state: &state)
+        }
+        return flatBytes.withUnsafeBufferPointer { all in
+            observe(bytes: UnsafeBufferPointer(rebasing: all[offsets[token]..<offsets[token + 1]]), state: &state)
+        }
+    }
+
+    /// The rest of `observe` for a token (not a think tag) inside or before the region.
+    private func observe(bytes: UnsafeBufferPointer<UInt8>, state: inout State) -> Bool {
         let matchStart = completedMatchStart(tail: state.tail, bytes: bytes)
         // Region offset of the completed occurrence's first byte.
         let startOffset = matchStart.map { state.regionBytes - state.tail.count + $0 }
@@ -108,7 +134,7 @@ public struct StepDetector: Sendable {
 
     /// Offset in `tail + bytes` where the last pattern occurrence that ends inside `bytes`
     /// begins, or nil. Occurrences wholly inside `tail` were reported by an earlier token.
-    private func completedMatchStart(tail: [UInt8], bytes: [UInt8]) -> Int? {
+    private func completedMatchStart(tail: [UInt8], bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         if bytes.isEmpty { return nil }
         // Indexes `tail + bytes` in place: this runs for every generated token.
         let total = tail.count + bytes.count

@@ -131,11 +131,13 @@ public final class ModelPolicy: SearchPolicy {
             lanes[i].branch.nextLogits = Array(out.logits(row: lanes[i].outRow))   // a new array: siblings may share the old one
             lanes[i].outRow = -1
         }
+        // Per-step lists, emptied and refilled (no allocation per step once grown).
+        var drawing: [Int] = [], fed: [Int] = [], still: [Int] = [], entries: [ForwardEntry] = []
         while !active.isEmpty {
             // The lanes that take a token this step. KV blocks are promised to the lanes
             // taken so far: the batched forward appends for all of them at once, so each
             // must fit with the others.
-            var drawing: [Int] = []
+            drawing.removeAll(keepingCapacity: true)
             var reserved = 0
             for i in active {
                 if request.shouldStop?() == true { lanes[i].chunk.stop = .cancelled; continue }
@@ -149,18 +151,26 @@ public final class ModelPolicy: SearchPolicy {
                 drawing.append(i)
             }
             drawAll(&lanes, drawing, sampling: sampling, out: lastOut)
-            let fed = drawing.filter { !lanes[$0].stopped }
+            fed.removeAll(keepingCapacity: true)
+            for i in drawing where !lanes[i].stopped { fed.append(i) }
             if fed.isEmpty { break }
             // Lanes not fed this step keep their logits before the forward overwrites them.
             for i in fed { lanes[i].fed = true }
             for i in ids.indices where lanes[i].outRow >= 0 && !lanes[i].fed { keepLogits(i) }
             for i in fed { lanes[i].fed = false }
-            let entries = fed.map { ForwardEntry(sequence: lanes[$0].branch.sequence, tokens: [lanes[$0].chunk.tokens.last!]) }
+            // Each lane's one-token array is rewritten in place (unique again once the
+            // previous step's entries are gone): no array per token.
+            entries.removeAll(keepingCapacity: true)
+            for i in fed {
+                lanes[i].feed[0] = lanes[i].chunk.tokens[lanes[i].chunk.tokens.count - 1]
+                entries.append(ForwardEntry(sequence: lanes[i].branch.sequence, tokens: lanes[i].feed))
+            }
             let forwardStart = DispatchTime.now().uptimeNanoseconds
             let out = try model.transformer.forward(entries, cache: cache)
             forwardSeconds += Double(DispatchTime.now().uptimeNanoseconds - forwardStart) / 1e9
+            entries.removeAll(keepingCapacity: true)
             lastOut = out
-            var still: [Int] = []
+            still.removeAll(keepingCapacity: true)
             for (row, i) in fed.enumerated() {
                 lanes[i].outRow = row
                 // In place when this branch owns its array (a forked child's first step copies).
@@ -172,7 +182,7 @@ public final class ModelPolicy: SearchPolicy {
                     still.append(i)
                 }
             }
-            active = still
+            swap(&active, &still)
         }
         for i in ids.indices { keepLogits(i) }
         for lane in lanes { branches[lane.id.raw] = lane.branch }

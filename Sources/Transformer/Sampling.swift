@@ -29,11 +29,11 @@ public struct SamplerWorkspace {
     var plainSums: [Double] = []
     var candidateIDs: [Int32] = []
     var pairs: [(Float, Int)] = []
-    /// The penalised tokens of the current call (created on first use: a copy of a
-    /// workspace that has sampled shares it, so keep one workspace per thread).
+    /// The penalised tokens of the current call (created on first use, and again when a
+    /// copy of the workspace shares it: copies never write each other's buffers).
     var penalty: RepetitionPenalty?
     /// [vocab] the pass's exponentials, kept for plain sampling of small vocabularies (the
-    /// draw walks one chunk of them instead of computing them again); shared like `penalty`.
+    /// draw walks one chunk of them instead of computing them again); replaced like `penalty`.
     var exps: FloatBuffer?
     /// Calls that needed the second vocabulary pass (a nucleus wider than the candidates).
     public internal(set) var fallbacks = 0
@@ -88,7 +88,7 @@ public enum Sampler {
         w.prepare(vocabulary: n)
         var penalised: RepetitionPenalty? = nil
         if p.repetitionPenalty != 1 && !previous.isEmpty {
-            if w.penalty == nil { w.penalty = RepetitionPenalty() }
+            if !isKnownUniquelyReferenced(&w.penalty) { w.penalty = RepetitionPenalty() }
             penalised = w.penalty
             penalised?.apply(logits, previous: previous, penalty: Float(p.repetitionPenalty))
         }
@@ -103,7 +103,9 @@ public enum Sampler {
         // Storing costs a write per entry: worth it only while the row is small next to
         // the chunk the draw walks.
         let storeExps = !greedy && !nucleus && n <= 4096
-        if storeExps && (w.exps?.count ?? 0) < n { w.exps = FloatBuffer(count: n, zeroed: false) }
+        if storeExps && ((w.exps?.count ?? 0) < n || !isKnownUniquelyReferenced(&w.exps)) {
+            w.exps = FloatBuffer(count: n, zeroed: false)
+        }
         let exps = storeExps ? w.exps?.pointer : nil
         let found = w.maxes.withUnsafeMutableBufferPointer { maxes in
             w.scaledSums.withUnsafeMutableBufferPointer { sT in

@@ -164,16 +164,18 @@ public enum SamplingStats {
     /// positive value, which must not reach a sum).
     @inline(__always)
     static func expTail(_ v: SIMD8<Float>, lanes: Int) -> SIMD8<Float> {
-        Ops.exp(v) * laneMasks[lanes]
+        Ops.exp(v) * UnsafeRawPointer(laneMask + 8 - lanes).loadUnaligned(as: SIMD8<Float>.self)
     }
 
-    /// laneMasks[k]: 1 in the first k lanes, 0 after (a multiply: the generic mask
-    /// operations are not inlined).
-    static let laneMasks: [SIMD8<Float>] = (0...8).map { k in
-        var m = SIMD8<Float>()
-        for l in 0..<k { m[l] = 1 }
-        return m
-    }
+    /// [1 × 8, 0 × 8]: the 8 floats from `laneMask + 8 − k` are 1 in the first k lanes, 0
+    /// after (a multiply: the generic mask operations are not inlined; and a plain buffer,
+    /// because the first [SIMD8<Float>] array of a process costs ~1 ms of runtime
+    /// conformance lookups, a tenth of a short search).
+    nonisolated(unsafe) static let laneMask: UnsafePointer<Float> = {   // written once, then only read
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: 16)
+        for i in 0..<16 { p[i] = i < 8 ? 1 : 0 }
+        return UnsafePointer(p)
+    }()
 
     /// Σ exp(raw[i] − shift) − exp(lowered[i] − shift): what swapping `lowered` values back
     /// to `raw` ones adds to a sum of exponentials around `shift` (the sampler's repetition

@@ -31,6 +31,7 @@ extension PagedKVCache {
         }
         // Each block's used rows = the most rows any holder covers in it.
         var stored = 0
+        if rowsScratch.count != pool.blockCount { rowsScratch = [Int32](repeating: 0, count: pool.blockCount) }
         rowsScratch.withUnsafeMutableBufferPointer { rows in
             for s in slots.indices where slots[s].live {
                 let length = slots[s].length

@@ -21,7 +21,7 @@ extension ModelPolicy {
         /// Fed to the forward of the current step (set just before it).
         var fed = false
         /// The token fed to the next forward ([1]; rewritten in place every step).
-        var feed = [0]
+        var input = [0]
     }
 
     /// What one thread needs to draw: the sampler's buffers and a logits row to sample

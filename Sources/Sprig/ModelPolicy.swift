@@ -162,8 +162,8 @@ public final class ModelPolicy: SearchPolicy {
             // previous step's entries are gone): no array per token.
             entries.removeAll(keepingCapacity: true)
             for i in fed {
-                lanes[i].feed[0] = lanes[i].chunk.tokens[lanes[i].chunk.tokens.count - 1]
-                entries.append(ForwardEntry(sequence: lanes[i].branch.sequence, tokens: lanes[i].feed))
+                lanes[i].input[0] = lanes[i].chunk.tokens[lanes[i].chunk.tokens.count - 1]
+                entries.append(ForwardEntry(sequence: lanes[i].branch.sequence, tokens: lanes[i].input))
             }
             let forwardStart = DispatchTime.now().uptimeNanoseconds
             let out = try model.transformer.forward(entries, cache: cache)

@@ -79,7 +79,11 @@ final class SearchTree {
 
     /// The generated text root→`id` (the prompt is not included).
     func text(to id: Int) -> String {
-        path(to: id).map { nodes[$0].text }.joined()
+        // Appended in a loop: the first generic `joined()` of a process costs runtime
+        // conformance lookups (~0.1 ms) inside a search's timed window.
+        var text = ""
+        for i in path(to: id) { text += nodes[i].text }
+        return text
     }
 
     /// Σ tokens over every node (== budget.used by construction).

@@ -81,6 +81,12 @@ public enum AttentionKernel {
     public static func avx512(headDim: Int) -> Bool {
         allowAVX512 && cpu && (headDim == 32 || headDim == 64 || headDim == 128)
     }
+
+    /// Whether every attention call of a model with these heads runs the AVX-512 kernel:
+    /// the condition for an f16 KV cache, which only that kernel reads.
+    public static func readsHalves(headDim: Int, heads: Int) -> Bool {
+        avx512(headDim: headDim) && heads <= Int(CK_ATTENTION_MAX_HEADS)
+    }
 }
 
 /// The AVX-512 path: one ck_attend_group call per query, every head; the row pointers are

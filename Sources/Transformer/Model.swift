@@ -56,7 +56,7 @@ public final class TransformerModel: @unchecked Sendable {
     /// the choice where the kernel allows. Read when a cache is made: set
     /// `activationPrecision` first.
     public var kvPrecision: KVPrecision {
-        let halvesReadable = AttentionKernel.avx512(headDim: config.headDim)
+        let halvesReadable = AttentionKernel.readsHalves(headDim: config.headDim, heads: config.headCount)
         if let forced = kvPrecisionOverride ?? KVPrecision.environmentChoice {
             return forced == .f16 && halvesReadable ? .f16 : .f32
         }

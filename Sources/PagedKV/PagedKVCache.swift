@@ -30,8 +30,8 @@ public final class PagedKVCache {
     @exclusivity(unchecked) var slots: [Slot] = []
     private var freeSlots: [Int] = []
     private let blockSize: Int
-    /// Bytes of one K (or V) row of one layer.
-    private let rowBytes: Int
+    /// Bytes of one K (or V) row of one layer, and of one layer's K (or V) part of a block.
+    private let rowBytes: Int, layerPartBytes: Int
     /// Blocks copied by copy-on-write since creation (each copy = one shared partial last block).
     public private(set) var copiedBlocks = 0
     /// Reused by `stats`: per block, the most rows any holder uses. Made on the first
@@ -43,6 +43,7 @@ public final class PagedKVCache {
         self.pool = pool
         blockSize = pool.layout.blockSize
         rowBytes = pool.layout.rowElements * pool.layout.precision.bytes
+        layerPartBytes = pool.layout.layerPartElements * pool.layout.precision.bytes
     }
 
     deinit {
@@ -206,7 +207,7 @@ public final class PagedKVCache {
     @inline(__always)
     public func keyRowBytes(_ seq: SequenceID, layer: Int, position: Int) -> UnsafeMutableRawPointer {
         let s = seq & 0xFFFF_FFFF
-        precondition(slotIndex(seq) != nil && position >= 0 && position < slots[s].length, "keyRow out of range")
+        precondition(slotIndex(seq) != nil && position >= 0 && position < slots[s].length, "row out of range")
         return pool.keys(block: slots[s].blocks[position / blockSize], layer: layer)
             + (position % blockSize) * rowBytes
     }
@@ -214,10 +215,7 @@ public final class PagedKVCache {
     /// Value row of `position` in `layer`, as `keyRowBytes`.
     @inline(__always)
     public func valueRowBytes(_ seq: SequenceID, layer: Int, position: Int) -> UnsafeMutableRawPointer {
-        let s = seq & 0xFFFF_FFFF
-        precondition(slotIndex(seq) != nil && position >= 0 && position < slots[s].length, "valueRow out of range")
-        return pool.values(block: slots[s].blocks[position / blockSize], layer: layer)
-            + (position % blockSize) * rowBytes
+        keyRowBytes(seq, layer: layer, position: position) + layerPartBytes   // [layers][K|V]: V follows K
     }
 
     /// Key row of an f32 cache as floats: [kvHeads * headDim].
@@ -235,33 +233,35 @@ public final class PagedKVCache {
     }
 
     /// Writes one position's key and value rows ([kvHeads * headDim] floats each), rounded
-    /// to f16 when the cache holds halves.
+    /// to f16 when the cache holds halves. One lookup: a layer's value rows follow its key
+    /// rows in the block (`layerPartBytes` on).
     @inline(__always)
     public func store(_ seq: SequenceID, layer: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
         let k = keyRowBytes(seq, layer: layer, position: position)
-        let v = valueRowBytes(seq, layer: layer, position: position)
-        let n = pool.layout.rowElements
-        if pool.layout.precision == .f16 {
-            Half.store(key, count: n, into: k)
-            Half.store(value, count: n, into: v)
-        } else {
-            k.copyMemory(from: key, byteCount: n * 4)
-            v.copyMemory(from: value, byteCount: n * 4)
-        }
+        write(key, to: k)
+        write(value, to: k + layerPartBytes)
     }
 
     /// One position's key and value rows as floats (into [kvHeads * headDim] each).
     public func load(_ seq: SequenceID, layer: Int, position: Int, key: UnsafeMutablePointer<Float>,
                      value: UnsafeMutablePointer<Float>) {
         let k = keyRowBytes(seq, layer: layer, position: position)
-        let v = valueRowBytes(seq, layer: layer, position: position)
+        read(k, into: key)
+        read(k + layerPartBytes, into: value)
+    }
+
+    /// One row of floats into the cache's element type.
+    @inline(__always)
+    private func write(_ src: UnsafePointer<Float>, to dst: UnsafeMutableRawPointer) {
         let n = pool.layout.rowElements
-        if pool.layout.precision == .f16 {
-            Half.load(k, count: n, into: key)
-            Half.load(v, count: n, into: value)
-        } else {
-            key.update(from: k.assumingMemoryBound(to: Float.self), count: n)
-            value.update(from: v.assumingMemoryBound(to: Float.self), count: n)
+        if pool.layout.precision == .f16 { Half.store(src, count: n, into: dst) } else { dst.copyMemory(from: src, byteCount: n * 4) }
+    }
+
+    /// One cached row as floats.
+    private func read(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>) {
+        let n = pool.layout.rowElements
+        if pool.layout.precision == .f16 { Half.load(src, count: n, into: dst) } else {
+            dst.update(from: src.assumingMemoryBound(to: Float.self), count: n)
         }
     }
 }

@@ -140,9 +140,49 @@ public struct SearchTiming: Codable, Sendable {
     /// Transformer forward passes during extends.
     public var forwardSeconds: Double
 
+    public init(wallSeconds: Double, prefillSeconds: Double, extendSeconds: Double, forwardSeconds: Double) {
+        self.wallSeconds = wallSeconds
+        self.prefillSeconds = prefillSeconds
+        self.extendSeconds = extendSeconds
+        self.forwardSeconds = forwardSeconds
+    }
+
     /// Share of wall time outside the model's forward passes (sampling, SPRM scoring,
     /// step detection, tree bookkeeping in the strategy).
-    public var outsideModelFraction: Double {
-        wallSeconds > 0 ? max(0, wallSeconds - forwardSeconds - prefillSeconds) / wallSeconds : 0
+    public var outsideModelFraction: Double { share(wallSeconds - forwardSeconds - prefillSeconds) }
+    /// Share in the model: the prompt's prefill and the extends' forward passes.
+    public var modelFraction: Double { share(forwardSeconds + prefillSeconds) }
+    /// Share inside extends but outside forwards: sampling, step detection, SPRM scoring.
+    public var samplingFraction: Double { share(extendSeconds - forwardSeconds) }
+    /// Share outside extends and the prefill: the strategy's tree bookkeeping.
+    public var treeFraction: Double { share(wallSeconds - extendSeconds - prefillSeconds) }
+
+    private func share(_ seconds: Double) -> Double { wallSeconds > 0 ? max(0, seconds) / wallSeconds : 0 }
+
+    enum CodingKeys: String, CodingKey {
+        case wallSeconds = "wall_s", prefillSeconds = "prefill_s", extendSeconds = "extend_s"
+        case forwardSeconds = "forward_s", modelShare = "model_share", outsideModelShare = "outside_model_share"
+        case samplingShare = "sampling_share", treeShare = "tree_share"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(wallSeconds: try c.decode(Double.self, forKey: .wallSeconds),
+                  prefillSeconds: try c.decode(Double.self, forKey: .prefillSeconds),
+                  extendSeconds: try c.decode(Double.self, forKey: .extendSeconds),
+                  forwardSeconds: try c.decode(Double.self, forKey: .forwardSeconds))
+    }
+
+    /// The four times and the shares derived from them.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(wallSeconds, forKey: .wallSeconds)
+        try c.encode(prefillSeconds, forKey: .prefillSeconds)
+        try c.encode(extendSeconds, forKey: .extendSeconds)
+        try c.encode(forwardSeconds, forKey: .forwardSeconds)
+        try c.encode(modelFraction, forKey: .modelShare)
+        try c.encode(outsideModelFraction, forKey: .outsideModelShare)
+        try c.encode(samplingFraction, forKey: .samplingShare)
+        try c.encode(treeFraction, forKey: .treeShare)
     }
 }

@@ -128,12 +128,9 @@ struct SearchCommand: ParsableCommand {
         if !quiet {
             CLI.status(nil)
             if let t = engine.lastTiming {
-                let wall = max(t.wallSeconds, 1e-9)
                 CLI.progress(String(format: "time %.2f s: model %.1f%% (prefill %.3f s, forward %.2f s), outside the model %.1f%% (sampling and SPRM %.1f%%, tree %.1f%%)",
-                                    t.wallSeconds, 100 * (t.forwardSeconds + t.prefillSeconds) / wall,
-                                    t.prefillSeconds, t.forwardSeconds, 100 * t.outsideModelFraction,
-                                    100 * max(0, t.extendSeconds - t.forwardSeconds) / wall,
-                                    100 * max(0, t.wallSeconds - t.extendSeconds - t.prefillSeconds) / wall))
+                                    t.wallSeconds, 100 * t.modelFraction, t.prefillSeconds, t.forwardSeconds,
+                                    100 * t.outsideModelFraction, 100 * t.samplingFraction, 100 * t.treeFraction))
             }
         }
         // A signal that arrived after the search loop (during the final completion) cut it short too.
@@ -149,7 +146,7 @@ struct SearchCommand: ParsableCommand {
             }
         }
         if json {
-            try CLI.printJSON(result)
+            try CLI.printJSON(SearchOutput(result: result, timing: engine.lastTiming))
         } else {
             print(result.text)
             print("")
@@ -157,5 +154,20 @@ struct SearchCommand: ParsableCommand {
             print(String(format: "score %.4f, %d/%d tokens, %d nodes, %d pruned%@", result.score, result.tokensUsed,
                          result.budget, result.nodes, result.prunedNodes, result.interrupted ? ", interrupted" : ""))
         }
+    }
+}
+
+/// `search --json`: the result's keys, plus "timing" (where the wall time went; absent
+/// when the search stopped before it began).
+private struct SearchOutput: Encodable {
+    let result: SearchResult
+    let timing: SearchTiming?
+
+    enum CodingKeys: String, CodingKey { case timing }
+
+    func encode(to encoder: any Encoder) throws {
+        try result.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(timing, forKey: .timing)
     }
 }

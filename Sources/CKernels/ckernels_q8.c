@@ -62,8 +62,63 @@ INLINE AVX2 int quantize_block(const float *xb, int8_t *xq, float *dx_out) {
     return _mm_cvtsi128_si32(s4);
 }
 
-/* `blocks` blocks of x into the plain layout at row (s = dx · Σxq; padding zeroed). */
-INLINE AVX2 void quantize_plain(const float *x, int blocks, uint8_t *row) {
+/* e^x per lane: the same IEEE steps as Ops.exp (Swift), so results agree bit for bit.
+ * Fused multiply-adds only where Ops.exp has them (addProduct); the polynomial's p·r + c
+ * are a multiply and an add. */
+INLINE AVX2 __m256 exp8(__m256 x) {
+#pragma clang fp contract(off)
+    const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.f)), _mm256_set1_ps(88.f));
+    const __m256 magic = _mm256_set1_ps(12582912.f);   /* 1.5·2^23: adding it rounds to an integer */
+    const __m256 t = _mm256_fmadd_ps(xc, _mm256_set1_ps(1.44269504f), magic);
+    const __m256 k = _mm256_sub_ps(t, magic);
+    __m256 r = _mm256_fmadd_ps(k, _mm256_set1_ps(-0.693145751953125f), xc);
+    r = _mm256_fmadd_ps(k, _mm256_set1_ps(-1.428606765330187e-06f), r);
+    __m256 p = _mm256_set1_ps(1.f / 720);
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f / 120));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f / 24));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f / 6));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(0.5f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f));
+    const __m256i bits = _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000)),
+                                          _mm256_set1_epi32(127));
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)));
+}
+
+/* silu(g) · u = g / (1 + e^−g) · u per lane (the MLP's gate). */
+INLINE AVX2 __m256 silu_mul8(__m256 g, __m256 u) {
+    const __m256 e = exp8(_mm256_xor_ps(g, _mm256_set1_ps(-0.0f)));
+    return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.f), e)), u);
+}
+
+AVX2 void ck_silu_mul(const float *gate_up, int rows, int inter, float *out) {
+    for (int r = 0; r < rows; r++) {
+        const float *g = gate_up + (size_t)r * 2 * inter, *u = g + inter;
+        float *o = out + (size_t)r * inter;
+        int i = 0;
+        for (; i + 8 <= inter; i += 8) _mm256_storeu_ps(o + i, silu_mul8(_mm256_loadu_ps(g + i), _mm256_loadu_ps(u + i)));
+        if (i < inter) {   /* the tail as one vector: lanes past the end are zero in and not stored */
+            float gt[8] = {0}, ut[8] = {0}, ot[8];
+            for (int j = 0; i + j < inter; j++) { gt[j] = g[i + j]; ut[j] = u[i + j]; }
+            _mm256_storeu_ps(ot, silu_mul8(_mm256_loadu_ps(gt), _mm256_loadu_ps(ut)));
+            for (int j = 0; i + j < inter; j++) o[i + j] = ot[j];
+        }
+    }
+}
+
+/* Block k's 32 inputs of a row: x itself, or (up given) silu(x) · up computed into tmp,
+ * the values ck_silu_mul writes. */
+INLINE AVX2 const float *block_source(const float *x, const float *up, int k, float *tmp) {
+    if (!up) return x + (size_t)k * 32;
+    for (int i = 0; i < 4; i++) {
+        const size_t at = (size_t)k * 32 + 8 * i;
+        _mm256_storeu_ps(tmp + 8 * i, silu_mul8(_mm256_loadu_ps(x + at), _mm256_loadu_ps(up + at)));
+    }
+    return tmp;
+}
+
+/* `blocks` blocks of x (or silu(x) · up) into the plain layout at row (s = dx · Σxq; padding zeroed). */
+INLINE AVX2 void quantize_plain(const float *x, const float *up, int blocks, uint8_t *row) {
     const int bq = q8_pad4(blocks), bs = q8_pad16(bq);
     int8_t *xq = (int8_t *)row;
     float *xd8 = (float *)(row + plain_xd8(bq)), *s = (float *)(row + plain_s(bq));
@@ -76,24 +131,27 @@ INLINE AVX2 void quantize_plain(const float *x, int blocks, uint8_t *row) {
             }
             continue;
         }
-        float dx;
-        const int sum = quantize_block(x + (size_t)k * 32, xq + k * 32, &dx);
+        float dx, tmp[32];
+        const int sum = quantize_block(block_source(x, up, k, tmp), xq + k * 32, &dx);
         for (int j = 0; j < 8; j++) xd8[k * 8 + j] = dx;
         s[k] = dx * (float)sum;
     }
 }
 
-AVX2 void ck_q8_quantize(int layout, const float *x, size_t x_stride, int n, int blocks, uint8_t *act,
-                         size_t act_stride) {
+/* n rows of x [n, x_stride] (up_offset > 0: of silu(x) · x[up_offset…], the MLP's gate and
+ * up halves of one row) quantized in `layout`. */
+INLINE AVX2 void quantize_rows(int layout, const float *x, size_t x_stride, size_t up_offset, int n, int blocks,
+                               uint8_t *act, size_t act_stride) {
     const int grouped = layout == 1, groups = grouped ? blocks / 16 : 0;
+    float tmp[32];
     for (int r = 0; r < n; r++) {
-        const float *xr = x + (size_t)r * x_stride;
+        const float *xr = x + (size_t)r * x_stride, *ur = up_offset ? xr + up_offset : NULL;
         uint8_t *row = act + (size_t)r * act_stride;
         if (layout == 2) {   /* lanes */
             float *dx = (float *)(row + lanes_dx(blocks)), *s = (float *)(row + lanes_s(blocks));
             int32_t *c8 = (int32_t *)(row + lanes_c8(blocks)), *c128 = (int32_t *)(row + lanes_c128(blocks));
             for (int k = 0; k < blocks; k++) {
-                const int sum = quantize_block(xr + (size_t)k * 32, (int8_t *)row + (size_t)k * 32, dx + k);
+                const int sum = quantize_block(block_source(xr, ur, k, tmp), (int8_t *)row + (size_t)k * 32, dx + k);
                 s[k] = dx[k] * (float)sum;
                 c8[k] = -8 * sum;
                 c128[k] = -128 * sum;
@@ -101,7 +159,7 @@ AVX2 void ck_q8_quantize(int layout, const float *x, size_t x_stride, int n, int
             continue;
         }
         if (!grouped) {
-            quantize_plain(xr, blocks, row);
+            quantize_plain(xr, ur, blocks, row);
             continue;
         }
         float *dxg = (float *)(row + (size_t)groups * 512), *sg = (float *)(row + (size_t)groups * 576);
@@ -111,7 +169,7 @@ AVX2 void ck_q8_quantize(int layout, const float *x, size_t x_stride, int n, int
             for (int b = 0; b < 16; b++) {
                 int8_t q[32];
                 float dx;
-                const int sum = quantize_block(xr + (size_t)(g * 16 + b) * 32, q, &dx);
+                const int sum = quantize_block(block_source(xr, ur, g * 16 + b, tmp), q, &dx);
                 const int pos = q8_perm(b), at = g * 16 + pos;
                 for (int j = 0; j < 8; j++) __builtin_memcpy(gx + j * 64 + pos * 4, q + 4 * j, 4);
                 dxg[at] = dx;
@@ -120,8 +178,19 @@ AVX2 void ck_q8_quantize(int layout, const float *x, size_t x_stride, int n, int
                 c128[at] = -128 * sum;
             }
         }
-        if (blocks % 16) quantize_plain(xr + (size_t)groups * 512, blocks % 16, row + grouped_tail(groups));
+        if (blocks % 16)
+            quantize_plain(xr + (size_t)groups * 512, ur ? ur + (size_t)groups * 512 : NULL, blocks % 16,
+                           row + grouped_tail(groups));
     }
+}
+
+AVX2 void ck_q8_quantize(int layout, const float *x, size_t x_stride, int n, int blocks, uint8_t *act,
+                         size_t act_stride) {
+    quantize_rows(layout, x, x_stride, 0, n, blocks, act, act_stride);
+}
+
+AVX2 void ck_q8_quantize_silu(int layout, const float *gate_up, int n, int inter, uint8_t *act, size_t act_stride) {
+    quantize_rows(layout, gate_up, (size_t)2 * inter, (size_t)inter, n, inter / 32, act, act_stride);
 }
 
 INLINE AVX2 float half_bits(uint16_t h) { return _cvtsh_ss(h); }

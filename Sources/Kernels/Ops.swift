@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Element-wise and row-wise float kernels used by the forward pass.
@@ -54,25 +55,11 @@ public enum Ops {
     }
 
     /// gateUp: [rows, 2·inter] laid out as [gate | up] per row → out [rows, inter] = silu(gate)·up.
+    /// In C (`ck_silu_mul`), so that the q8 path's fused form (`Linear.applyGated`) computes
+    /// the same values; e^x by the steps of `Ops.exp`.
     public static func siluMul(_ gateUp: UnsafePointer<Float>, rows: Int, inter: Int,
                                into out: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            let g = gateUp + r * 2 * inter, u = g + inter, o = out + r * inter
-            let rg = UnsafeRawPointer(g), ru = UnsafeRawPointer(u), ro = UnsafeMutableRawPointer(o)
-            var i = 0
-            while i + 8 <= inter {
-                let gv = rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-                let uv = ru.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-                let v = gv / (1 + exp(-gv)) * uv
-                ro.storeBytes(of: v, toByteOffset: i * 4, as: SIMD8<Float>.self)
-                i += 8
-            }
-            while i < inter {
-                let gi = g[i]
-                o[i] = gi / (1 + Foundation.exp(-gi)) * u[i]
-                i += 1
-            }
-        }
+        ck_silu_mul(gateUp, Int32(rows), Int32(inter), out)
     }
 
     /// e^x per lane, relative error < 2e-7 for x in [-87, 88] (clamped outside: 0 / +huge

@@ -98,10 +98,18 @@ extension QuantizedMatrix {
                        act.assumingMemoryBound(to: UInt8.self), q8RowBytes(columns: columns))
     }
 
+    /// The activation rows of a q8 product.
+    enum Q8Source {
+        /// x [n, columns].
+        case rows(UnsafePointer<Float>)
+        /// silu(g) · u of gateUp [n, 2 · columns], rows [g | u] (`ck_q8_quantize_silu`).
+        case gated(UnsafePointer<Float>)
+    }
+
     /// y[n, rows] = x[n, columns] · Wᵀ with int8 activations: x is quantized once (all
     /// weight rows reuse it), then output rows are split over the worker pool; inside a
     /// chunk, activation rows go in groups of ≤ 8 so the chunk's weights stay in cache.
-    func multiplyQ8(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
+    func multiplyQ8(_ source: Q8Source, rows n: Int, into y: UnsafeMutablePointer<Float>,
                     thenWarm: UnsafeRawBufferPointer? = nil) {
         let blocks = columns / 32, rows = self.rows, rowBytes = self.rowBytes
         let stride = Self.q8RowBytes(columns: columns)
@@ -114,7 +122,12 @@ extension QuantizedMatrix {
         let layout: Q8Layout = tiles != nil ? .lanes : ck_q8_grouped(vnni, code) != 0 ? .grouped : .plain
         withUnsafeTemporaryAllocation(byteCount: n * stride, alignment: 64) { buffer in
             let act = buffer.baseAddress!   // [n, stride] bytes, one quantized row each
-            Self.quantizeActivations(x, rows: n, columns: columns, into: act, layout: layout)
+            switch source {
+            case .rows(let x): Self.quantizeActivations(x, rows: n, columns: columns, into: act, layout: layout)
+            case .gated(let gateUp):
+                ck_q8_quantize_silu(layout.rawValue, gateUp, Int32(n), Int32(columns),
+                                    act.assumingMemoryBound(to: UInt8.self), stride)
+            }
             let actC = UnsafePointer(act.assumingMemoryBound(to: UInt8.self))
             WorkerPool.shared.parallelFor(count: rows, grain: grain, thenWarm: thenWarm) { lo, hi in
                 var r = 0

@@ -78,6 +78,16 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// (`BLAS.hasFastGemm`); otherwise the register-tiled kernels read the blocks directly.
     public static let gemmThreshold = 24
 
+    /// y[n, rows] = (silu(g) · u) · Wᵀ for gateUp rows [g | u] (each [columns]) when this
+    /// product would quantize its activations (q8, decode-sized n): they are quantized
+    /// straight from gateUp. False (nothing done) otherwise: the caller forms the rows.
+    public func multiplyGated(_ gateUp: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
+                              activations: ActivationPrecision, thenWarm: UnsafeRawBufferPointer? = nil) -> Bool {
+        guard activations == .q8, n < Self.gemmThreshold || !BLAS.hasFastGemm else { return false }
+        multiplyQ8(.gated(gateUp), rows: n, into: y, thenWarm: thenWarm)
+        return true
+    }
+
     /// y[n, rows] = x[n, columns] · Wᵀ, output rows split over the worker pool.
     /// Decode-sized n never allocates on the heap. `activations: .q8` quantizes x to Q8
     /// blocks and uses the integer kernels (`multiplyQ8`) except on the sgemm prefill path.
@@ -89,7 +99,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
             return
         }
         if activations == .q8 {
-            multiplyQ8(x, rows: n, into: y, thenWarm: thenWarm)
+            multiplyQ8(.rows(x), rows: n, into: y, thenWarm: thenWarm)
             return
         }
         if Self.useWideKernels {

@@ -12,25 +12,6 @@ import XCTest
 final class Q8ActivationKernelTests: XCTestCase {
     typealias Rng = QuantizedMultiplyTests.Rng
 
-    /// Random blocks as in QuantizedMultiplyTests: scales in [0.001, 0.05], offsets in
-    /// [-0.5, 0.5], random payloads.
-    func makeMatrix(_ format: BlockFormat, rows: Int, columns: Int, rng: inout Rng) -> QuantizedMatrix {
-        let bytes = rows * columns / 32 * format.blockBytes
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        let p = raw.bindMemory(to: UInt8.self, capacity: bytes)
-        for i in 0..<bytes { p[i] = rng.byte() }
-        for b in 0..<(rows * columns / 32) {
-            let blk = raw + b * format.blockBytes
-            let d = Float16(0.001 + Float(rng.next() % 1000) / 1000 * 0.049)
-            blk.storeBytes(of: d.bitPattern, toByteOffset: 0, as: UInt16.self)
-            if format == .q4_1 {
-                blk.storeBytes(of: Float16(rng.float() * 0.5).bitPattern, toByteOffset: 2, as: UInt16.self)
-            }
-        }
-        return QuantizedMatrix(format: format, rows: rows, columns: columns, data: UnsafeRawPointer(raw),
-                               owner: RawAllocation(raw))
-    }
-
     struct QuantizedRow { var xq: [Int8]; var dx: [Float]; var s: [Float] }
 
     /// Scalar quantization of one activation row.
@@ -141,7 +122,7 @@ final class Q8ActivationKernelTests: XCTestCase {
 
     func check(_ format: BlockFormat, rows: Int, columns: Int, ns: [Int]) {
         var rng = Rng(state: 99 &+ UInt64(columns) &* 17 &+ UInt64(format.blockBytes))
-        let m = makeMatrix(format, rows: rows, columns: columns, rng: &rng)
+        let m = QuantizedMultiplyTests.makeMatrix(format, rows: rows, columns: columns, rng: &rng)
         for n in ns {
             let x = activations(n * columns, rng: &rng)
             var y = [Float](repeating: .nan, count: n * rows)
@@ -196,7 +177,7 @@ final class Q8ActivationKernelTests: XCTestCase {
     /// passing `.f32`), and q8 differs from it (so the switch reaches the kernels).
     func testDefaultIsF32() {
         var rng = Rng(state: 5)
-        let m = makeMatrix(.q4_1, rows: 16, columns: 96, rng: &rng)
+        let m = QuantizedMultiplyTests.makeMatrix(.q4_1, rows: 16, columns: 96, rng: &rng)
         let x = activations(4 * 96, rng: &rng)
         func run(_ a: ActivationPrecision?) -> [Float] {
             var y = [Float](repeating: 0, count: 4 * 16)

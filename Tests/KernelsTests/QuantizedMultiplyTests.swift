@@ -16,7 +16,7 @@ final class QuantizedMultiplyTests: XCTestCase {
     }
 
     /// Random blocks: scales in [0.001, 0.05], offsets in [-0.5, 0.5], random payloads.
-    func makeMatrix(_ format: BlockFormat, rows: Int, columns: Int, rng: inout Rng) -> QuantizedMatrix {
+    static func makeMatrix(_ format: BlockFormat, rows: Int, columns: Int, rng: inout Rng) -> QuantizedMatrix {
         let bytes = rows * columns / 32 * format.blockBytes
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         let p = raw.bindMemory(to: UInt8.self, capacity: bytes)
@@ -61,7 +61,7 @@ final class QuantizedMultiplyTests: XCTestCase {
 
     func check(_ format: BlockFormat, rows: Int, columns: Int, ns: [Int], viaTiles: Bool = false) {
         var rng = Rng(state: 42 &+ UInt64(columns) &* 31 &+ UInt64(format.blockBytes))
-        let m = makeMatrix(format, rows: rows, columns: columns, rng: &rng)
+        let m = Self.makeMatrix(format, rows: rows, columns: columns, rng: &rng)
         let weights = (0..<rows).map { referenceRow(m, $0) }
         // dequantizeRow agrees with the scalar decode (up to FMA rounding).
         let buf = UnsafeMutablePointer<Float>.allocate(capacity: columns)
@@ -147,7 +147,7 @@ final class QuantizedMultiplyTests: XCTestCase {
     /// still covers every row exactly once with the same results.
     func testWarmRegionIsTheTailOfTheStreamedWeights() {
         var rng = Rng(state: 7)
-        let m = makeMatrix(.q4_1, rows: 96, columns: 64, rng: &rng)
+        let m = Self.makeMatrix(.q4_1, rows: 96, columns: 64, rng: &rng)
         let layer = Linear(inFeatures: 64, outFeatures: 96, storage: .quantized(m), bias: nil, owner: m)
         let f32 = layer.warmRegion(activations: .f32, maxBytes: 1000)!
         XCTAssertEqual(f32.count, 1000)

@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["Kernels", "SprigJSON"], swiftSettings: parserFlags),
         .target(name: "Tokenizer", dependencies: ["SprigJSON"], swiftSettings: parserFlags),
         .target(name: "PagedKV", dependencies: ["Kernels"], swiftSettings: simdFlags),
-        .target(name: "Transformer", dependencies: ["Kernels", "Checkpoint", "PagedKV"], swiftSettings: simdFlags),
+        .target(name: "Transformer", dependencies: ["Kernels", "Checkpoint", "PagedKV", "SprigJSON"], swiftSettings: simdFlags),
         .target(name: "SPRM", dependencies: ["Kernels", "Checkpoint"], swiftSettings: simdFlags),
         .target(name: "StepSearch", dependencies: []),
         .target(name: "Sprig", dependencies: ["Transformer", "Tokenizer", "PagedKV", "SPRM", "StepSearch", "Checkpoint", "Kernels"],

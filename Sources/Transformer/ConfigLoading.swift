@@ -1,5 +1,6 @@
 import Foundation
 import Checkpoint
+import SprigJSON
 
 public enum TransformerError: Error, CustomStringConvertible, Equatable {
     case badConfig(String, String)                 // file, problem
@@ -35,55 +36,55 @@ extension TransformerConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .badConfig(path, "file not found or unreadable")
         }
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw .badConfig(path, "not valid JSON")
+        let json: JSON
+        do { json = try data.withUnsafeBytes { (b) throws(JSONError) in try JSON.parse(b) } } catch {
+            throw .badConfig(path, "not valid JSON (\(error))")
         }
-        guard let json = object as? [String: Any] else { throw .badConfig(path, "top level is not an object") }
+        guard json.object != nil else { throw .badConfig(path, "top level is not an object") }
         return try parse(json, path: path)
     }
 
-    static func parse(_ json: [String: Any], path: String) throws(TransformerError) -> TransformerConfig {
-        func int(_ key: String) -> Int? {
-            if let n = json[key] as? NSNumber, !(json[key] is Bool) { return n.intValue }
-            return nil
-        }
+    /// The fields Sprig reads from a parsed config.json. Numbers and booleans are told
+    /// apart by the parser (Foundation's bridging read a 0 or 1 as a boolean).
+    static func parse(_ json: JSON, path: String) throws(TransformerError) -> TransformerConfig {
+        func int(_ key: String) -> Int? { json[key]?.int }
         func need(_ key: String) throws(TransformerError) -> Int {
             guard let v = int(key) else { throw .badConfig(path, "missing or non-integer '\(key)'") }
             return v
         }
-        let modelType = (json["model_type"] as? String) ?? ""
+        let modelType = json["model_type"]?.string ?? ""
         guard let arch = Architecture(rawValue: modelType) else {
             throw .unknownArchitecture(path, modelType.isEmpty ? "(none)" : modelType)
         }
-        if let act = json["hidden_act"] as? String, !["silu", "swish"].contains(act) {
+        if let act = json["hidden_act"]?.string, !["silu", "swish"].contains(act) {
             throw .badConfig(path, "unsupported hidden_act '\(act)' (the MLP is SwiGLU: silu)")
         }
-        let ropeParameters = json["rope_parameters"] as? [String: Any]
-        var theta = (json["rope_theta"] as? NSNumber)?.doubleValue
-        if theta == nil { theta = (ropeParameters?["rope_theta"] as? NSNumber)?.doubleValue }
+        let ropeParameters = json["rope_parameters"].flatMap { $0.object != nil ? $0 : nil }
+        var theta = json["rope_theta"]?.number
+        if theta == nil { theta = ropeParameters?["rope_theta"]?.number }
         var scaling: RopeScaling? = nil
-        let scalingJSON = (json["rope_scaling"] as? [String: Any]) ?? ropeParameters
+        let scalingJSON = json["rope_scaling"].flatMap { $0.object != nil ? $0 : nil } ?? ropeParameters
         if let s = scalingJSON {
-            let type = (s["rope_type"] as? String) ?? (s["type"] as? String) ?? "default"
+            let type = s["rope_type"]?.string ?? s["type"]?.string ?? "default"
             switch type {
             case "default": break
             case "linear", "llama3":
-                guard let factor = (s["factor"] as? NSNumber)?.doubleValue, factor > 0 else {
+                guard let factor = s["factor"]?.number, factor > 0 else {
                     throw .badConfig(path, "rope scaling '\(type)' needs a positive factor")
                 }
                 scaling = RopeScaling(type: type, factor: factor,
-                                      lowFreqFactor: (s["low_freq_factor"] as? NSNumber)?.doubleValue,
-                                      highFreqFactor: (s["high_freq_factor"] as? NSNumber)?.doubleValue,
-                                      originalMaxPositions: (s["original_max_position_embeddings"] as? NSNumber)?.intValue)
+                                      lowFreqFactor: s["low_freq_factor"]?.number,
+                                      highFreqFactor: s["high_freq_factor"]?.number,
+                                      originalMaxPositions: s["original_max_position_embeddings"]?.int)
             default:
                 throw .badConfig(path, "unsupported rope scaling type '\(type)'")
             }
         }
         var eos: [Int] = []
-        if let e = json["eos_token_id"] as? NSNumber { eos = [e.intValue] }
-        if let e = json["eos_token_id"] as? [NSNumber] { eos = e.map(\.intValue) }
+        if let e = json["eos_token_id"]?.int { eos = [e] }
+        if let e = json["eos_token_id"]?.array { eos = e.compactMap(\.int) }
         let heads = try need("num_attention_heads")
+        try refuseSlidingWindow(json, path: path)
         let config = TransformerConfig(
             architecture: arch,
             hiddenSize: try need("hidden_size"),
@@ -95,14 +96,34 @@ extension TransformerConfig {
             vocabSize: try need("vocab_size"),
             ropeTheta: theta ?? 10000,
             ropeScaling: scaling,
-            rmsNormEps: (json["rms_norm_eps"] as? NSNumber)?.doubleValue ?? 1e-6,
+            rmsNormEps: json["rms_norm_eps"]?.number ?? 1e-6,
             maxPositions: int("max_position_embeddings") ?? 4096,
-            tiedEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? false,
-            attentionBias: (json["attention_bias"] as? Bool) ?? (arch == .qwen2),
+            tiedEmbeddings: json["tie_word_embeddings"]?.bool ?? false,
+            attentionBias: json["attention_bias"]?.bool ?? (arch == .qwen2),
             bosTokenID: int("bos_token_id"),
             eosTokenIDs: eos)
         try config.validate(source: path)
         return config
+    }
+
+    /// Sliding-window attention (Qwen2's `use_sliding_window`, or `layer_types` naming
+    /// "sliding_attention" in transformers 5) is not implemented: refused unless the window
+    /// covers the whole context, where it equals full attention. transformers 4.x slides
+    /// the layers from `max_window_layers` (default 28) on.
+    static func refuseSlidingWindow(_ json: JSON, path: String) throws(TransformerError) {
+        if json["sliding_window"]?.isNull == true { return }   // no window: full attention
+        let layers = json["num_hidden_layers"]?.int ?? 0
+        var slides: Bool
+        if let types = json["layer_types"]?.array {
+            slides = types.contains { $0.string == "sliding_attention" }
+        } else {
+            slides = json["use_sliding_window"]?.bool == true && (json["max_window_layers"]?.int ?? 28) < layers
+        }
+        let window = json["sliding_window"]?.int ?? 4096
+        if slides && window < json["max_position_embeddings"]?.int ?? 4096 {
+            throw .badConfig(path, "sliding-window attention (window \(window)) is not supported; "
+                             + "only full attention (use_sliding_window false)")
+        }
     }
 
     /// Reads `<arch>.*` GGUF metadata (llama.cpp's key names).

@@ -28,7 +28,7 @@ final class ForkEquivalenceTests: XCTestCase {
     }
 
     func testForkedTreeMatchesFreshSequences() throws {
-        for name in ["qwen2-f32", "llama-f32-tied"] {
+        for name in ["qwen2-f32", "llama-f32-tied", "llama-mqa-1layer"] {
             let m = try model(name)
             let vocab = m.config.vocabSize
             let cache = m.makeCache(memoryBytes: 8 << 20, blockSize: 4)

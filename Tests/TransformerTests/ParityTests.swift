@@ -14,7 +14,8 @@ final class ParityTests: XCTestCase {
         let greedy: [Int]
     }
 
-    static let fixtures = ["qwen2-f32", "qwen2-bf16-tied", "llama-f32-tied", "llama-f16-sharded", "llama-bias"]
+    static let fixtures = ["qwen2-f32", "qwen2-bf16-tied", "llama-f32-tied", "llama-f16-sharded", "llama-bias",
+                           "llama-mqa-1layer", "qwen2-1head"]
 
     func fixture(_ name: String) throws -> (TransformerModel, Reference) {
         guard let dir = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures") else {

@@ -62,6 +62,19 @@ SPECS = {
         rms_norm_eps=1e-5, tie_word_embeddings=False,
         attention_bias=True, mlp_bias=True),
         torch.float32, "v5", 1, 1005),
+    # Llama, one layer, multi-query attention (one KV head for 4 heads): config values of 1.
+    "llama-mqa-1layer": (LlamaConfig, LlamaForCausalLM, dict(
+        hidden_size=64, intermediate_size=160, num_hidden_layers=1,
+        num_attention_heads=4, num_key_value_heads=1, rope_theta=10000.0,
+        rms_norm_eps=1e-5, tie_word_embeddings=False,
+        attention_bias=False, mlp_bias=False),
+        torch.float32, "v4", 1, 1006),
+    # Qwen2 with a single attention head (and KV head), tied.
+    "qwen2-1head": (Qwen2Config, Qwen2ForCausalLM, dict(
+        hidden_size=32, intermediate_size=96, num_hidden_layers=2,
+        num_attention_heads=1, num_key_value_heads=1, rope_theta=10000.0,
+        rms_norm_eps=1e-6, tie_word_embeddings=True, use_sliding_window=False),
+        torch.float32, "v5", 1, 1017),
 }
 
 DTYPE_NAMES = {torch.float32: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}

@@ -1,0 +1,80 @@
+import Foundation
+import XCTest
+@testable import Transformer
+
+/// config.json reading: numbers of 0 and 1 are numbers (not booleans), booleans are
+/// booleans, and what Sprig does not implement is refused by name.
+final class ConfigLoadingTests: XCTestCase {
+    static let base = """
+        "model_type": "llama", "hidden_size": 64, "intermediate_size": 160, "vocab_size": 320,
+        "num_attention_heads": 4, "rms_norm_eps": 1e-5, "max_position_embeddings": 128
+        """
+
+    func load(_ fields: String) throws -> TransformerConfig {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-config-\(UUID().uuidString).json")
+        try Data("{\(Self.base), \(fields)}".utf8).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        return try TransformerConfig.load(huggingFaceConfig: url)
+    }
+
+    func assertRefused(_ fields: String, mentions: String, line: UInt = #line) {
+        XCTAssertThrowsError(try load(fields), line: line) { error in
+            XCTAssertTrue("\(error)".contains(mentions), "\(error)", line: line)
+        }
+    }
+
+    func testOnesAndZerosAreNumbers() throws {
+        let c = try load(#""num_hidden_layers": 1, "num_key_value_heads": 1, "bos_token_id": 0, "eos_token_id": 1"#)
+        XCTAssertEqual(c.layerCount, 1)
+        XCTAssertEqual(c.kvHeadCount, 1)
+        XCTAssertEqual(c.bosTokenID, 0)
+        XCTAssertEqual(c.eosTokenIDs, [1])
+        let lists = try load(#""num_hidden_layers": 2, "eos_token_id": [1, 0, 7]"#)
+        XCTAssertEqual(lists.eosTokenIDs, [1, 0, 7])
+        XCTAssertEqual(lists.kvHeadCount, 4)   // absent: one KV head per head
+        // A zero is a number that fails validation, not a missing field.
+        assertRefused(#""num_hidden_layers": 0"#, mentions: "must be positive")
+        // A boolean where a number belongs is not a number.
+        assertRefused(#""num_hidden_layers": true"#, mentions: "missing or non-integer 'num_hidden_layers'")
+        assertRefused(#""num_hidden_layers": 2.5"#, mentions: "missing or non-integer 'num_hidden_layers'")
+    }
+
+    func testBooleansAreBooleans() throws {
+        XCTAssertTrue(try load(#""num_hidden_layers": 2, "tie_word_embeddings": true"#).tiedEmbeddings)
+        XCTAssertFalse(try load(#""num_hidden_layers": 2, "tie_word_embeddings": false"#).tiedEmbeddings)
+        // A number is not a boolean: the default (untied) applies.
+        XCTAssertFalse(try load(#""num_hidden_layers": 2, "tie_word_embeddings": 1"#).tiedEmbeddings)
+        XCTAssertTrue(try load(#""num_hidden_layers": 2, "attention_bias": true"#).attentionBias)
+    }
+
+    func testSlidingWindowIsRefusedUnlessItCoversTheContext() throws {
+        func qwen(_ fields: String) -> String {
+            #""model_type": "qwen2", "num_hidden_layers": 2, "max_window_layers": 0, "# + fields
+        }
+        assertRefused(qwen(#""use_sliding_window": true, "sliding_window": 8"#), mentions: "sliding-window attention")
+        XCTAssertNoThrow(try load(qwen(#""use_sliding_window": false, "sliding_window": 8"#)))
+        // A window as long as the context is full attention.
+        XCTAssertNoThrow(try load(qwen(#""use_sliding_window": true, "sliding_window": 128"#)))
+        XCTAssertNoThrow(try load(qwen(#""use_sliding_window": true, "sliding_window": null"#)))
+        // transformers 4.x slides only layers from max_window_layers on.
+        XCTAssertNoThrow(try load(#""model_type": "qwen2", "num_hidden_layers": 2, "max_window_layers": 2, "use_sliding_window": true, "sliding_window": 8"#))
+        // transformers 5.x names each layer's kind.
+        assertRefused(qwen(#""layer_types": ["full_attention", "sliding_attention"], "sliding_window": 8"#),
+                      mentions: "sliding-window attention")
+        XCTAssertNoThrow(try load(qwen(#""layer_types": ["full_attention", "full_attention"], "sliding_window": 8"#)))
+    }
+
+    func testRopeScalingIsReadOrRefused() throws {
+        let c = try load(#""num_hidden_layers": 2, "rope_scaling": {"rope_type": "llama3", "factor": 8, "low_freq_factor": 1, "high_freq_factor": 4, "original_max_position_embeddings": 64}"#)
+        XCTAssertEqual(c.ropeScaling?.type, "llama3")
+        XCTAssertEqual(c.ropeScaling?.factor, 8)
+        XCTAssertEqual(c.ropeScaling?.lowFreqFactor, 1)
+        XCTAssertEqual(c.ropeScaling?.originalMaxPositions, 64)
+        assertRefused(#""num_hidden_layers": 2, "rope_scaling": {"rope_type": "yarn", "factor": 4}"#, mentions: "'yarn'")
+        assertRefused(#""num_hidden_layers": 2, "rope_scaling": {"type": "linear"}"#, mentions: "positive factor")
+    }
+
+    func testBadDocumentsAreReported() {
+        assertRefused(#""num_hidden_layers": 2,"#, mentions: "not valid JSON")
+    }
+}

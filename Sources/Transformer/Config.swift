@@ -75,9 +75,19 @@ public struct RopeScaling: Codable, Sendable, Equatable {
     public var lowFreqFactor: Double?
     public var highFreqFactor: Double?
     public var originalMaxPositions: Int?
+    /// Per-pair divisors of the frequencies (a GGUF's `rope_freqs.weight`, [headDim/2]),
+    /// applied after `type`'s scaling, as llama.cpp does.
+    public var divisors: [Double]?
 
     /// Inverse frequencies for `headDim` under this scaling.
     public func inverseFrequencies(headDim: Int, theta: Double) -> [Double] {
+        let scaled = scaledFrequencies(headDim: headDim, theta: theta)
+        guard let d = divisors else { return scaled }
+        precondition(d.count == scaled.count, "rope divisors do not match head_dim")
+        return zip(scaled, d).map { $0 / $1 }
+    }
+
+    private func scaledFrequencies(headDim: Int, theta: Double) -> [Double] {
         let base = (0..<(headDim / 2)).map { 1.0 / pow(theta, Double(2 * $0) / Double(headDim)) }
         switch type {
         case "linear":

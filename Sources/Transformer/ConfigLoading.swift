@@ -140,9 +140,25 @@ extension TransformerConfig {
         let vocab = gguf.int("\(archName).vocab_size") ?? gguf.strings("tokenizer.ggml.tokens")?.count ?? 0
         let headDim = gguf.int("\(archName).attention.key_length") ?? hidden / max(heads, 1)
         var scaling: RopeScaling? = nil
-        if let type = gguf.string("\(archName).rope.scaling.type"), type == "linear",
-           let factor = gguf.double("\(archName).rope.scaling.factor") {
+        switch gguf.string("\(archName).rope.scaling.type") ?? "none" {
+        case "none": break
+        case "linear":
+            guard let factor = gguf.double("\(archName).rope.scaling.factor"), factor > 0 else {
+                throw .badConfig(path, "rope scaling 'linear' needs a positive \(archName).rope.scaling.factor")
+            }
             scaling = RopeScaling(type: "linear", factor: factor)
+        case let type:
+            throw .badConfig(path, "unsupported rope scaling type '\(type)'")
+        }
+        // llama.cpp's converters store Llama 3's frequency scaling as per-pair divisors.
+        if let t = gguf.tensor("rope_freqs.weight") {
+            let divisors: [Float]
+            do { divisors = try t.floats() } catch { throw .checkpoint(error) }
+            guard divisors.count == headDim / 2, divisors.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw .badConfig(path, "rope_freqs.weight must hold \(headDim / 2) positive factors (has \(divisors.count))")
+            }
+            scaling = scaling ?? RopeScaling(type: "default", factor: 1)
+            scaling?.divisors = divisors.map(Double.init)
         }
         let config = TransformerConfig(
             architecture: arch,

@@ -4,7 +4,8 @@ import PagedKV
 @testable import Transformer
 
 /// Logits and the SPRM feature match Hugging Face transformers (f32 math) on small
-/// random checkpoints made by Experiments/reference/model/make_fixtures.py.
+/// random checkpoints made by Experiments/reference/model/make_fixtures.py (and one GGUF with
+/// Llama 3 rope scaling as llama.cpp stores it, make_gguf_fixture.py).
 /// Tolerance: max |Δ| ≤ 1e-4 × max |logit| at every position.
 final class ParityTests: XCTestCase {
     struct Reference: Decodable {
@@ -15,13 +16,15 @@ final class ParityTests: XCTestCase {
     }
 
     static let fixtures = ["qwen2-f32", "qwen2-bf16-tied", "llama-f32-tied", "llama-f16-sharded", "llama-bias",
-                           "llama-mqa-1layer", "qwen2-1head"]
+                           "llama-mqa-1layer", "qwen2-1head", "llama3-rope-gguf"]
 
     func fixture(_ name: String) throws -> (TransformerModel, Reference) {
         guard let dir = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures") else {
             throw XCTSkip("fixture \(name) missing")
         }
-        let model = try TransformerModel.load(path: dir.path)
+        // A GGUF fixture (make_gguf_fixture.py) is its model.gguf; the others are HF folders.
+        let gguf = dir.appendingPathComponent("model.gguf")
+        let model = try TransformerModel.load(path: FileManager.default.fileExists(atPath: gguf.path) ? gguf.path : dir.path)
         let data = try Data(contentsOf: dir.appendingPathComponent("reference.json"))
         return (model, try JSONDecoder().decode(Reference.self, from: data))
     }

@@ -100,6 +100,8 @@ def randomize(model, seed):
 def restyle(folder, style, theta, dtype_name):
     """Rewrite config.json with 4.x keys (rope_theta, torch_dtype) or 5.x keys
     (rope_parameters {rope_theta, rope_type}, dtype)."""
+    if style == "as-saved":   # keep what save_pretrained wrote (e.g. a rope scaling)
+        return
     path = os.path.join(folder, "config.json")
     with open(path) as f:
         cfg = json.load(f)

@@ -78,12 +78,15 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// (`BLAS.hasFastGemm`); otherwise the register-tiled kernels read the blocks directly.
     public static let gemmThreshold = 24
 
+    /// Whether a product of `n` activation rows takes the sgemm (prefill) path.
+    static func usesGemm(rows n: Int) -> Bool { n >= gemmThreshold && BLAS.hasFastGemm }
+
     /// y[n, rows] = (silu(g) · u) · Wᵀ for gateUp rows [g | u] (each [columns]) when this
     /// product would quantize its activations (q8, decode-sized n): they are quantized
     /// straight from gateUp. False (nothing done) otherwise: the caller forms the rows.
     public func multiplyGated(_ gateUp: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
                               activations: ActivationPrecision, thenWarm: UnsafeRawBufferPointer? = nil) -> Bool {
-        guard activations == .q8, n < Self.gemmThreshold || !BLAS.hasFastGemm else { return false }
+        guard activations == .q8, !Self.usesGemm(rows: n) else { return false }
         multiplyQ8(.gated(gateUp), rows: n, into: y, thenWarm: thenWarm)
         return true
     }
@@ -94,7 +97,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     public func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
                          activations: ActivationPrecision = .f32, thenWarm: UnsafeRawBufferPointer? = nil) {
         precondition(n >= 1)
-        if n >= Self.gemmThreshold && BLAS.hasFastGemm {
+        if Self.usesGemm(rows: n) {
             multiplyByTiles(x, rows: n, into: y)
             return
         }

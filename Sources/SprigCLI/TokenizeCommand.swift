@@ -26,7 +26,9 @@ struct TokenizeCommand: ParsableCommand {
         let input: String
         if let f = textFile {
             guard let data = FileManager.default.contents(atPath: f) else { throw SprigError.notFound(f) }
-            guard let s = String(data: data, encoding: .utf8) else { throw SprigError.io(f, "not valid UTF-8") }
+            // The standard library's validating decoder keeps a leading byte-order mark (text
+            // to tokenize, like --text); Foundation's String(data:encoding:) drops it.
+            guard let s = String(validating: data, as: UTF8.self) else { throw SprigError.io(f, "not valid UTF-8") }
             input = s
         } else {
             input = text ?? ""

@@ -73,11 +73,34 @@ struct PreTokenizer {
         }
     }
 
+    /// Unicode NFC by the standard library's normaliser (Foundation's, on Linux, composed a
+    /// supplementary-plane character with a following mark by its low 16 bits: U+20041 U+0300
+    /// became 'À'). The standard library leaves unsorted the marks of the three characters
+    /// of class 0 that decompose into marks (U+0F73, U+0F75, U+0F81); they never recompose
+    /// (composition exclusions), so they are decomposed here first.
     static func nfc(_ text: Substring) -> String {
-        // ASCII is already in NFC; skip Foundation's normaliser for it.
+        // ASCII is already in NFC.
         if text.utf8.allSatisfy({ $0 < 0x80 }) { return String(text) }
-        return String(text).precomposedStringWithCanonicalMapping
+        var s = String(text)
+        if s.unicodeScalars.contains(where: { tibetanVowels[$0.value] != nil }) {
+            var scalars = String.UnicodeScalarView()
+            for u in s.unicodeScalars {
+                if let (a, b) = tibetanVowels[u.value] {
+                    scalars.append(Unicode.Scalar(a)!)
+                    scalars.append(Unicode.Scalar(b)!)
+                } else {
+                    scalars.append(u)
+                }
+            }
+            s = String(scalars)
+        }
+        return String(decoding: s._nfcCodeUnits, as: UTF8.self)
     }
+
+    /// Canonical decompositions of the class-0 characters whose parts are marks (UnicodeData.txt).
+    private static let tibetanVowels: [UInt32: (UInt32, UInt32)] = [
+        0x0F73: (0x0F71, 0x0F72), 0x0F75: (0x0F71, 0x0F74), 0x0F81: (0x0F71, 0x0F80),
+    ]
 
     @inline(__always)
     static func appendUTF8(_ s: Unicode.Scalar, to out: inout [UInt8]) {

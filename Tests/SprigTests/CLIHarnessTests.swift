@@ -129,6 +129,21 @@ final class CLIHarnessTests: XCTestCase {
         XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), #"{"ids":[97,32,98,10]}"#)
     }
 
+    /// A text file is tokenized as its text, a leading byte-order mark included (as --text).
+    func testTextFileKeepsALeadingByteOrderMark() throws {
+        let dir = try TestModels.tinyWithTokenizer()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("bom.txt")
+        try Data([0xEF, 0xBB, 0xBF, 0x68, 0x69]).write(to: file)
+        let fromFile = try SprigCLI.run(["tokenize", "--model", dir.path, "--text-file", file.path, "--json"])
+        let fromText = try SprigCLI.run(["tokenize", "--model", dir.path, "--text", "\u{FEFF}hi", "--json"])
+        XCTAssertEqual(fromFile.status, 0, fromFile.stderr)
+        XCTAssertEqual(fromFile.stdout, fromText.stdout)
+        let ids = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(fromFile.stdout.utf8)) as? [String: [Int]])["ids"]
+        XCTAssertEqual(ids?.suffix(2), [0x68, 0x69])
+        XCTAssertGreaterThan(ids?.count ?? 0, 2, "the mark's bytes are tokens too")
+    }
+
     /// `sprig bench --json` prints the keys other tools read, and every fraction is taken
     /// against the run's final roofline (the best bandwidth and FLOP/s seen in the run):
     /// roofline_fraction = roofline_step_s / step_s, with roofline_step_s from the printed

@@ -94,6 +94,7 @@ public final class LanguageModel: @unchecked Sendable {
                 ggufTokens: tokens, merges: gguf.strings("tokenizer.ggml.merges") ?? [],
                 tokenTypes: gguf.ints("tokenizer.ggml.token_type") ?? [], pre: gguf.string("tokenizer.ggml.pre"),
                 bosID: gguf.int("tokenizer.ggml.bos_token_id"), eosID: gguf.int("tokenizer.ggml.eos_token_id"),
+                addBOS: gguf.bool("tokenizer.ggml.add_bos_token"), addEOS: gguf.bool("tokenizer.ggml.add_eos_token"),
                 chatTemplate: gguf.string("tokenizer.chat_template"), path: gguf.path)
         } catch { throw .tokenizer(error) }
     }

@@ -53,9 +53,13 @@ public final class BPETokenizer: @unchecked Sendable {
     /// `.token_type` (1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused,
     /// 6 byte), `.pre`, bos/eos ids and `tokenizer.chat_template`. Control tokens
     /// become special added tokens and user-defined ones plain added tokens, as
-    /// in the model's tokenizer.json.
+    /// in the model's tokenizer.json. `addBOS` / `addEOS` (`tokenizer.ggml.add_bos_token`,
+    /// `add_eos_token`) put those tokens around an encoding, as llama.cpp does; when the file
+    /// does not say, a BOS is added for the Llama 3 pre-tokenizer only (llama.cpp's default,
+    /// and what Llama 3's tokenizer.json post-processor does).
     public convenience init(ggufTokens: [String], merges: [String], tokenTypes: [Int], pre: String?,
-                            bosID: Int?, eosID: Int?, chatTemplate: String?, path: String) throws(TokenizerError) {
+                            bosID: Int?, eosID: Int?, addBOS: Bool? = nil, addEOS: Bool? = nil,
+                            chatTemplate: String?, path: String) throws(TokenizerError) {
         guard tokenTypes.isEmpty || tokenTypes.count == ggufTokens.count else {
             throw .badVocabulary(path: path, reason: "\(ggufTokens.count) tokens but \(tokenTypes.count) token types")
         }
@@ -76,6 +80,8 @@ public final class BPETokenizer: @unchecked Sendable {
         spec.ignoreMerges = ignoreMerges
         spec.bosID = bosID
         spec.eosID = eosID
+        if let b = bosID, addBOS ?? ["llama-bpe", "llama3", "llama-v3"].contains(pre ?? "") { spec.prefixIDs = [b] }
+        if let e = eosID, addEOS ?? false { spec.suffixIDs = [e] }
         spec.chatTemplate = chatTemplate
         try self.init(spec: spec, path: path)
     }

@@ -40,6 +40,21 @@ final class GGUFFormTests: XCTestCase {
     }
 
     /// Pathological inputs stay fast: one 200 kB word goes through the heap merge.
+    /// `tokenizer.ggml.add_bos_token` / `add_eos_token` frame an encoding (llama.cpp's
+    /// reading); unset, only the Llama 3 pre-tokenizer adds a BOS.
+    func testAddBOSAndEOSFlags() throws {
+        let tokens = ["a", "b", "ab", "<s>", "</s>"], types = [1, 1, 1, 3, 3]
+        func make(pre: String, bos: Bool?, eos: Bool?) throws -> BPETokenizer {
+            try BPETokenizer(ggufTokens: tokens, merges: ["a b"], tokenTypes: types, pre: pre, bosID: 3, eosID: 4,
+                             addBOS: bos, addEOS: eos, chatTemplate: nil, path: "t.gguf")
+        }
+        XCTAssertEqual(try make(pre: "qwen2", bos: nil, eos: nil).encode("ab"), [2])
+        XCTAssertEqual(try make(pre: "llama-bpe", bos: nil, eos: nil).encode("ab"), [3, 2])
+        XCTAssertEqual(try make(pre: "llama-bpe", bos: false, eos: nil).encode("ab"), [2])
+        XCTAssertEqual(try make(pre: "qwen2", bos: true, eos: true).encode("ab"), [3, 2, 4])
+        XCTAssertEqual(try make(pre: "qwen2", bos: true, eos: true).encode("ab", addSpecialTokens: false), [2])
+    }
+
     func testLongWordsAreNotQuadratic() throws {
         let tok = try TestSupport.qwen()
         for text in [String(repeating: "a", count: 200_000), String(repeating: " ", count: 200_000),

@@ -99,7 +99,11 @@ struct SplitPattern: Equatable {
             return run(c, from: i + 1, end, .letter) - i
         }
         // `\p{N}{1,k}`
-        if ci == .number { return min(run(c, from: i, end, .number) - i, maxDigits) }
+        if ci == .number {   // at most k: scanning the whole run made long digit strings quadratic
+            var k = i + 1
+            while k < end && k - i < maxDigits && c[k] == .number { k += 1 }
+            return k - i
+        }
         // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
         let j = (s[i] == " " && i + 1 < end && c[i + 1] == .other) ? i + 1 : i
         if c[j] == .other {

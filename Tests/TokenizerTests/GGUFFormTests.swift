@@ -65,6 +65,13 @@ final class GGUFFormTests: XCTestCase {
             XCTAssertEqual(tok.decode(ids), text)
             XCTAssertLessThan(ids.count, text.utf8.count / 2)
         }
+        // Qwen splits digits one by one (`\p{N}`): 200k digits are 200k tokens, in linear time.
+        let digits = String(repeating: "7", count: 200_000)
+        let t0 = Date()
+        let ids = tok.encode(digits)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 5.0)
+        XCTAssertEqual(ids.count, digits.count)
+        XCTAssertEqual(Set(ids), [tok.encode("7")[0]])
     }
 
     /// The shared word cache is safe under concurrent encoding: a fresh tokenizer

@@ -12,6 +12,8 @@
 #define AVX2 Q8_AVX2
 #define INLINE Q8_INLINE
 #define PREFETCH Q8_PREFETCH
+/* AVX-512 F/BW/VL (ck_avx512_available()): the 16-lane SiLU and lanes-layout quantizer. */
+#define A512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 
 int ck_q8_grouped(int vnni, int format) { return vnni || format != 2; }
 
@@ -64,25 +66,35 @@ INLINE AVX2 int quantize_block(const float *xb, int8_t *xq, float *dx_out) {
 
 /* e^x per lane: the same IEEE steps as Ops.exp (Swift), so results agree bit for bit.
  * Fused multiply-adds only where Ops.exp has them (addProduct); the polynomial's p·r + c
- * are a multiply and an add. */
+ * are a multiply and an add. Every step is lane-wise, so the 8- and 16-lane forms agree. */
+#define EXP_STEPS(V, set1, min, max, fmadd, sub, add, mul, castsi, castps, subi, addi, slli, seti) \
+    const V xc = min(max(x, set1(-87.f)), set1(88.f));                                              \
+    const V magic = set1(12582912.f); /* 1.5·2^23: adding it rounds to an integer */                 \
+    const V t = fmadd(xc, set1(1.44269504f), magic);                                               \
+    const V k = sub(t, magic);                                                                     \
+    V r = fmadd(k, set1(-0.693145751953125f), xc);                                                 \
+    r = fmadd(k, set1(-1.428606765330187e-06f), r);                                                \
+    V p = set1(1.f / 720);                                                                         \
+    p = add(mul(p, r), set1(1.f / 120));                                                           \
+    p = add(mul(p, r), set1(1.f / 24));                                                            \
+    p = add(mul(p, r), set1(1.f / 6));                                                             \
+    p = add(mul(p, r), set1(0.5f));                                                                \
+    p = add(mul(p, r), set1(1.f));                                                                 \
+    p = add(mul(p, r), set1(1.f));                                                                 \
+    return mul(p, castsi(slli(addi(subi(castps(t), seti(0x4B400000)), seti(127)), 23)));
+
 INLINE AVX2 __m256 exp8(__m256 x) {
 #pragma clang fp contract(off)
-    const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.f)), _mm256_set1_ps(88.f));
-    const __m256 magic = _mm256_set1_ps(12582912.f);   /* 1.5·2^23: adding it rounds to an integer */
-    const __m256 t = _mm256_fmadd_ps(xc, _mm256_set1_ps(1.44269504f), magic);
-    const __m256 k = _mm256_sub_ps(t, magic);
-    __m256 r = _mm256_fmadd_ps(k, _mm256_set1_ps(-0.693145751953125f), xc);
-    r = _mm256_fmadd_ps(k, _mm256_set1_ps(-1.428606765330187e-06f), r);
-    __m256 p = _mm256_set1_ps(1.f / 720);
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f / 120));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f / 24));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f / 6));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(0.5f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f));
-    const __m256i bits = _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000)),
-                                          _mm256_set1_epi32(127));
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)));
+    EXP_STEPS(__m256, _mm256_set1_ps, _mm256_min_ps, _mm256_max_ps, _mm256_fmadd_ps, _mm256_sub_ps, _mm256_add_ps,
+              _mm256_mul_ps, _mm256_castsi256_ps, _mm256_castps_si256, _mm256_sub_epi32, _mm256_add_epi32,
+              _mm256_slli_epi32, _mm256_set1_epi32)
+}
+
+INLINE A512 __m512 exp16(__m512 x) {
+#pragma clang fp contract(off)
+    EXP_STEPS(__m512, _mm512_set1_ps, _mm512_min_ps, _mm512_max_ps, _mm512_fmadd_ps, _mm512_sub_ps, _mm512_add_ps,
+              _mm512_mul_ps, _mm512_castsi512_ps, _mm512_castps_si512, _mm512_sub_epi32, _mm512_add_epi32,
+              _mm512_slli_epi32, _mm512_set1_epi32)
 }
 
 /* silu(g) · u = g / (1 + e^−g) · u per lane (the MLP's gate). */
@@ -91,7 +103,29 @@ INLINE AVX2 __m256 silu_mul8(__m256 g, __m256 u) {
     return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.f), e)), u);
 }
 
-AVX2 void ck_silu_mul(const float *gate_up, int rows, int inter, float *out) {
+INLINE A512 __m512 silu_mul16(__m512 g, __m512 u) {
+    const __m512 e = exp16(_mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(g), _mm512_set1_epi32(INT32_MIN))));
+    return _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.f), e)), u);
+}
+
+static A512 void silu_rows_512(const float *gate_up, int rows, int inter, float *out) {
+    for (int r = 0; r < rows; r++) {
+        const float *g = gate_up + (size_t)r * 2 * inter, *u = g + inter;
+        float *o = out + (size_t)r * inter;
+        int i = 0;
+        for (; i + 16 <= inter; i += 16) _mm512_storeu_ps(o + i, silu_mul16(_mm512_loadu_ps(g + i), _mm512_loadu_ps(u + i)));
+        if (i < inter) {   /* the tail as one masked vector (lanes past the end: zero in, not stored) */
+            const __mmask16 m = (__mmask16)((1u << (inter - i)) - 1);
+            _mm512_mask_storeu_ps(o + i, m, silu_mul16(_mm512_maskz_loadu_ps(m, g + i), _mm512_maskz_loadu_ps(m, u + i)));
+        }
+    }
+}
+
+AVX2 void ck_silu_mul(const float *gate_up, int rows, int inter, float *out, int wide) {
+    if (wide) {
+        silu_rows_512(gate_up, rows, inter, out);
+        return;
+    }
     for (int r = 0; r < rows; r++) {
         const float *g = gate_up + (size_t)r * 2 * inter, *u = g + inter;
         float *o = out + (size_t)r * inter;
@@ -106,19 +140,36 @@ AVX2 void ck_silu_mul(const float *gate_up, int rows, int inter, float *out) {
     }
 }
 
-/* Block k's 32 inputs of a row: x itself, or (up given) silu(x) · up computed into tmp,
- * the values ck_silu_mul writes. */
-INLINE AVX2 const float *block_source(const float *x, const float *up, int k, float *tmp) {
-    if (!up) return x + (size_t)k * 32;
-    for (int i = 0; i < 4; i++) {
-        const size_t at = (size_t)k * 32 + 8 * i;
-        _mm256_storeu_ps(tmp + 8 * i, silu_mul8(_mm256_loadu_ps(x + at), _mm256_loadu_ps(up + at)));
-    }
-    return tmp;
+/* quantize_block on 16 lanes: the same IEEE steps (abs max, dx = amax / 127, round to
+ * nearest even, clamp, exact conversions), so the same bytes; the lanes layout's row. */
+INLINE A512 int quantize_block16(__m512 v0, __m512 v1, int8_t *xq, float *dx_out) {
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    const float dx = amax / 127.0f, id = dx != 0 ? 1.0f / dx : 0.0f;
+    const __m512 idv = _mm512_set1_ps(id), hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
+#define NEAREST (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+    const __m512i q0 = _mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_roundscale_ps(_mm512_mul_ps(v0, idv), NEAREST))));
+    const __m512i q1 = _mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_roundscale_ps(_mm512_mul_ps(v1, idv), NEAREST))));
+    _mm_storeu_si128((__m128i *)xq, _mm512_cvtepi32_epi8(q0));
+    _mm_storeu_si128((__m128i *)(xq + 16), _mm512_cvtepi32_epi8(q1));
+    *dx_out = dx;
+    return _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+#undef NEAREST
 }
 
-/* `blocks` blocks of x (or silu(x) · up) into the plain layout at row (s = dx · Σxq; padding zeroed). */
-INLINE AVX2 void quantize_plain(const float *x, const float *up, int blocks, uint8_t *row) {
+static A512 void quantize_lanes_512(const float *xr, int blocks, uint8_t *row) {
+    float *dx = (float *)(row + lanes_dx(blocks)), *s = (float *)(row + lanes_s(blocks));
+    int32_t *c8 = (int32_t *)(row + lanes_c8(blocks)), *c128 = (int32_t *)(row + lanes_c128(blocks));
+    for (int k = 0; k < blocks; k++) {
+        const float *xb = xr + (size_t)k * 32;
+        const int sum = quantize_block16(_mm512_loadu_ps(xb), _mm512_loadu_ps(xb + 16), (int8_t *)row + (size_t)k * 32, dx + k);
+        s[k] = dx[k] * (float)sum;
+        c8[k] = -8 * sum;
+        c128[k] = -128 * sum;
+    }
+}
+
+/* `blocks` blocks of x into the plain layout at row (s = dx · Σxq; padding zeroed). */
+INLINE AVX2 void quantize_plain(const float *x, int blocks, uint8_t *row) {
     const int bq = q8_pad4(blocks), bs = q8_pad16(bq);
     int8_t *xq = (int8_t *)row;
     float *xd8 = (float *)(row + plain_xd8(bq)), *s = (float *)(row + plain_s(bq));
@@ -131,27 +182,28 @@ INLINE AVX2 void quantize_plain(const float *x, const float *up, int blocks, uin
             }
             continue;
         }
-        float dx, tmp[32];
-        const int sum = quantize_block(block_source(x, up, k, tmp), xq + k * 32, &dx);
+        float dx;
+        const int sum = quantize_block(x + (size_t)k * 32, xq + k * 32, &dx);
         for (int j = 0; j < 8; j++) xd8[k * 8 + j] = dx;
         s[k] = dx * (float)sum;
     }
 }
 
-/* n rows of x [n, x_stride] (up_offset > 0: of silu(x) · x[up_offset…], the MLP's gate and
- * up halves of one row) quantized in `layout`. */
-INLINE AVX2 void quantize_rows(int layout, const float *x, size_t x_stride, size_t up_offset, int n, int blocks,
-                               uint8_t *act, size_t act_stride) {
+AVX2 void ck_q8_quantize(int layout, const float *x, size_t x_stride, int n, int blocks, uint8_t *act,
+                         size_t act_stride, int wide) {
     const int grouped = layout == 1, groups = grouped ? blocks / 16 : 0;
-    float tmp[32];
     for (int r = 0; r < n; r++) {
-        const float *xr = x + (size_t)r * x_stride, *ur = up_offset ? xr + up_offset : NULL;
+        const float *xr = x + (size_t)r * x_stride;
         uint8_t *row = act + (size_t)r * act_stride;
+        if (layout == 2 && wide) {
+            quantize_lanes_512(xr, blocks, row);
+            continue;
+        }
         if (layout == 2) {   /* lanes */
             float *dx = (float *)(row + lanes_dx(blocks)), *s = (float *)(row + lanes_s(blocks));
             int32_t *c8 = (int32_t *)(row + lanes_c8(blocks)), *c128 = (int32_t *)(row + lanes_c128(blocks));
             for (int k = 0; k < blocks; k++) {
-                const int sum = quantize_block(block_source(xr, ur, k, tmp), (int8_t *)row + (size_t)k * 32, dx + k);
+                const int sum = quantize_block(xr + (size_t)k * 32, (int8_t *)row + (size_t)k * 32, dx + k);
                 s[k] = dx[k] * (float)sum;
                 c8[k] = -8 * sum;
                 c128[k] = -128 * sum;
@@ -159,7 +211,7 @@ INLINE AVX2 void quantize_rows(int layout, const float *x, size_t x_stride, size
             continue;
         }
         if (!grouped) {
-            quantize_plain(xr, ur, blocks, row);
+            quantize_plain(xr, blocks, row);
             continue;
         }
         float *dxg = (float *)(row + (size_t)groups * 512), *sg = (float *)(row + (size_t)groups * 576);
@@ -169,7 +221,7 @@ INLINE AVX2 void quantize_rows(int layout, const float *x, size_t x_stride, size
             for (int b = 0; b < 16; b++) {
                 int8_t q[32];
                 float dx;
-                const int sum = quantize_block(block_source(xr, ur, g * 16 + b, tmp), q, &dx);
+                const int sum = quantize_block(xr + (size_t)(g * 16 + b) * 32, q, &dx);
                 const int pos = q8_perm(b), at = g * 16 + pos;
                 for (int j = 0; j < 8; j++) __builtin_memcpy(gx + j * 64 + pos * 4, q + 4 * j, 4);
                 dxg[at] = dx;
@@ -178,19 +230,8 @@ INLINE AVX2 void quantize_rows(int layout, const float *x, size_t x_stride, size
                 c128[at] = -128 * sum;
             }
         }
-        if (blocks % 16)
-            quantize_plain(xr + (size_t)groups * 512, ur ? ur + (size_t)groups * 512 : NULL, blocks % 16,
-                           row + grouped_tail(groups));
+        if (blocks % 16) quantize_plain(xr + (size_t)groups * 512, blocks % 16, row + grouped_tail(groups));
     }
-}
-
-AVX2 void ck_q8_quantize(int layout, const float *x, size_t x_stride, int n, int blocks, uint8_t *act,
-                         size_t act_stride) {
-    quantize_rows(layout, x, x_stride, 0, n, blocks, act, act_stride);
-}
-
-AVX2 void ck_q8_quantize_silu(int layout, const float *gate_up, int n, int inter, uint8_t *act, size_t act_stride) {
-    quantize_rows(layout, gate_up, (size_t)2 * inter, (size_t)inter, n, inter / 32, act, act_stride);
 }
 
 INLINE AVX2 float half_bits(uint16_t h) { return _cvtsh_ss(h); }

@@ -85,28 +85,6 @@ public final class Linear: @unchecked Sendable {
         case .quantized(let q):
             q.multiply(x, rows: rows, into: y, activations: activations, thenWarm: thenWarm)
         }
-        addBias(rows: rows, into: y)
-    }
-
-    /// y[n, out] = (silu(g) · u) · Wᵀ (+ bias), where each gateUp row is [g | u], both
-    /// [inFeatures] (the MLP's down projection): `apply` of `Ops.siluMul`'s rows. Where the
-    /// product quantizes its activations (q8), the gated rows go straight into Q8 blocks;
-    /// otherwise they are written to `scratch` [rows, inFeatures] first. The same values
-    /// either way.
-    public func applyGated(_ gateUp: UnsafePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
-                           into y: UnsafeMutablePointer<Float>, activations: ActivationPrecision = .f32,
-                           thenWarm: UnsafeRawBufferPointer? = nil) {
-        precondition(rows >= 1)
-        if case .quantized(let q) = storage, q.multiplyGated(gateUp, rows: rows, into: y, activations: activations,
-                                                             thenWarm: thenWarm) {
-            addBias(rows: rows, into: y)
-            return
-        }
-        Ops.siluMul(gateUp, rows: rows, inter: inFeatures, into: scratch)
-        apply(scratch, rows: rows, into: y, activations: activations, thenWarm: thenWarm)
-    }
-
-    private func addBias(rows: Int, into y: UnsafeMutablePointer<Float>) {
         if let b = bias {
             for r in 0..<rows { Ops.add(b.pointer, into: y + r * outFeatures, count: outFeatures) }
         }

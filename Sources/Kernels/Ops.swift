@@ -55,11 +55,11 @@ public enum Ops {
     }
 
     /// gateUp: [rows, 2·inter] laid out as [gate | up] per row → out [rows, inter] = silu(gate)·up.
-    /// In C (`ck_silu_mul`), so that the q8 path's fused form (`Linear.applyGated`) computes
-    /// the same values; e^x by the steps of `Ops.exp`.
+    /// In C (`ck_silu_mul`): 16 lanes at a time where AVX-512 runs (`wide`), else 8; e^x by
+    /// the steps of `Ops.exp`, so every lane's value is the same either way.
     public static func siluMul(_ gateUp: UnsafePointer<Float>, rows: Int, inter: Int,
-                               into out: UnsafeMutablePointer<Float>) {
-        ck_silu_mul(gateUp, Int32(rows), Int32(inter), out)
+                               into out: UnsafeMutablePointer<Float>, wide: Bool = QuantizedMatrix.wideKernelsAvailable) {
+        ck_silu_mul(gateUp, Int32(rows), Int32(inter), out, wide ? 1 : 0)
     }
 
     /// e^x per lane, relative error < 2e-7 for x in [-87, 88] (clamped outside: 0 / +huge

@@ -92,24 +92,17 @@ extension QuantizedMatrix {
     static func q8RowBytes(columns: Int) -> Int { ck_q8_row_bytes(Int32(columns / 32)) }
 
     /// Quantizes x [n, columns] into `act` [n, q8RowBytes] (Q8 blocks of 32) in `layout`.
+    /// `wide`: the lanes layout by AVX-512 (the same bytes; VNNI machines, which use it).
     static func quantizeActivations(_ x: UnsafePointer<Float>, rows n: Int, columns: Int,
-                                    into act: UnsafeMutableRawPointer, layout: Q8Layout) {
+                                    into act: UnsafeMutableRawPointer, layout: Q8Layout, wide: Bool = vnniAvailable) {
         ck_q8_quantize(layout.rawValue, x, columns, Int32(n), Int32(columns / 32),
-                       act.assumingMemoryBound(to: UInt8.self), q8RowBytes(columns: columns))
-    }
-
-    /// The activation rows of a q8 product.
-    enum Q8Source {
-        /// x [n, columns].
-        case rows(UnsafePointer<Float>)
-        /// silu(g) · u of gateUp [n, 2 · columns], rows [g | u] (`ck_q8_quantize_silu`).
-        case gated(UnsafePointer<Float>)
+                       act.assumingMemoryBound(to: UInt8.self), q8RowBytes(columns: columns), wide ? 1 : 0)
     }
 
     /// y[n, rows] = x[n, columns] · Wᵀ with int8 activations: x is quantized once (all
     /// weight rows reuse it), then output rows are split over the worker pool; inside a
     /// chunk, activation rows go in groups of ≤ 8 so the chunk's weights stay in cache.
-    func multiplyQ8(_ source: Q8Source, rows n: Int, into y: UnsafeMutablePointer<Float>,
+    func multiplyQ8(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
                     thenWarm: UnsafeRawBufferPointer? = nil) {
         let blocks = columns / 32, rows = self.rows, rowBytes = self.rowBytes
         let stride = Self.q8RowBytes(columns: columns)
@@ -122,12 +115,7 @@ extension QuantizedMatrix {
         let layout: Q8Layout = tiles != nil ? .lanes : ck_q8_grouped(vnni, code) != 0 ? .grouped : .plain
         withUnsafeTemporaryAllocation(byteCount: n * stride, alignment: 64) { buffer in
             let act = buffer.baseAddress!   // [n, stride] bytes, one quantized row each
-            switch source {
-            case .rows(let x): Self.quantizeActivations(x, rows: n, columns: columns, into: act, layout: layout)
-            case .gated(let gateUp):
-                ck_q8_quantize_silu(layout.rawValue, gateUp, Int32(n), Int32(columns),
-                                    act.assumingMemoryBound(to: UInt8.self), stride)
-            }
+            Self.quantizeActivations(x, rows: n, columns: columns, into: act, layout: layout)
             let actC = UnsafePointer(act.assumingMemoryBound(to: UInt8.self))
             WorkerPool.shared.parallelFor(count: rows, grain: grain, thenWarm: thenWarm) { lo, hi in
                 var r = 0

@@ -81,16 +81,6 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// Whether a product of `n` activation rows takes the sgemm (prefill) path.
     static func usesGemm(rows n: Int) -> Bool { n >= gemmThreshold && BLAS.hasFastGemm }
 
-    /// y[n, rows] = (silu(g) · u) · Wᵀ for gateUp rows [g | u] (each [columns]) when this
-    /// product would quantize its activations (q8, decode-sized n): they are quantized
-    /// straight from gateUp. False (nothing done) otherwise: the caller forms the rows.
-    public func multiplyGated(_ gateUp: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
-                              activations: ActivationPrecision, thenWarm: UnsafeRawBufferPointer? = nil) -> Bool {
-        guard activations == .q8, !Self.usesGemm(rows: n) else { return false }
-        multiplyQ8(.gated(gateUp), rows: n, into: y, thenWarm: thenWarm)
-        return true
-    }
-
     /// y[n, rows] = x[n, columns] · Wᵀ, output rows split over the worker pool.
     /// Decode-sized n never allocates on the heap. `activations: .q8` quantizes x to Q8
     /// blocks and uses the integer kernels (`multiplyQ8`) except on the sgemm prefill path.
@@ -102,7 +92,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
             return
         }
         if activations == .q8 {
-            multiplyQ8(.rows(x), rows: n, into: y, thenWarm: thenWarm)
+            multiplyQ8(x, rows: n, into: y, thenWarm: thenWarm)
             return
         }
         if Self.useWideKernels {

@@ -129,8 +129,8 @@ extension TransformerModel {
             // MLP block.
             Ops.rmsNorm(x, weight: layer.mlpNorm.pointer, eps: eps, rows: rows, dim: hidden, into: xn)
             layer.gateUp.apply(xn, rows: rows, into: gateUp, activations: precision, thenWarm: warm(layer.down))
-            layer.down.applyGated(gateUp, rows: rows, scratch: act, into: xn, activations: precision,
-                                  thenWarm: warm(nextQKV))
+            Ops.siluMul(gateUp, rows: rows, inter: c.intermediateSize, into: act)
+            layer.down.apply(act, rows: rows, into: xn, activations: precision, thenWarm: warm(nextQKV))
             Ops.add(xn, into: x, count: rows * hidden)
         }
         }

@@ -64,14 +64,14 @@ size_t ck_q8_row_bytes(int blocks);
  * block's scale repeated 8 times) at bq · 32, s f32 [bs] at bq · 64, with bq = blocks rounded
  * up to 4 and bs = bq rounded up to 16; padding zero); 1 = grouped (16-block groups,
  * transposed, then the last blocks % 16 plain; ck_q8_rows reads layout ck_q8_grouped(vnni,
- * format)); 2 = lanes (ck_q8_tiles). Needs AVX2 + F16C (the package's baseline). */
-void ck_q8_quantize(int layout, const float *x, size_t x_stride, int n, int blocks, uint8_t *act, size_t act_stride);
-/* ck_q8_quantize of silu(g) · u, the rows ck_silu_mul makes from gate_up [n, 2 · inter]
- * (inter a multiple of 32), without writing them out: the MLP's down-projection input. */
-void ck_q8_quantize_silu(int layout, const float *gate_up, int n, int inter, uint8_t *act, size_t act_stride);
+ * format)); 2 = lanes (ck_q8_tiles). Needs AVX2 + F16C (the package's baseline); wide != 0
+ * (only when ck_vnni_available()) quantizes the lanes layout 16 lanes at a time, the same bytes. */
+void ck_q8_quantize(int layout, const float *x, size_t x_stride, int n, int blocks, uint8_t *act, size_t act_stride,
+                    int wide);
 /* out [rows, inter] = silu(g) · u = g / (1 + e^−g) · u, where each gate_up row is
- * [g (inter) | u (inter)]; e^x by the steps of Ops.exp (bit-identical to it). */
-void ck_silu_mul(const float *gate_up, int rows, int inter, float *out);
+ * [g (inter) | u (inter)]; e^x by the steps of Ops.exp (bit-identical to it). wide != 0:
+ * 16-lane AVX-512 (only when ck_avx512_available()), else 8-lane AVX2; the same values. */
+void ck_silu_mul(const float *gate_up, int rows, int inter, float *out, int wide);
 
 /* y[r · y_stride + o] for o in [lo, hi), r < n, 1 ≤ n ≤ 8, from quantized activation rows
  * (act, act_stride as written by ck_q8_quantize with grouped = ck_q8_grouped(vnni, format)). vnni != 0: AVX-512

@@ -48,6 +48,7 @@ extension TransformerConfig {
     /// apart by the parser (Foundation's bridging read a 0 or 1 as a boolean).
     static func parse(_ json: JSON, path: String) throws(TransformerError) -> TransformerConfig {
         func int(_ key: String) -> Int? { json[key]?.int }
+        func object(_ key: String) -> JSON? { json[key].flatMap { $0.object != nil ? $0 : nil } }
         func need(_ key: String) throws(TransformerError) -> Int {
             guard let v = int(key) else { throw .badConfig(path, "missing or non-integer '\(key)'") }
             return v
@@ -59,11 +60,11 @@ extension TransformerConfig {
         if let act = json["hidden_act"]?.string, !["silu", "swish"].contains(act) {
             throw .badConfig(path, "unsupported hidden_act '\(act)' (the MLP is SwiGLU: silu)")
         }
-        let ropeParameters = json["rope_parameters"].flatMap { $0.object != nil ? $0 : nil }
+        let ropeParameters = object("rope_parameters")
         var theta = json["rope_theta"]?.number
         if theta == nil { theta = ropeParameters?["rope_theta"]?.number }
         var scaling: RopeScaling? = nil
-        let scalingJSON = json["rope_scaling"].flatMap { $0.object != nil ? $0 : nil } ?? ropeParameters
+        let scalingJSON = object("rope_scaling") ?? ropeParameters
         if let s = scalingJSON {
             let type = s["rope_type"]?.string ?? s["type"]?.string ?? "default"
             switch type {
@@ -113,7 +114,7 @@ extension TransformerConfig {
     static func refuseSlidingWindow(_ json: JSON, path: String) throws(TransformerError) {
         if json["sliding_window"]?.isNull == true { return }   // no window: full attention
         let layers = json["num_hidden_layers"]?.int ?? 0
-        var slides: Bool
+        let slides: Bool
         if let types = json["layer_types"]?.array {
             slides = types.contains { $0.string == "sliding_attention" }
         } else {

@@ -21,6 +21,22 @@ final class SweepDataTests: XCTestCase {
         XCTAssertEqual(FinalAnswerExtractor().answer(in: "</think>\nThe answer is 0."), "0")
     }
 
+    /// The answer readers' backwards search: the last match, byte-exact, any text around it.
+    func testLastRangeFindsTheLastExactMatch() {
+        let t = "é</think>a</think>β 答"
+        let r = t.lastRange(of: "</think>")
+        XCTAssertEqual(r.map { String(t[$0.upperBound...]) }, "β 答")
+        XCTAssertEqual(r.map { String(t[..<$0.lowerBound]) }, "é</think>a")
+        XCTAssertNil(t.lastRange(of: "</THINK>"))
+        XCTAssertNil(t.lastRange(of: ""))
+        XCTAssertNil("ab".lastRange(of: "abc"))
+        XCTAssertEqual("aaa".lastRange(of: "aa").map { "aaa".utf8.distance(from: "aaa".startIndex, to: $0.lowerBound) }, 1)
+        let sub = t.dropLast(2)   // a Substring: indices stay the base string's
+        XCTAssertEqual(sub.lastRange(of: "</think>").map { String(sub[$0.upperBound...]) }, "β")
+        XCTAssertEqual(FinalAnswerExtractor(reversedDigits: true).answer(in: "<think>x</think>y</think>\n7738710000"), "178377")
+        XCTAssertEqual(FinalAnswerExtractor().answer(in: "answer is 3. The answer is 12."), "12")
+    }
+
     func testNonNumbersAreOnlyTrimmed() {
         // A comma that is not a thousands separator stays.
         XCTAssertEqual(AnswerCheck.normalize(" 3, 4 "), "3, 4")

@@ -35,8 +35,16 @@ public struct FinalAnswerExtractor: AnswerExtractor {
     /// "</think>\n7738710000" → "178377"; nil without `</think>` or a digit right after it.
     static func reversedAnswer(in text: String) -> String? {
         guard let close = text.lastRange(of: "</think>") else { return nil }
-        let digits = text[close.upperBound...].drop(while: \.isWhitespace).prefix { $0.isASCII && $0.isNumber }
-        return digits.isEmpty ? nil : AnswerCheck.stripLeadingZeros(String(digits.reversed()))
+        // A byte loop: the generic drop/prefix/reversed views instantiated runtime metadata
+        // on first use, inside a short search's timed window.
+        var digits: [UInt8] = []
+        for u in text.unicodeScalars[close.upperBound...] {
+            if digits.isEmpty && u.properties.isWhitespace { continue }
+            guard u.value >= 0x30 && u.value <= 0x39 else { break }
+            digits.append(UInt8(u.value))
+        }
+        digits.reverse()
+        return digits.isEmpty ? nil : AnswerCheck.stripLeadingZeros(String(decoding: digits, as: UTF8.self))
     }
 
     /// The last integer or decimal in `s` (thousands separators and leading zeros removed, sign kept).

@@ -19,13 +19,13 @@ struct SearchCommand: ParsableCommand {
     @Option(name: .long, help: "The question.")
     var question: String
 
-    @Option(name: .long, help: "mcts, best-of-n (bon), beam, greedy or sample.")
-    var strategy: String = "mcts"
+    @Option(name: .long, help: "mcts (the default), best-of-n (bon), beam, greedy or sample; with --config, the preset's.")
+    var strategy: String?
 
     @Option(name: .long, help: "A preset JSON (Configs/*.json); flags below override it.")
     var config: String?
 
-    @Option(name: .long, help: "Global budget of generated tokens (every branch counted).")
+    @Option(name: .long, help: "Global budget of generated tokens (every branch counted); the chosen trajectory's final completion, if unfinished, is reported apart (answer_tokens, at most the preset's completion_tokens).")
     var budget: Int?
 
     @Option(name: .long, help: "MCTS: children per expansion.")
@@ -64,8 +64,8 @@ struct SearchCommand: ParsableCommand {
         if let k = n, k <= 0 { throw ValidationError("--n must be positive") }
         if let c = children, c > SearchCommand.maxBranches { throw ValidationError("--children must be at most \(SearchCommand.maxBranches)") }
         if let k = n, k > SearchCommand.maxBranches { throw ValidationError("--n must be at most \(SearchCommand.maxBranches)") }
-        guard Presets.kind(strategy) != nil else {
-            throw ValidationError("unknown --strategy '\(strategy)' (mcts, best-of-n, beam, greedy, sample)")
+        if let s = strategy, Presets.kind(s) == nil {
+            throw ValidationError("unknown --strategy '\(s)' (mcts, best-of-n, beam, greedy, sample)")
         }
         guard ByteSize.parse(kvMemory) != nil else { throw ValidationError("--kv-memory '\(kvMemory)' is not a size like 512MiB or 4GiB") }
         guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("--question is empty") }
@@ -96,7 +96,10 @@ struct SearchCommand: ParsableCommand {
     func run() throws {
         // First, so a signal during loading also ends with a clean (empty) interrupted result.
         Interrupt.install()
-        var preset = try CLI.run { () throws(SprigError) in try Presets.resolve(strategy: strategy, file: config) }
+        var preset = try CLI.run { () throws(SprigError) in try Presets.resolve(strategy: strategy ?? "mcts", file: config) }
+        if let s = strategy, let file = config, Presets.kind(s) != preset.strategy {
+            CLI.fail("--strategy \(s) and the preset \(file) (strategy '\(preset.strategy.rawValue)') disagree: give one of them")
+        }
         if let c = children { preset.mcts.children = c }
         if let t = childTokens { preset.mcts.childTokens = t }
         if let k = n { preset.bestOfN.n = k }
@@ -111,7 +114,8 @@ struct SearchCommand: ParsableCommand {
             preset.mcts.childTokens = context - 1
         }
         if preset.strategy == .mcts && preset.mcts.childTokens >= context {
-            CLI.fail("--child-tokens \(preset.mcts.childTokens) does not fit the model's context of \(context) positions")
+            let source = childTokens != nil ? "--child-tokens" : "the preset's mcts.child_tokens"
+            CLI.fail("\(source) \(preset.mcts.childTokens) does not fit the model's context of \(context) positions")
         }
         let started = Date()
         var shown = started.addingTimeInterval(-1)

@@ -44,6 +44,7 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     }
 
     public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let name = try c.decode(String.self, forKey: .strategy)
         guard let kind = StrategyKind(rawValue: name) else {
@@ -153,4 +154,23 @@ public struct SearchConfig: Codable, Sendable, Equatable {
         @unknown default: return "malformed JSON"
         }
     }
+}
+
+/// Any key of a JSON object, to list what an object holds.
+private struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+/// A preset object's keys that no field reads (a typo such as "childs") are errors rather
+/// than silently left at their defaults.
+func rejectUnknownKeys<Key: CodingKey>(_ decoder: Decoder, _: Key.Type) throws {
+    let all = try decoder.container(keyedBy: AnyKey.self)
+    let unknown = all.allKeys.map(\.stringValue).filter { Key(stringValue: $0) == nil }.sorted()
+    guard let first = unknown.first else { return }
+    throw DecodingError.dataCorrupted(DecodingError.Context(
+        codingPath: decoder.codingPath + [AnyKey(stringValue: first)],
+        debugDescription: "unknown field (a typo? it would be ignored)"))
 }

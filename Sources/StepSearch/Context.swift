@@ -22,6 +22,7 @@ public struct SamplingSettings: Codable, Sendable, Equatable {
     }
 
     public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         temperature = try c.decodeIfPresent(Double.self, forKey: .temperature) ?? 0.6
         topP = try c.decodeIfPresent(Double.self, forKey: .topP) ?? 0.95

@@ -57,6 +57,7 @@ public struct MCTSConfig: Codable, Sendable, Equatable {
     }
 
     public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = MCTSConfig()
         children = try c.decodeIfPresent(Int.self, forKey: .children) ?? d.children
@@ -107,6 +108,7 @@ public struct BestOfNConfig: Codable, Sendable, Equatable {
     }
 
     public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = BestOfNConfig()
         // An explicit null asks for "as many as the budget allows".
@@ -140,6 +142,7 @@ public struct BeamConfig: Codable, Sendable, Equatable {
     }
 
     public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = BeamConfig()
         width = try c.decodeIfPresent(Int.self, forKey: .width) ?? d.width
@@ -158,6 +161,7 @@ public struct SingleConfig: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey { case trajectoryTokens = "trajectory_tokens" }
 
     public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         trajectoryTokens = try c.decodeIfPresent(Int.self, forKey: .trajectoryTokens) ?? 32768
     }

@@ -54,6 +54,14 @@ final class CLIValidationTests: XCTestCase {
         try assertCleanFailure(["search", "--model", tiny.path, "--question", "  \n"], mentions: "--question is empty")
     }
 
+    /// --strategy and a preset naming another strategy: an error, not one silently ignored.
+    func testSearchRejectsAStrategyThatContradictsThePreset() throws {
+        let preset = SprigCLI.packageRoot.appendingPathComponent("Configs/mcts-small.json").path
+        try assertCleanFailure(search(["--config", preset, "--strategy", "greedy"]), mentions: "disagree")
+        let same = try SprigCLI.run(search(["--config", preset, "--strategy", "mcts", "--budget", "60", "--child-tokens", "20"]))
+        XCTAssertEqual(same.status, 0, same.stderr)
+    }
+
     func testSearchRejectsMissingOrUnfitModels() throws {
         try assertCleanFailure(["search", "--model", "/nonexistent/model.gguf", "--question", "q"], mentions: "no such file")
         // A weights folder without tokenizer.json.

@@ -78,6 +78,13 @@ final class ConfigTests: XCTestCase {
         assertInvalid(#"{"strategy":"mcts","budget":9,"aggregation":"median"}"#, contains: "aggregation")
         assertInvalid(#"{"budget":9}"#, contains: "missing field 'strategy'")
         assertInvalid("not json", contains: "cannot read")
+        // A key no field reads is a typo, at any level, not a silent default.
+        assertInvalid(#"{"strategy":"mcts","budget":9,"bugdet":4}"#, contains: "field 'bugdet': unknown field")
+        assertInvalid(#"{"strategy":"mcts","budget":9,"mcts":{"childs":4}}"#, contains: "field 'mcts.childs': unknown field")
+        assertInvalid(#"{"strategy":"sample","budget":9,"sampling":{"temp":0.7}}"#, contains: "field 'sampling.temp'")
+        assertInvalid(#"{"strategy":"beam","budget":9,"beam":{"width":2,"depth":3}}"#, contains: "field 'beam.depth'")
+        assertInvalid(#"{"strategy":"best-of-n","budget":9,"best_of_n":{"m":3}}"#, contains: "field 'best_of_n.m'")
+        assertInvalid(#"{"strategy":"greedy","budget":9,"single":{"tokens":3}}"#, contains: "field 'single.tokens'")
     }
 
     func testMissingFile() {

@@ -125,9 +125,13 @@ struct SearchCommand: ParsableCommand {
             let now = Date()
             guard now.timeIntervalSince(shown) >= 0.1 else { return }
             shown = now
-            let best = Int((p.bestScore * 1000).rounded())
-            let fraction = String(best % 1000 + 1000).dropFirst()   // three digits, zero-padded
-            CLI.status("tokens \(p.tokensUsed)/\(p.budget)  nodes \(p.nodes)  best \(best / 1000).\(fraction)  "
+            // A score in [0, 1] with three decimals (anything else, e.g. −∞ before a first score: "-").
+            var best = "-"
+            if p.bestScore.isFinite && p.bestScore >= 0 && p.bestScore < 1e9 {
+                let milli = Int((p.bestScore * 1000).rounded())
+                best = "\(milli / 1000)." + String(String(milli % 1000 + 1000).dropFirst())
+            }
+            CLI.status("tokens \(p.tokensUsed)/\(p.budget)  nodes \(p.nodes)  best \(best)  "
                        + "\(Int(p.tokensPerSecond.rounded())) tok/s  \(Int(now.timeIntervalSince(started).rounded()))s")
         }
         var result: SearchResult

@@ -80,7 +80,7 @@ public final class BPETokenizer: @unchecked Sendable {
         spec.ignoreMerges = ignoreMerges
         spec.bosID = bosID
         spec.eosID = eosID
-        if let b = bosID, addBOS ?? ["llama-bpe", "llama3", "llama-v3"].contains(pre ?? "") { spec.prefixIDs = [b] }
+        if let b = bosID, addBOS ?? TokenizerSpec.llama3Pre.contains(pre ?? "") { spec.prefixIDs = [b] }
         if let e = eosID, addEOS ?? false { spec.suffixIDs = [e] }
         spec.chatTemplate = chatTemplate
         try self.init(spec: spec, path: path)

@@ -82,7 +82,7 @@ struct PreTokenizer {
         // ASCII is already in NFC.
         if text.utf8.allSatisfy({ $0 < 0x80 }) { return String(text) }
         var s = String(text)
-        if s.unicodeScalars.contains(where: { tibetanVowels[$0.value] != nil }) {
+        if s.unicodeScalars.contains(where: { (0x0F73...0x0F81).contains($0.value) && tibetanVowels[$0.value] != nil }) {
             var scalars = String.UnicodeScalarView()
             for u in s.unicodeScalars {
                 if let (a, b) = tibetanVowels[u.value] {

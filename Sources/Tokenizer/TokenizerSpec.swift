@@ -39,6 +39,9 @@ struct TokenizerSpec {
         return nil
     }
 
+    /// GGUF `tokenizer.ggml.pre` names of the Llama 3 tokenizer (which also adds a BOS by default).
+    static let llama3Pre: Set<String> = ["llama-bpe", "llama3", "llama-v3"]
+
     /// The pre-tokenizer stages for a GGUF `tokenizer.ggml.pre` name, matching
     /// the Hugging Face tokenizer.json of that model family.
     static func stepsForGGUF(pre: String?, path: String) throws(TokenizerError)
@@ -52,7 +55,7 @@ struct TokenizerSpec {
             return (.none, [.digits(individual: true), .byteLevel(addPrefixSpace: false, useRegex: true)], false)
         case "qwen2", "deepseek-r1-qwen":
             return (.nfc, [.split(SplitPattern(kind: .llama3(maxDigits: 1)), .isolated, invert: false), byteLevelOnly], false)
-        case "llama-bpe", "llama3", "llama-v3":
+        case _ where llama3Pre.contains(pre ?? ""):
             return (.none, [.split(SplitPattern(kind: .llama3(maxDigits: 3)), .isolated, invert: false), byteLevelOnly], true)
         case let other:
             throw .unsupported(path: path, what: "GGUF pre-tokenizer '\(other)'")

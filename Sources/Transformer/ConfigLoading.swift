@@ -85,12 +85,13 @@ extension TransformerConfig {
         if let e = json["eos_token_id"]?.int { eos = [e] }
         if let e = json["eos_token_id"]?.array { eos = e.compactMap(\.int) }
         let heads = try need("num_attention_heads")
-        try refuseSlidingWindow(json, path: path)
+        let layers = try need("num_hidden_layers"), maxPositions = int("max_position_embeddings") ?? 4096
+        try refuseSlidingWindow(json, layers: layers, maxPositions: maxPositions, path: path)
         let config = TransformerConfig(
             architecture: arch,
             hiddenSize: try need("hidden_size"),
             intermediateSize: try need("intermediate_size"),
-            layerCount: try need("num_hidden_layers"),
+            layerCount: layers,
             headCount: heads,
             kvHeadCount: int("num_key_value_heads") ?? heads,
             headDim: int("head_dim"),
@@ -98,7 +99,7 @@ extension TransformerConfig {
             ropeTheta: theta ?? 10000,
             ropeScaling: scaling,
             rmsNormEps: json["rms_norm_eps"]?.number ?? 1e-6,
-            maxPositions: int("max_position_embeddings") ?? 4096,
+            maxPositions: maxPositions,
             tiedEmbeddings: json["tie_word_embeddings"]?.bool ?? false,
             attentionBias: json["attention_bias"]?.bool ?? (arch == .qwen2),
             bosTokenID: int("bos_token_id"),
@@ -111,9 +112,8 @@ extension TransformerConfig {
     /// "sliding_attention" in transformers 5) is not implemented: refused unless the window
     /// covers the whole context, where it equals full attention. transformers 4.x slides
     /// the layers from `max_window_layers` (default 28) on.
-    static func refuseSlidingWindow(_ json: JSON, path: String) throws(TransformerError) {
+    static func refuseSlidingWindow(_ json: JSON, layers: Int, maxPositions: Int, path: String) throws(TransformerError) {
         if json["sliding_window"]?.isNull == true { return }   // no window: full attention
-        let layers = json["num_hidden_layers"]?.int ?? 0
         let slides: Bool
         if let types = json["layer_types"]?.array {
             slides = types.contains { $0.string == "sliding_attention" }
@@ -121,7 +121,7 @@ extension TransformerConfig {
             slides = json["use_sliding_window"]?.bool == true && (json["max_window_layers"]?.int ?? 28) < layers
         }
         let window = json["sliding_window"]?.int ?? 4096
-        if slides && window < json["max_position_embeddings"]?.int ?? 4096 {
+        if slides && window < maxPositions {
             throw .badConfig(path, "sliding-window attention (window \(window)) is not supported; "
                              + "only full attention (use_sliding_window false)")
         }

@@ -4,8 +4,13 @@ import CBLAS
 /// with the work split over `WorkerPool` instead. Two thread pools spinning on the
 /// same cores (OpenBLAS's and ours) cost more than either saves.
 public enum BLAS {
-    /// Pins OpenBLAS to one thread per call; run once when the worker pool starts.
-    static let singleThreaded: Void = { openblas_set_num_threads(1) }()
+    /// Pins OpenBLAS to one thread per call and stops its idle server threads (they
+    /// spin in sched_yield for ~0.1 s after the library loads, competing with the
+    /// worker pool for the cores); run once, at the latest when the worker pool starts.
+    public static let singleThreaded: Void = {
+        openblas_set_num_threads(1)
+        _ = blas_thread_shutdown_()
+    }()
 
     /// False when OpenBLAS runs a generic SSE kernel (its DYNAMIC_ARCH build does not
     /// recognise every CPU, e.g. Sapphire Rapids under KVM reports "Prescott"; set

@@ -28,6 +28,7 @@ struct SprigCommand: ParsableCommand {
     /// (`error: ...`) instead of a message followed by the usage screen.
     static func main() {
         selectBLASKernels()
+        BLAS.singleThreaded   // stop OpenBLAS's spinning server threads before any work
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
     float *y = malloc(sizeof(float) * n * rows);   /* [n, rows] */
     double t0 = now();
     for (long it = 0; it < reps; it++) {
-        ck_q8_quantize(ck_q8_grouped(vnni, fmt), x, cols, n, blocks, act, as);
+        ck_q8_quantize(ck_q8_grouped(vnni, fmt), x, cols, n, blocks, act, as, 0);
         for (int r = 0; r < n; r += 8)
             ck_q8_rows(vnni, fmt, w, rb, blocks, 0, rows, act + r * as, as, n - r < 8 ? n - r : 8, y + r * rows, rows);
     }
@@ -56,12 +56,12 @@ int main(int argc, char **argv) {
         float *yt = malloc(sizeof(float) * n * rows);   /* [n, rows] */
         t0 = now();
         for (long it = 0; it < reps; it++) {
-            ck_q8_quantize(2, x, cols, n, blocks, act, as);
+            ck_q8_quantize(2, x, cols, n, blocks, act, as, vnni);
             for (int r = 0; r < n; r += 8)
                 ck_q8_tiles(fmt, wt, 0, blocks, 0, rows, act + r * as, as, n - r < 8 ? n - r : 8, yt + r * rows, rows);
         }
         double tt = now() - t0, err = 0, mag = 0;
-        ck_q8_quantize(ck_q8_grouped(vnni, fmt), x, cols, n, blocks, act, as);   /* y: the transposing kernel's */
+        ck_q8_quantize(ck_q8_grouped(vnni, fmt), x, cols, n, blocks, act, as, 0);   /* y: the transposing kernel's */
         for (int r = 0; r < n; r += 8)
             ck_q8_rows(vnni, fmt, w, rb, blocks, 0, rows, act + r * as, as, n - r < 8 ? n - r : 8, y + r * rows, rows);
         for (int i = 0; i < n * rows; i++) {

@@ -1,4 +1,7 @@
 import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// OpenBLAS calls as the engine makes them: always single-threaded inside one call,
 /// with the work split over `WorkerPool` instead. Two thread pools spinning on the
@@ -9,7 +12,14 @@ public enum BLAS {
     /// worker pool for the cores); run once, at the latest when the worker pool starts.
     public static let singleThreaded: Void = {
         openblas_set_num_threads(1)
-        _ = blas_thread_shutdown_()
+        // OpenBLAS's pthread build starts its server threads when the library loads, and
+        // each spins in sched_yield for ~2^28 cycles before it sleeps. `blas_thread_shutdown_`
+        // (exported, not in cblas.h) stops them; looked up at run time because the serial
+        // and OpenMP builds may not have it. A later multi-threaded call would restart them.
+        typealias Shutdown = @convention(c) () -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") {
+            _ = unsafeBitCast(symbol, to: Shutdown.self)()
+        }
     }()
 
     /// False when OpenBLAS runs a generic SSE kernel (its DYNAMIC_ARCH build does not

@@ -20,7 +20,8 @@ public struct KVStats: Codable, Sendable, Equatable {
 }
 
 extension PagedKVCache {
-    /// Current accounting. O(blockCount + total table entries); no allocation.
+    /// Current accounting. O(total table entries), not O(pool blocks): a search samples it
+    /// while it runs, and a pool may hold far more blocks than are in use.
     public var stats: KVStats {
         let layout = pool.layout
         var logical = 0
@@ -29,24 +30,18 @@ extension PagedKVCache {
             logical += slots[s].length
             tableEntries += slots[s].blocks.count
         }
-        // Each block's used rows = the most rows any holder covers in it.
-        var stored = 0
-        if rowsScratch.count != pool.blockCount { rowsScratch = [Int32](repeating: 0, count: pool.blockCount) }
-        rowsScratch.withUnsafeMutableBufferPointer { rows in
-            for s in slots.indices where slots[s].live {
-                let length = slots[s].length
-                for (j, b) in slots[s].blocks.enumerated() {
-                    let used = Int32(min(layout.blockSize, length - j * layout.blockSize))
-                    if used > rows[b] { rows[b] = used }
-                }
-            }
-            for b in 0..<rows.count where rows[b] > 0 {
-                stored += Int(rows[b])
-                rows[b] = 0
+        // Each held block's used rows = the most rows any holder covers in it.
+        var rows: [Int: Int] = [:]
+        rows.reserveCapacity(tableEntries)
+        for s in slots.indices where slots[s].live {
+            let length = slots[s].length
+            for (j, b) in slots[s].blocks.enumerated() {
+                let used = min(layout.blockSize, length - j * layout.blockSize)
+                if used > rows[b, default: 0] { rows[b] = used }
             }
         }
-        var shared = 0
-        for b in 0..<pool.blockCount where pool.refCount(b) > 1 { shared += 1 }
+        let stored = rows.values.reduce(0, +)
+        let shared = rows.keys.reduce(0) { $0 + (pool.refCount($1) > 1 ? 1 : 0) }
         return KVStats(blocksInUse: pool.usedCount, blockCount: pool.blockCount,
                        bytesInUse: pool.usedCount * layout.blockBytes, sharedBlocks: shared,
                        tokensStored: stored, tokensLogical: logical,

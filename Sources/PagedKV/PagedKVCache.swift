@@ -34,10 +34,6 @@ public final class PagedKVCache {
     private let rowBytes: Int, layerPartBytes: Int
     /// Blocks copied by copy-on-write since creation (each copy = one shared partial last block).
     public private(set) var copiedBlocks = 0
-    /// Reused by `stats`: per block, the most rows any holder uses. Made on the first
-    /// `stats` call: a search makes a cache per question, and zeroing a pool-sized array
-    /// (262,144 blocks under the default 2 GiB cap on the default model) cost ~1 ms each time.
-    var rowsScratch: [Int32] = []
 
     public init(pool: BlockPool) {
         self.pool = pool

@@ -50,6 +50,9 @@ public final class ModelPolicy: SearchPolicy {
     /// passes: the rest is sampling, step detection, SPRM scoring and bookkeeping.
     public private(set) var extendSeconds = 0.0
     public private(set) var forwardSeconds = 0.0
+    /// The cache's accounting when it held the most blocks so far (see `SearchKV`).
+    public private(set) var fullestKV: KVStats?
+    private var nextKVSnapshot = 0   // blocks in use that trigger the next snapshot
     /// Called for every step token `extend` detects, before it is scored: the branch, the
     /// token's index in that branch's chunk, and the feature the step is scored from (the
     /// penultimate hidden state at the position that produced the token, [hiddenSize]; valid
@@ -186,6 +189,11 @@ public final class ModelPolicy: SearchPolicy {
         }
         for i in ids.indices { keepLogits(i) }
         for lane in lanes { branches[lane.id.raw] = lane.branch }
+        let used = cache.pool.usedCount
+        if used > nextKVSnapshot {
+            fullestKV = cache.stats
+            nextKVSnapshot = used + max(8, used / 8)
+        }
         return lanes.map(\.chunk)
     }
 }

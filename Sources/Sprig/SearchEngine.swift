@@ -17,6 +17,8 @@ public final class SearchEngine: @unchecked Sendable {
     public let detector: StepDetector
     /// Where the last search's wall time went.
     public private(set) var lastTiming: SearchTiming?
+    /// The last search's KV cache when it held the most blocks.
+    public private(set) var lastKV: SearchKV?
 
     /// Tokens per KV block. Small, because a fork leaves its parent's partly filled last
     /// block to be copied by each child and a leaf's last block half empty: ~blockSize − 1
@@ -101,6 +103,8 @@ public final class SearchEngine: @unchecked Sendable {
                        isCancelled: @escaping @Sendable () -> Bool = { false },
                        onProgress: ((SearchProgress) -> Void)? = nil,
                        wrap: ((ModelPolicy) -> SearchPolicy)? = nil) throws -> SearchResult {
+        lastTiming = nil
+        lastKV = nil
         var config = config
         config.sampling = sampling(for: config)
         if let b = budget { config.budget = b }
@@ -122,6 +126,7 @@ public final class SearchEngine: @unchecked Sendable {
             result = try config.makeStrategy().run(policy: wrap?(policy) ?? policy, context: context)
             lastTiming = SearchTiming(wallSeconds: Date().timeIntervalSince(start), prefillSeconds: prefill,
                                       extendSeconds: policy.extendSeconds, forwardSeconds: policy.forwardSeconds)
+            lastKV = policy.fullestKV.map { SearchKV($0, bytesPerToken: pool.layout.bytesPerToken) }
         }
         // Strategies release every branch and the policy frees its prompt; anything
         // left would be a bug, but it must not keep blocks from the next search.

@@ -148,6 +148,11 @@ struct SearchCommand: ParsableCommand {
                                     t.wallSeconds, 100 * t.modelFraction, t.prefillSeconds, t.forwardSeconds,
                                     100 * t.outsideModelFraction, 100 * t.samplingFraction, 100 * t.treeFraction))
             }
+            if let kv = engine.lastKV {
+                CLI.progress(String(format: "KV at its fullest: %.1f MB for %d distinct tokens (%.3f × their bytes; %.1f MB without sharing)",
+                                    Double(kv.bytesInUse) / 1e6, kv.tokensStored, kv.overhead,
+                                    Double(kv.bytesWithoutSharing) / 1e6))
+            }
         }
         // A signal that arrived after the search loop (during the final completion) cut it short too.
         if Interrupt.isSet { result.interrupted = true }
@@ -162,7 +167,7 @@ struct SearchCommand: ParsableCommand {
             }
         }
         if json {
-            try CLI.printJSON(SearchOutput(result: result, timing: engine.lastTiming))
+            try CLI.printJSON(SearchOutput(result: result, timing: engine.lastTiming, kv: engine.lastKV))
         } else {
             print(result.text)
             print("")
@@ -173,17 +178,19 @@ struct SearchCommand: ParsableCommand {
     }
 }
 
-/// `search --json`: the result's keys, plus "timing" (where the wall time went; absent
-/// when the search stopped before it began).
+/// `search --json`: the result's keys, plus "timing" (where the wall time went) and "kv"
+/// (the cache when it held the most blocks); both absent when the search stopped before it began.
 private struct SearchOutput: Encodable {
     let result: SearchResult
     let timing: SearchTiming?
+    let kv: SearchKV?
 
-    enum CodingKeys: String, CodingKey { case timing }
+    enum CodingKeys: String, CodingKey { case timing, kv }
 
     func encode(to encoder: any Encoder) throws {
         try result.encode(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeIfPresent(timing, forKey: .timing)
+        try c.encodeIfPresent(kv, forKey: .kv)
     }
 }

@@ -30,6 +30,17 @@ final class RandomOperationsTests: XCTestCase {
             XCTAssertLessThanOrEqual(s.tokensStored, s.tokensLogical)
             XCTAssertEqual(s.blocksInUse, blockCount - cache.pool.freeCount)
             XCTAssertLessThanOrEqual(s.bytesInUse, s.bytesWithoutSharing)
+            // Independently: rows stored per block (the most any holder covers) and the blocks
+            // with more than one reference, over the whole pool.
+            var rowsPerBlock: [Int: Int] = [:]
+            for seq in cache.sequences {
+                let t = cache.table(seq)
+                for (j, b) in t.blocks.enumerated() {
+                    rowsPerBlock[b] = max(rowsPerBlock[b] ?? 0, min(blockSize, t.length - j * blockSize))
+                }
+            }
+            XCTAssertEqual(s.tokensStored, rowsPerBlock.values.reduce(0, +), "seed \(seed) step \(step)")
+            XCTAssertEqual(s.sharedBlocks, (0..<blockCount).filter { cache.pool.refCount($0) > 1 }.count)
         }
 
         for step in 0..<steps {

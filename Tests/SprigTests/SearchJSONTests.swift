@@ -1,8 +1,8 @@
 import Foundation
 import XCTest
 
-/// `sprig search --json` on the tiny fixture: the result keys other tools read, and a
-/// "timing" object whose times and shares agree with each other.
+/// `sprig search --json` on the tiny fixture: the result keys other tools read, a "timing"
+/// object whose times and shares agree with each other, and the "kv" accounting.
 final class SearchJSONTests: XCTestCase {
     func testSearchJSONCarriesTiming() throws {
         let tiny = try TestModels.tinyWithTokenizer()
@@ -29,5 +29,19 @@ final class SearchJSONTests: XCTestCase {
         XCTAssertEqual(model + outside, 1, accuracy: 1e-12)
         XCTAssertEqual(sampling + tree, outside, accuracy: 1e-12)
         XCTAssertEqual(sampling, (extend - forward) / wall, accuracy: 1e-12)
+
+        // The cache when it was fullest: whole blocks of the layout's bytes per token, at least
+        // the stored rows' bytes (less only if rows were counted twice), sharing saving bytes.
+        let kv = try XCTUnwrap(object["kv"] as? [String: Double], "kv: \(object["kv"] ?? "absent")")
+        let bytes = try XCTUnwrap(kv["bytes_in_use"]), stored = try XCTUnwrap(kv["tokens_stored"])
+        let perToken = try XCTUnwrap(kv["bytes_per_token"]), logical = try XCTUnwrap(kv["tokens_logical"])
+        let unshared = try XCTUnwrap(kv["bytes_without_sharing"]), overhead = try XCTUnwrap(kv["overhead"])
+        XCTAssertGreaterThan(stored, 0)
+        XCTAssertEqual(bytes.truncatingRemainder(dividingBy: perToken * 4), 0, "whole blocks of 4 tokens")
+        XCTAssertEqual(overhead, bytes / (stored * perToken), accuracy: 1e-12)
+        XCTAssertGreaterThanOrEqual(overhead, 1)
+        XCTAssertGreaterThanOrEqual(logical, stored)
+        XCTAssertGreaterThanOrEqual(unshared, bytes)
+        XCTAssertGreaterThan(try XCTUnwrap(kv["shared_blocks"]), 0, "children share the prompt's blocks")
     }
 }

@@ -4,4 +4,3 @@
 #else
 #include <cblas.h>
 #endif
-

@@ -12,10 +12,9 @@ public enum BLAS {
     /// worker pool for the cores); run once, at the latest when the worker pool starts.
     public static let singleThreaded: Void = {
         openblas_set_num_threads(1)
-        // OpenBLAS's pthread build starts its server threads when the library loads, and
-        // each spins in sched_yield for ~2^28 cycles before it sleeps. `blas_thread_shutdown_`
-        // (exported, not in cblas.h) stops them; looked up at run time because the serial
-        // and OpenMP builds may not have it. A later multi-threaded call would restart them.
+        // `blas_thread_shutdown_` is exported but not in cblas.h, and the serial and OpenMP
+        // builds may lack it: looked up at run time. A later multi-threaded call would
+        // restart the threads.
         typealias Shutdown = @convention(c) () -> Int32
         if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") {
             _ = unsafeBitCast(symbol, to: Shutdown.self)()

@@ -40,7 +40,10 @@ struct WeightLoader {
         }
         let finalNorm = try vector(names.finalNorm, count: c.hiddenSize)
         let lmHead: Linear
-        if c.tiedEmbeddings || store.tensor(names.lmHead) == nil {
+        // Tied only when the config says so: Hugging Face leaves an untied model's missing
+        // lm_head random, so a checkpoint without one is broken, not tied. (GGUF configs set
+        // `tiedEmbeddings` from the absence of output.weight, llama.cpp's convention.)
+        if c.tiedEmbeddings {
             lmHead = embedding
         } else {
             lmHead = try linear(names.lmHead, out: c.vocabSize, in: c.hiddenSize)

@@ -1,0 +1,63 @@
+import Foundation
+import XCTest
+@testable import Transformer
+
+/// An untied checkpoint (tie_word_embeddings false) without lm_head.weight is broken:
+/// Hugging Face would leave the head random, so loading must fail and name the tensor
+/// rather than quietly reuse the embedding.
+final class UntiedHeadTests: XCTestCase {
+    func testUntiedCheckpointWithoutHeadIsAnError() throws {
+        guard let source = Bundle.module.url(forResource: "qwen2-f32", withExtension: nil, subdirectory: "Fixtures") else {
+            throw XCTSkip("fixture qwen2-f32 missing")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("untied-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: source.appendingPathComponent("config.json"),
+                                         to: dir.appendingPathComponent("config.json"))
+        let file = dir.appendingPathComponent("model.safetensors")
+        try Self.copySafetensors(source.appendingPathComponent("model.safetensors"), to: file, dropping: "lm_head.weight")
+
+        XCTAssertThrowsError(try TransformerModel.load(path: dir.path)) { error in
+            guard case let TransformerError.missingTensor(_, name) = error else {
+                return XCTFail("expected missingTensor, got \(error)")
+            }
+            XCTAssertEqual(name, "lm_head.weight")
+        }
+        // The rewritten file itself is sound: the same folder marked tied loads.
+        let config = dir.appendingPathComponent("config.json")
+        let text = try String(contentsOf: config, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"tie_word_embeddings\": false"))
+        try text.replacingOccurrences(of: "\"tie_word_embeddings\": false", with: "\"tie_word_embeddings\": true")
+            .write(to: config, atomically: true, encoding: .utf8)
+        XCTAssertNoThrow(try TransformerModel.load(path: dir.path))
+    }
+
+    /// Rewrites a safetensors file without one tensor (header re-packed, offsets recomputed).
+    static func copySafetensors(_ from: URL, to: URL, dropping name: String) throws {
+        let data = try Data(contentsOf: from)
+        let headerLength = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        let header = try XCTUnwrap(JSONSerialization.jsonObject(with: data.subdata(in: 8..<8 + headerLength)) as? [String: Any])
+        XCTAssertNotNil(header[name], "the fixture has \(name)")
+        let body = data.subdata(in: 8 + headerLength..<data.count)
+        var out: [String: Any] = [:]
+        var payload = Data()
+        for key in header.keys.sorted() where key != name {
+            guard var entry = header[key] as? [String: Any], let offsets = entry["data_offsets"] as? [Int] else {
+                out[key] = header[key]  // __metadata__
+                continue
+            }
+            let start = payload.count
+            payload.append(body.subdata(in: offsets[0]..<offsets[1]))
+            entry["data_offsets"] = [start, payload.count]
+            out[key] = entry
+        }
+        var json = try JSONSerialization.data(withJSONObject: out)
+        while json.count % 8 != 0 { json.append(0x20) }
+        var length = UInt64(json.count).littleEndian
+        var file = Data(bytes: &length, count: 8)
+        file.append(json)
+        file.append(payload)
+        try file.write(to: to)
+    }
+}

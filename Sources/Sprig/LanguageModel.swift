@@ -86,8 +86,17 @@ public final class LanguageModel: @unchecked Sendable {
     static func tokenizer(gguf: GGUFFile) throws(SprigError) -> BPETokenizer {
         guard let tokens = gguf.strings("tokenizer.ggml.tokens") else { throw .noTokenizer(gguf.path) }
         let model = gguf.string("tokenizer.ggml.model") ?? "gpt2"
-        guard model == "gpt2" else {
-            throw .invalidArgument("\(gguf.path): tokenizer model '\(model)' is not supported (byte-level BPE 'gpt2' only)")
+        // "gpt2": byte-level BPE over merges; "llama": SentencePiece pieces merged by score.
+        var scores: [Float]? = nil
+        switch model {
+        case "gpt2": break
+        case "llama":
+            guard let s = gguf.doubles("tokenizer.ggml.scores") else {
+                throw .invalidArgument("\(gguf.path): SentencePiece vocabulary without tokenizer.ggml.scores")
+            }
+            scores = s.map(Float.init)
+        default:
+            throw .invalidArgument("\(gguf.path): tokenizer model '\(model)' is not supported ('gpt2' or 'llama' only)")
         }
         do {
             return try BPETokenizer(
@@ -95,6 +104,7 @@ public final class LanguageModel: @unchecked Sendable {
                 tokenTypes: gguf.ints("tokenizer.ggml.token_type") ?? [], pre: gguf.string("tokenizer.ggml.pre"),
                 bosID: gguf.int("tokenizer.ggml.bos_token_id"), eosID: gguf.int("tokenizer.ggml.eos_token_id"),
                 addBOS: gguf.bool("tokenizer.ggml.add_bos_token"), addEOS: gguf.bool("tokenizer.ggml.add_eos_token"),
+                scores: scores, addSpacePrefix: gguf.bool("tokenizer.ggml.add_space_prefix"),
                 chatTemplate: gguf.string("tokenizer.chat_template"), path: gguf.path)
         } catch { throw .tokenizer(error) }
     }

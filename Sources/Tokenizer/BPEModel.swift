@@ -1,7 +1,7 @@
 import Foundation
 
-/// Byte-level BPE over token ids: a pre-token's bytes start as one symbol per
-/// byte, and the adjacent pair with the lowest merge rank (leftmost on ties) is
+/// BPE over token ids: a pre-token's bytes start as one symbol per byte (byte-level
+/// vocabularies) or per character (`characters`), and the adjacent pair with the lowest merge rank (leftmost on ties) is
 /// merged until no pair has a merge — the order Hugging Face's priority queue
 /// produces.
 final class BPEModel: @unchecked Sendable {
@@ -20,17 +20,31 @@ final class BPEModel: @unchecked Sendable {
     let ignoreMerges: Bool
     /// Id for bytes with no token (nil: such bytes are dropped, as Hugging Face does without unk_token).
     let unknownID: Int32?
+    /// Set for a vocabulary of characters (no ByteLevel stage, e.g. SentencePiece's):
+    /// a word starts as one symbol per character, not per byte.
+    let characters: CharacterSymbols?
+
+    /// How Hugging Face's BPE starts a word of characters: a character's own token, else
+    /// (byte fallback) its bytes' `<0xXX>` tokens when all exist, else the unknown token
+    /// (one for a run of them with `fuseUnknown`).
+    struct CharacterSymbols {
+        /// [256] id of `<0xXX>`, −1 when absent; nil without byte fallback.
+        let byteTokens: [Int32]?
+        let fuseUnknown: Bool
+    }
 
     private let lock = NSLock()
     private var cache: [[UInt8]: [Int32]] = [:]
     private static let cacheLimit = 200_000
 
-    init(byteIDs: [Int32], merges: [UInt64: Merge], vocab: SpellingTable, ignoreMerges: Bool, unknownID: Int32?) {
+    init(byteIDs: [Int32], merges: [UInt64: Merge], vocab: SpellingTable, ignoreMerges: Bool, unknownID: Int32?,
+         characters: CharacterSymbols? = nil) {
         self.byteIDs = byteIDs
         self.merges = merges
         self.vocab = vocab
         self.ignoreMerges = ignoreMerges
         self.unknownID = unknownID
+        self.characters = characters
     }
 
     @inline(__always)
@@ -40,6 +54,11 @@ final class BPEModel: @unchecked Sendable {
 
     /// Appends the ids of one pre-token.
     func encode(word: [UInt8], into out: inout [Int32]) {
+        // A SentencePiece pre-token can be a whole paragraph: not worth a cache entry.
+        if word.count > 256 {
+            out.append(contentsOf: merge(word))
+            return
+        }
         lock.lock()
         let cached = cache[word]
         lock.unlock()
@@ -57,6 +76,11 @@ final class BPEModel: @unchecked Sendable {
 
     /// The BPE ids of one pre-token, without the cache.
     func merge(_ word: [UInt8]) -> [Int32] {
+        if let characters {
+            if ignoreMerges, let id = vocab.lookup(word) { return [id] }
+            let ids = characterSymbols(word, characters)
+            return ids.count <= 48 ? mergeByScan(ids) : mergeByHeap(ids)
+        }
         if ignoreMerges, let id = vocab.lookup(ByteLevel.encode(word)) { return [id] }
         var ids: [Int32] = []
         ids.reserveCapacity(word.count)
@@ -69,6 +93,37 @@ final class BPEModel: @unchecked Sendable {
             }
         }
         return ids.count <= 48 ? mergeByScan(ids) : mergeByHeap(ids)
+    }
+
+    /// The starting symbols of a word of characters (see `CharacterSymbols`). As in Hugging
+    /// Face, a pending unknown token is written when the next character has its own token
+    /// or at the end, so byte-fallback tokens met meanwhile come before it.
+    func characterSymbols(_ word: [UInt8], _ c: CharacterSymbols) -> [Int32] {
+        var ids: [Int32] = []
+        ids.reserveCapacity(word.count)
+        var pendingUnknown = false
+        word.withUnsafeBufferPointer { w in
+            var i = 0
+            while i < w.count {
+                let len = min(utf8Length(w[i]), w.count - i)
+                defer { i += len }
+                if let id = vocab.lookup(UnsafeBufferPointer(rebasing: w[i..<(i + len)])) {
+                    if pendingUnknown, let unk = unknownID { ids.append(unk) }
+                    pendingUnknown = false
+                    ids.append(id)
+                    continue
+                }
+                if let bytes = c.byteTokens, !w[i..<(i + len)].contains(where: { bytes[Int($0)] < 0 }) {
+                    for b in w[i..<(i + len)] { ids.append(bytes[Int(b)]) }
+                    continue
+                }
+                guard let unk = unknownID else { continue }
+                if pendingUnknown && !c.fuseUnknown { ids.append(unk) }
+                pendingUnknown = true
+            }
+        }
+        if pendingUnknown, let unk = unknownID { ids.append(unk) }
+        return ids
     }
 
     /// O(n²) scan: fastest for the short words that are nearly all input.

@@ -1,11 +1,16 @@
 import Foundation
 
-/// Byte-level BPE tokenizer reproducing Hugging Face `tokenizers` for the
-/// GPT-2 / Llama-3 / Qwen2 / SmolLM2 families. Immutable after loading except
+/// BPE tokenizer reproducing Hugging Face `tokenizers` for the byte-level GPT-2 / Llama-3 /
+/// Qwen2 / SmolLM2 families and SentencePiece-style vocabularies (Llama 2, Mistral; and
+/// llama.cpp's score-merging SPM tokenizer for their GGUF files). Immutable after loading except
 /// for an internal word cache (locked), so it can be shared across threads.
 public final class BPETokenizer: @unchecked Sendable {
     let model: BPEModel
+    /// GGUF SentencePiece vocabularies: merged by score, llama.cpp's way (then `model` is unused).
+    let spm: SPMModel?
+    let addSpacePrefix: Bool
     let preTokenizer: PreTokenizer
+    let decoding: DecodeRules
     /// Added tokens matched in the raw input, then those matched after normalisation.
     let rawMatcher: AddedTokenMatcher
     let normalizedMatcher: AddedTokenMatcher
@@ -57,11 +62,20 @@ public final class BPETokenizer: @unchecked Sendable {
     /// `add_eos_token`) put those tokens around an encoding, as llama.cpp does; when the file
     /// does not say, a BOS is added for the Llama 3 pre-tokenizer only (llama.cpp's default,
     /// and what Llama 3's tokenizer.json post-processor does).
+    ///
+    /// `scores` (`tokenizer.ggml.scores`) marks a SentencePiece vocabularly (`tokenizer.ggml.model`
+    /// "llama"): text is merged by piece score as llama.cpp does, with a space before text that
+    /// starts the input or follows an added token (`addSpacePrefix`, llama.cpp's default true),
+    /// a BOS by default, and the unknown token (type 2) matched in text like a control token.
     public convenience init(ggufTokens: [String], merges: [String], tokenTypes: [Int], pre: String?,
                             bosID: Int?, eosID: Int?, addBOS: Bool? = nil, addEOS: Bool? = nil,
+                            scores: [Float]? = nil, addSpacePrefix: Bool? = nil,
                             chatTemplate: String?, path: String) throws(TokenizerError) {
         guard tokenTypes.isEmpty || tokenTypes.count == ggufTokens.count else {
             throw .badVocabulary(path: path, reason: "\(ggufTokens.count) tokens but \(tokenTypes.count) token types")
+        }
+        if let scores, scores.count != ggufTokens.count {
+            throw .badVocabulary(path: path, reason: "\(ggufTokens.count) tokens but \(scores.count) scores")
         }
         var spec = TokenizerSpec()
         guard ggufTokens.count < 1 << 30 else { throw .badVocabulary(path: path, reason: "too many tokens") }
@@ -71,16 +85,24 @@ public final class BPETokenizer: @unchecked Sendable {
             guard let pair = TokenizerSpec.splitMerge(line) else { throw .badMerge(path: path, merge: line) }
             spec.merges.append(pair)
         }
-        for (id, type) in tokenTypes.enumerated() where type == 3 || type == 4 {
-            spec.added.append(AddedToken(id: id, content: ggufTokens[id], special: type == 3))
+        let specialTypes: Set<Int> = scores == nil ? [3] : [2, 3]
+        for (id, type) in tokenTypes.enumerated() where specialTypes.contains(type) || type == 4 {
+            spec.added.append(AddedToken(id: id, content: ggufTokens[id], special: type != 4))
         }
-        let (normalization, steps, ignoreMerges) = try TokenizerSpec.stepsForGGUF(pre: pre, path: path)
-        spec.normalization = normalization
-        spec.steps = steps
-        spec.ignoreMerges = ignoreMerges
+        if let scores {
+            spec.scores = scores
+            spec.addSpacePrefix = addSpacePrefix ?? true
+            spec.decoding = .sentencePiece
+        } else {
+            let (normalization, steps, ignoreMerges) = try TokenizerSpec.stepsForGGUF(pre: pre, path: path)
+            spec.normalization = normalization
+            spec.steps = steps
+            spec.ignoreMerges = ignoreMerges
+        }
         spec.bosID = bosID
         spec.eosID = eosID
-        if let b = bosID, addBOS ?? TokenizerSpec.llama3Pre.contains(pre ?? "") { spec.prefixIDs = [b] }
+        let bosByDefault = scores != nil || TokenizerSpec.llama3Pre.contains(pre ?? "")
+        if let b = bosID, addBOS ?? bosByDefault { spec.prefixIDs = [b] }
         if let e = eosID, addEOS ?? false { spec.suffixIDs = [e] }
         spec.chatTemplate = chatTemplate
         try self.init(spec: spec, path: path)
@@ -105,11 +127,10 @@ public final class BPETokenizer: @unchecked Sendable {
         var offsets: [Int32] = [0]
         offsets.reserveCapacity(spellings.count + 1)
         for s in spellings {
-            if let s {
-                // HF's ByteLevel decoder: map every character back to its byte, or
-                // keep the UTF-8 of the whole token when one character has no byte.
-                if let bytes = ByteLevel.decode(s) { flat += bytes } else { flat += Array(s.utf8) }
-            }
+            // HF's ByteLevel decoder maps every character back to its byte, or keeps the UTF-8
+            // of the whole token when one character has no byte; SentencePiece's reads "▁" as
+            // a space and `<0xXX>` as its byte.
+            if let s { flat += spec.decoding.bytes(of: s) }
             offsets.append(Int32(flat.count))
         }
         bytesFlat = flat
@@ -135,9 +156,17 @@ public final class BPETokenizer: @unchecked Sendable {
             // A repeated pair keeps its first (lowest) rank.
             if mergeTable[key] == nil { mergeTable[key] = BPEModel.Merge(rank: Int32(rank), result: ir) }
         }
+        let fallback = (0..<256).map { table.lookup(DecodeRules.byteTokenSpelling(UInt8($0))) ?? -1 }
+        let byteLevel = spec.steps.contains { if case .byteLevel = $0 { return true }; return false }
+        let characters = byteLevel ? nil : BPEModel.CharacterSymbols(byteTokens: spec.byteFallback ? fallback : nil,
+                                                                     fuseUnknown: spec.fuseUnknown)
+        let unknownID = spec.unknownToken.flatMap { table.lookup($0) }
         model = BPEModel(byteIDs: byteIDs, merges: mergeTable, vocab: table, ignoreMerges: spec.ignoreMerges,
-                         unknownID: spec.unknownToken.flatMap { table.lookup($0) })
+                         unknownID: unknownID, characters: characters)
+        spm = spec.scores.map { SPMModel(vocab: table, scores: $0, byteTokens: fallback, unknownID: unknownID) }
+        addSpacePrefix = spec.addSpacePrefix
         preTokenizer = PreTokenizer(normalization: spec.normalization, steps: spec.steps)
+        decoding = spec.decoding
         rawMatcher = AddedTokenMatcher(spec.added.filter { !$0.normalized })
         normalizedMatcher = AddedTokenMatcher(spec.added.filter { $0.normalized })
         prefixIDs = spec.prefixIDs
@@ -183,27 +212,32 @@ public final class BPETokenizer: @unchecked Sendable {
     private func encodeBody(_ text: String, into ids: inout [Int]) {
         var rawSegments: [Segment] = []
         rawMatcher.split(text[...], into: &rawSegments)
+        if let spm {
+            encodeSPM(rawSegments, spm, into: &ids)
+            return
+        }
         var words: [[UInt8]] = []
         var wordIDs: [Int32] = []
+        var atStart = true  // no added token yet (Metaspace's prepend scheme "first")
         for segment in rawSegments {
             switch segment {
             case let .token(id):
                 ids.append(id)
+                atStart = false
             case let .text(piece):
-                let normalized: String
-                switch preTokenizer.normalization {
-                case .none: normalized = String(piece)
-                case .nfc: normalized = PreTokenizer.nfc(piece)
-                }
+                let normalized = preTokenizer.normalization.isEmpty ? String(piece)
+                    : PreTokenizer.normalize(piece, preTokenizer.normalization)
                 var segments: [Segment] = []
                 normalizedMatcher.split(normalized[...], into: &segments)
                 for inner in segments {
                     switch inner {
                     case let .token(id):
                         ids.append(id)
+                        atStart = false
                     case let .text(t):
                         words.removeAll(keepingCapacity: true)
-                        preTokenizer.pieces(t, into: &words)
+                        preTokenizer.pieces(t, atStart: atStart, into: &words)
+                        atStart = false
                         for w in words {
                             wordIDs.removeAll(keepingCapacity: true)
                             model.encode(word: w, into: &wordIDs)
@@ -215,8 +249,33 @@ public final class BPETokenizer: @unchecked Sendable {
         }
     }
 
+    /// llama.cpp's SPM path: each text fragment (after a space when it starts the input or
+    /// follows an added token) with spaces as "▁", merged by score.
+    private func encodeSPM(_ segments: [Segment], _ spm: SPMModel, into ids: inout [Int]) {
+        var afterToken = true
+        var bytes: [UInt8] = [], out: [Int32] = []
+        for segment in segments {
+            switch segment {
+            case let .token(id):
+                ids.append(id)
+                afterToken = true
+            case let .text(piece):
+                bytes.removeAll(keepingCapacity: true)
+                if addSpacePrefix && afterToken { PreTokenizer.appendUTF8(spaceMarker, to: &bytes) }
+                for u in piece.unicodeScalars {
+                    PreTokenizer.appendUTF8(u == " " ? spaceMarker : u, to: &bytes)
+                }
+                out.removeAll(keepingCapacity: true)
+                spm.encode(bytes, into: &out)
+                for id in out { ids.append(Int(id)) }
+                afterToken = false
+            }
+        }
+    }
+
     /// Text of `ids`; bytes that are not valid UTF-8 become U+FFFD (one per
     /// maximal invalid subsequence, like Rust's from_utf8_lossy). Unknown ids are skipped.
+    /// SentencePiece decoders drop the leading space their encoder put in (see `DecodeRules`).
     public func decode(_ ids: [Int]) -> String {
         decode(ids, skipSpecialTokens: false)
     }
@@ -225,8 +284,17 @@ public final class BPETokenizer: @unchecked Sendable {
     public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ids.count * 4)
-        for id in ids where !(skipSpecialTokens && specialIDs.contains(id)) { appendBytes(id, to: &bytes) }
-        return String(decoding: bytes, as: UTF8.self)
+        var first = true
+        for id in ids where !(skipSpecialTokens && specialIDs.contains(id)) {
+            if first && decoding.dropFirstTokenSpaces {
+                bytes += tokenBytes(id).filter { $0 != 0x20 }
+            } else {
+                appendBytes(id, to: &bytes)
+            }
+            first = false
+        }
+        let strip = min(decoding.stripLeadingSpaces, bytes.prefix { $0 == 0x20 }.count)
+        return String(decoding: bytes[strip...], as: UTF8.self)
     }
 
     /// Raw bytes of one token (added tokens: their UTF-8 text); empty for unknown ids.

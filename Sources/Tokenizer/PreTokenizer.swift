@@ -17,22 +17,50 @@ enum PreTokenizerStep: Equatable {
     case digits(individual: Bool)
     /// Byte-level stage: optional prefix space per piece, optional GPT-2 regex split.
     case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
+    /// SentencePiece's space marker (Hugging Face's Metaspace): spaces become `replacement`,
+    /// which is put before a piece that lacks it (`prepend`), and pieces may be split before
+    /// every marker (the marker joins the piece after it).
+    case metaspace(replacement: Unicode.Scalar, prepend: PrependScheme, split: Bool)
 }
 
-/// Text normalisation applied before splitting.
-enum Normalization: Equatable {
-    case none
+/// When Metaspace puts its marker before a piece: always, only before the piece that
+/// starts the input (Hugging Face's "first": not after an added token), or never.
+enum PrependScheme: String {
+    case always, first, never
+}
+
+/// One normaliser of Hugging Face's pipeline, applied in order before splitting.
+enum NormalizerStep: Equatable {
     case nfc
+    /// Puts the text before a non-empty input (SentencePiece's dummy prefix, "▁").
+    case prepend(String)
+    /// Replaces every occurrence of a literal string (Llama's " " → "▁").
+    case replace(String, with: String)
 }
 
 /// Turns normalised text into pre-tokens: the word-like pieces BPE sees.
 struct PreTokenizer {
-    let normalization: Normalization
+    let normalization: [NormalizerStep]
     let steps: [PreTokenizerStep]
 
+    /// `text` through the normalisers in order.
+    static func normalize(_ text: Substring, _ steps: [NormalizerStep]) -> String {
+        var s = String(text)
+        for step in steps {
+            switch step {
+            case .nfc: s = nfc(s[...])
+            case let .prepend(p): if !s.isEmpty { s = p + s }
+            case let .replace(pattern, with):
+                if !pattern.isEmpty, s.contains(pattern) { s = s.replacingOccurrences(of: pattern, with: with) }
+            }
+        }
+        return s
+    }
+
     /// The pre-tokens of already-normalised `text` as half-open ranges into its scalars
-    /// (which a ByteLevel prefix space may have extended).
-    func split(_ text: Substring) -> (scalars: [Unicode.Scalar], ranges: [Range<Int>]) {
+    /// (which a ByteLevel prefix space or a Metaspace marker may have extended). `atStart`:
+    /// the text begins the input (no added token before it), for Metaspace's "first".
+    func split(_ text: Substring, atStart: Bool = true) -> (scalars: [Unicode.Scalar], ranges: [Range<Int>]) {
         var scalars = Array(text.unicodeScalars)
         var classes = scalars.map { CharClass.of($0) }
         // Pieces as half-open ranges [a, b) into `scalars`.
@@ -56,15 +84,29 @@ struct PreTokenizer {
                         s, c, i, end in gpt2.matchLength(s, c, at: i, end: end)
                     }
                 }
+            case let .metaspace(replacement, prepend, split):
+                let marker = CharClass.of(replacement)
+                for i in scalars.indices where scalars[i] == " " {
+                    scalars[i] = replacement
+                    classes[i] = marker
+                }
+                if prepend == .always || (prepend == .first && atStart) {
+                    Self.prefixMarker(replacement, firstOnly: prepend == .first, &ranges, &scalars, &classes)
+                }
+                if split {
+                    ranges = Self.split(ranges, scalars, classes, behavior: .mergedWithNext, invert: false) {
+                        s, _, i, _ in s[i] == replacement ? 1 : 0
+                    }
+                }
             }
         }
         return (scalars, ranges)
     }
 
     /// Appends the UTF-8 of each pre-token of already-normalised `text` to `out` (pieces in order).
-    func pieces(_ text: Substring, into out: inout [[UInt8]]) {
+    func pieces(_ text: Substring, atStart: Bool = true, into out: inout [[UInt8]]) {
         guard !text.isEmpty else { return }
-        let (scalars, ranges) = split(text)
+        let (scalars, ranges) = split(text, atStart: atStart)
         for r in ranges {
             var bytes: [UInt8] = []
             bytes.reserveCapacity(r.count)
@@ -135,6 +177,28 @@ struct PreTokenizer {
             if r.isEmpty || scalars[r.lowerBound] != " " {
                 newScalars.append(" ")
                 newClasses.append(.space)
+            }
+            newScalars.append(contentsOf: scalars[r])
+            newClasses.append(contentsOf: classes[r])
+            newRanges.append(start..<newScalars.count)
+        }
+        scalars = newScalars
+        classes = newClasses
+        ranges = newRanges
+    }
+
+    /// Metaspace's prepend: `marker` before every piece that does not start with it, or
+    /// (`firstOnly`) before the piece at the start of the text only.
+    static func prefixMarker(_ marker: Unicode.Scalar, firstOnly: Bool, _ ranges: inout [Range<Int>],
+                             _ scalars: inout [Unicode.Scalar], _ classes: inout [CharClass]) {
+        var newScalars: [Unicode.Scalar] = [], newClasses: [CharClass] = [], newRanges: [Range<Int>] = []
+        newScalars.reserveCapacity(scalars.count + ranges.count)
+        for r in ranges {
+            let start = newScalars.count
+            let eligible = !firstOnly || r.lowerBound == 0
+            if eligible && (r.isEmpty || scalars[r.lowerBound] != marker) {
+                newScalars.append(marker)
+                newClasses.append(CharClass.of(marker))
             }
             newScalars.append(contentsOf: scalars[r])
             newClasses.append(contentsOf: classes[r])

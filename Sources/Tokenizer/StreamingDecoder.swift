@@ -6,14 +6,28 @@ public struct StreamingDecoder {
     private let tokenizer: BPETokenizer
     /// Bytes of an incomplete but so far valid UTF-8 sequence (at most 3).
     private var pending: [UInt8] = []
+    /// Leading spaces still to cut (a SentencePiece decoder's Strip), until other text comes.
+    private var stripSpaces: Int
+    private var first = true
 
     public init(tokenizer: BPETokenizer) {
         self.tokenizer = tokenizer
+        stripSpaces = tokenizer.decoding.stripLeadingSpaces
     }
 
     /// The text completed by token `id` (may be empty).
     public mutating func append(_ id: Int) -> String {
-        tokenizer.appendBytes(id, to: &pending)
+        if first && tokenizer.decoding.dropFirstTokenSpaces {
+            pending += tokenizer.tokenBytes(id).filter { $0 != 0x20 }
+        } else {
+            tokenizer.appendBytes(id, to: &pending)
+        }
+        first = false
+        if stripSpaces > 0 {
+            let spaces = min(stripSpaces, pending.prefix { $0 == 0x20 }.count)
+            pending.removeFirst(spaces)
+            stripSpaces = pending.isEmpty ? stripSpaces - spaces : 0
+        }
         let keep = Self.incompleteTailLength(pending)
         let cut = pending.count - keep
         guard cut > 0 else { return "" }

@@ -12,11 +12,9 @@ enum TokenizerJSONReader {
         try readAddedTokens(root["added_tokens"], path: path, into: &spec)
         spec.normalization = try readNormalizer(root["normalizer"], path: path)
         spec.steps = try readPreTokenizer(root["pre_tokenizer"], path: path)
-        guard spec.steps.contains(where: { if case .byteLevel = $0 { return true }; return false }) else {
-            throw .unsupported(path: path, what: "pre-tokenizer without a ByteLevel stage (not a byte-level BPE)")
-        }
+        let byteLevel = spec.steps.contains { if case .byteLevel = $0 { return true }; return false }
         try readPostProcessor(root["post_processor"], path: path, into: &spec)
-        try checkDecoder(root["decoder"], path: path)
+        spec.decoding = try readDecoder(root["decoder"], byteLevel: byteLevel, path: path)
         if let configJSON {
             try readConfig(configJSON, path: path, into: &spec)
         }
@@ -33,7 +31,8 @@ enum TokenizerJSONReader {
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
             if let s = model[key]?.string, !s.isEmpty { throw .unsupported(path: path, what: "BPE \(key) '\(s)'") }
         }
-        if model["byte_fallback"]?.bool == true { throw .unsupported(path: path, what: "BPE byte_fallback") }
+        spec.byteFallback = model["byte_fallback"]?.bool ?? false
+        spec.fuseUnknown = model["fuse_unk"]?.bool ?? false
         spec.ignoreMerges = model["ignore_merges"]?.bool ?? false
         spec.unknownToken = model["unk_token"]?.string
         guard let vocab = model["vocab"]?.object else { throw .missingField(path: path, field: "model.vocab") }
@@ -75,20 +74,23 @@ enum TokenizerJSONReader {
         }
     }
 
-    private static func readNormalizer(_ value: JSON?, path: String) throws(TokenizerError) -> Normalization {
-        guard let value, !value.isNull else { return .none }
+    private static func readNormalizer(_ value: JSON?, path: String) throws(TokenizerError) -> [NormalizerStep] {
+        guard let value, !value.isNull else { return [] }
         switch typeName(value) {
-        case "NFC": return .nfc
-        case "Sequence":
-            var result = Normalization.none
-            for inner in value["normalizers"]?.array ?? [] {
-                let n = try readNormalizer(inner, path: path)
-                if n != .none {
-                    guard result == .none else { throw .unsupported(path: path, what: "normalizer sequence") }
-                    result = n
-                }
+        case "NFC": return [.nfc]
+        case "Prepend":
+            guard let p = value["prepend"]?.string else { throw .missingField(path: path, field: "normalizer.prepend") }
+            return [.prepend(p)]
+        case "Replace":
+            guard let pattern = value["pattern"]?["String"]?.string else {
+                throw .unsupported(path: path, what: "Replace normalizer without a String pattern")
             }
-            return result
+            guard let content = value["content"]?.string else { throw .missingField(path: path, field: "normalizer.content") }
+            return [.replace(pattern, with: content)]
+        case "Sequence":
+            var steps: [NormalizerStep] = []
+            for inner in value["normalizers"]?.array ?? [] { steps += try readNormalizer(inner, path: path) }
+            return steps
         case let other: throw .unsupported(path: path, what: "normalizer '\(other)'")
         }
     }
@@ -105,6 +107,19 @@ enum TokenizerJSONReader {
                                useRegex: value["use_regex"]?.bool ?? true)]
         case "Digits":
             return [.digits(individual: value["individual_digits"]?.bool ?? false)]
+        case "Metaspace":
+            let replacement = try marker(value, path: path)
+            // Older files say add_prefix_space instead of prepend_scheme.
+            let scheme: PrependScheme
+            if let name = value["prepend_scheme"]?.string {
+                guard let s = PrependScheme(rawValue: name) else {
+                    throw .unsupported(path: path, what: "Metaspace prepend_scheme '\(name)'")
+                }
+                scheme = s
+            } else {
+                scheme = value["add_prefix_space"]?.bool ?? true ? .always : .never
+            }
+            return [.metaspace(replacement: replacement, prepend: scheme, split: value["split"]?.bool ?? true)]
         case "Split":
             guard let pattern = value["pattern"]?["Regex"]?.string else {
                 throw .unsupported(path: path, what: "Split pre-tokenizer without a Regex pattern")
@@ -151,12 +166,60 @@ enum TokenizerJSONReader {
         }
     }
 
-    private static func checkDecoder(_ value: JSON?, path: String) throws(TokenizerError) {
-        guard let value, !value.isNull else { return }
-        switch typeName(value) {
-        case "ByteLevel": return
-        case let other: throw .unsupported(path: path, what: "decoder '\(other)'")
+    /// Metaspace's one-character `replacement`.
+    private static func marker(_ value: JSON, path: String) throws(TokenizerError) -> Unicode.Scalar {
+        let scalars = Array((value["replacement"]?.string ?? "\u{2581}").unicodeScalars)
+        guard scalars.count == 1 else { throw .unsupported(path: path, what: "Metaspace replacement of \(scalars.count) characters") }
+        return scalars[0]
+    }
+
+    /// The decoder of a byte-level vocabulary is ByteLevel (or none); a vocabulary of
+    /// characters needs one of SentencePiece's: Metaspace, or Replace(marker → " "),
+    /// ByteFallback, Fuse and Strip(" ", n, 0), in that order.
+    private static func readDecoder(_ value: JSON?, byteLevel: Bool, path: String) throws(TokenizerError) -> DecodeRules {
+        let kind = value.flatMap { $0.isNull ? nil : typeName($0) }
+        if byteLevel {
+            guard kind == nil || kind == "ByteLevel" else { throw .unsupported(path: path, what: "decoder '\(kind ?? "")'") }
+            return .byteLevel
         }
+        guard let value, let kind else {
+            throw .unsupported(path: path, what: "pre-tokenizer without a ByteLevel stage and no decoder")
+        }
+        if kind == "ByteLevel" { throw .unsupported(path: path, what: "ByteLevel decoder without a ByteLevel pre-tokenizer") }
+        var rules = DecodeRules(byteLevel: false, marker: nil, byteFallback: false, stripLeadingSpaces: 0,
+                                dropFirstTokenSpaces: false)
+        if kind == "Metaspace" {
+            rules.marker = try marker(value, path: path)
+            let scheme = value["prepend_scheme"]?.string ?? (value["add_prefix_space"]?.bool ?? true ? "always" : "never")
+            rules.dropFirstTokenSpaces = scheme != "never"
+            return rules
+        }
+        let parts = kind == "Sequence" ? value["decoders"]?.array ?? [] : [value]
+        var stage = 0  // the order Replace, ByteFallback, Fuse, Strip
+        for part in parts {
+            let name = typeName(part)
+            let order = ["Replace": 1, "ByteFallback": 2, "Fuse": 3, "Strip": 4][name] ?? 0
+            guard order > stage else { throw .unsupported(path: path, what: "decoder '\(name)' in this place") }
+            stage = order
+            switch name {
+            case "Replace":
+                let pattern = Array((part["pattern"]?["String"]?.string ?? "").unicodeScalars)
+                guard pattern.count == 1, part["content"]?.string == " " else {
+                    throw .unsupported(path: path, what: "Replace decoder other than a marker to a space")
+                }
+                rules.marker = pattern[0]
+            case "ByteFallback":
+                rules.byteFallback = true
+            case "Strip":
+                guard part["content"]?.string == " ", (part["stop"]?.int ?? 0) == 0, let start = part["start"]?.int, start >= 0 else {
+                    throw .unsupported(path: path, what: "Strip decoder other than leading spaces")
+                }
+                rules.stripLeadingSpaces = start
+            default:
+                break  // Fuse: joining is what decoding to one text does anyway
+            }
+        }
+        return rules
     }
 
     /// tokenizer_config.json: chat template and bos/eos names.

@@ -6,9 +6,19 @@ struct TokenizerSpec {
     var merges: [(String, String)] = []
     var ignoreMerges = false
     var unknownToken: String?
+    /// Characters with no token become their bytes' `<0xXX>` tokens (SentencePiece vocabularies).
+    var byteFallback = false
+    /// Neighbouring unknown characters become one unknown token.
+    var fuseUnknown = false
+    /// SentencePiece piece scores by id (GGUF `tokenizer.ggml.scores`): when set, text is
+    /// merged by score as llama.cpp's SPM tokenizer does, not by merge rank.
+    var scores: [Float]?
+    /// llama.cpp's `add_space_prefix`: a space before text that starts the input or follows an added token.
+    var addSpacePrefix = true
     var added: [AddedToken] = []
-    var normalization: Normalization = .none
+    var normalization: [NormalizerStep] = []
     var steps: [PreTokenizerStep] = []
+    var decoding = DecodeRules.byteLevel
     /// Ids the post-processor puts around a single sequence.
     var prefixIDs: [Int] = []
     var suffixIDs: [Int] = []
@@ -45,18 +55,18 @@ struct TokenizerSpec {
     /// The pre-tokenizer stages for a GGUF `tokenizer.ggml.pre` name, matching
     /// the Hugging Face tokenizer.json of that model family.
     static func stepsForGGUF(pre: String?, path: String) throws(TokenizerError)
-        -> (Normalization, [PreTokenizerStep], ignoreMerges: Bool)
+        -> ([NormalizerStep], [PreTokenizerStep], ignoreMerges: Bool)
     {
         let byteLevelOnly = PreTokenizerStep.byteLevel(addPrefixSpace: false, useRegex: false)
         switch pre ?? "default" {
         case "default", "gpt-2", "gpt2":
-            return (.none, [.byteLevel(addPrefixSpace: false, useRegex: true)], false)
+            return ([], [.byteLevel(addPrefixSpace: false, useRegex: true)], false)
         case "smollm", "starcoder":
-            return (.none, [.digits(individual: true), .byteLevel(addPrefixSpace: false, useRegex: true)], false)
+            return ([], [.digits(individual: true), .byteLevel(addPrefixSpace: false, useRegex: true)], false)
         case "qwen2", "deepseek-r1-qwen":
-            return (.nfc, [.split(SplitPattern(kind: .llama3(maxDigits: 1)), .isolated, invert: false), byteLevelOnly], false)
+            return ([.nfc], [.split(SplitPattern(kind: .llama3(maxDigits: 1)), .isolated, invert: false), byteLevelOnly], false)
         case _ where llama3Pre.contains(pre ?? ""):
-            return (.none, [.split(SplitPattern(kind: .llama3(maxDigits: 3)), .isolated, invert: false), byteLevelOnly], true)
+            return ([], [.split(SplitPattern(kind: .llama3(maxDigits: 3)), .isolated, invert: false), byteLevelOnly], true)
         case let other:
             throw .unsupported(path: path, what: "GGUF pre-tokenizer '\(other)'")
         }

@@ -43,10 +43,13 @@ final class ErrorTests: XCTestCase {
         XCTAssertEqual(pattern, #"\w+"#)
     }
 
-    func testNonByteLevelIsRejected() {
-        let e = error(minimal(preTokenizer: #"{"type":"Metaspace","replacement":"▁"}"#))
-        XCTAssertEqual(e, .unsupported(path: "t.json", what: "pre-tokenizer 'Metaspace'"))
+    func testUnknownPreTokenizerAndMismatchedDecoderAreRejected() {
+        let e = error(minimal(preTokenizer: #"{"type":"Whitespace"}"#))
+        XCTAssertEqual(e, .unsupported(path: "t.json", what: "pre-tokenizer 'Whitespace'"))
         XCTAssertTrue(e?.description.hasPrefix("t.json: ") ?? false)
+        // A SentencePiece pre-tokenizer with a byte-level decoder is no tokenizer we know.
+        XCTAssertEqual(error(minimal(preTokenizer: #"{"type":"Metaspace","replacement":"▁"}"#)),
+                       .unsupported(path: "t.json", what: "ByteLevel decoder without a ByteLevel pre-tokenizer"))
     }
 
     func testMergeOutsideVocabularyIsRejected() {

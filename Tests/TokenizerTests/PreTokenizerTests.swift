@@ -32,7 +32,7 @@ final class PreTokenizerTests: XCTestCase {
     }
 
     private func offsets(_ steps: [PreTokenizerStep], _ text: String) -> [[Int]] {
-        PreTokenizer(normalization: .none, steps: steps).split(text[...]).ranges.map { [$0.lowerBound, $0.upperBound] }
+        PreTokenizer(normalization: [], steps: steps).split(text[...]).ranges.map { [$0.lowerBound, $0.upperBound] }
     }
 
     func testScannersMatchOniguruma() throws {
@@ -61,7 +61,7 @@ final class PreTokenizerTests: XCTestCase {
             let behavior = try XCTUnwrap(names[b.behavior])
             for (key, expected) in b.pieces {
                 let text = fix.texts[try XCTUnwrap(Int(key))]
-                let (scalars, _) = PreTokenizer(normalization: .none, steps: []).split(text[...])
+                let (scalars, _) = PreTokenizer(normalization: [], steps: []).split(text[...])
                 let classes = scalars.map { CharClass.of($0) }
                 let got = PreTokenizer.split([0..<scalars.count], scalars, classes, behavior: behavior, invert: b.invert) {
                     _, c, i, _ in c[i] == .number ? 1 : 0

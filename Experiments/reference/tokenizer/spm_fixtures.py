@@ -306,7 +306,14 @@ def main():
     from llama_cpp import Llama
     llm = Llama(model_path=gguf_path, vocab_only=True, verbose=False)
 
-    toks = {"hf_legacy": Tokenizer.from_str(legacy_json), "hf_metaspace": Tokenizer.from_str(meta_json)}
+    # A third form, as tokenizer.json files of other SentencePiece models have it: Metaspace with
+    # prepend_scheme "always" and split true, and the Metaspace decoder (edited from hf_metaspace).
+    split = json.loads(meta_json)
+    split["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}
+    split["decoder"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}
+    split_json = json.dumps(split, ensure_ascii=False)
+    toks = {"hf_legacy": Tokenizer.from_str(legacy_json), "hf_metaspace": Tokenizer.from_str(meta_json),
+            "hf_metaspace_split": Tokenizer.from_str(split_json)}
     texts = HAND + random_strings()
     assert len(set(texts)) == len(texts), "duplicate case"
     cases = []
@@ -348,7 +355,8 @@ def main():
         "unparse_special=True), llama.cpp's own decode, which strips the leading space of the first piece "
         "(add_space_prefix). All llama_cpp decodes are UTF-8 with errors='replace'. "
         "sentencepiece = SentencePieceProcessor.encode(text) (no BOS; '<s>' in text is plain text to it), "
-        "for information."
+        "for information. hf_metaspace_split: hf_metaspace with the pre-tokenizer and the decoder replaced "
+        "by Metaspace(prepend_scheme always, split true), read the same way."
     )
     fixture = {
         "vocab_size": sp.get_piece_size(),
@@ -356,6 +364,7 @@ def main():
         "hf_legacy_config": legacy_cfg,
         "hf_metaspace_tokenizer": meta_json,
         "hf_metaspace_config": meta_cfg,
+        "hf_metaspace_split_tokenizer": split_json,
         "gguf": "spm-llama.gguf",
         "notes": notes,
         "cases": cases,

@@ -35,6 +35,8 @@ public final class BPETokenizer: @unchecked Sendable {
     public let chatTemplate: String?
     /// The system message the chat template inserts when none is given, if any.
     public let defaultSystemPrompt: String?
+    /// The chat template's family (what `chatPrompt` writes).
+    let chatFormat: ChatFormat
 
     /// From a Hugging Face tokenizer.json and, when given, the tokenizer_config.json
     /// beside it (chat template, bos/eos names). `path` is used in error messages.
@@ -191,6 +193,8 @@ public final class BPETokenizer: @unchecked Sendable {
         stopIDs = stops
         chatTemplate = spec.chatTemplate
         defaultSystemPrompt = spec.chatTemplate.flatMap(ChatTemplate.defaultSystemPrompt)
+        let eosText = eosID.flatMap { id in spellings.indices.contains(id) ? spellings[id] : nil }
+        chatFormat = ChatFormat.detect(template: spec.chatTemplate, eosText: eosText) { byContent[$0] != nil }
     }
 
     /// Token ids of `text`. Added tokens written in the text (`<|im_start|>`,

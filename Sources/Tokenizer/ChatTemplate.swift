@@ -1,8 +1,71 @@
 import Foundation
 
-/// ChatML prompts (`<|im_start|>role\n...<|im_end|>\n`), the format of Qwen and
-/// SmolLM2. We do not run Jinja: the only thing read from a model's template is
-/// the literal default system message it inserts when the conversation has none.
+/// Single-turn chat prompts in the format of a model's chat template. We do not run Jinja:
+/// the template (or, without one, the vocabulary's turn tokens) names its family, and the
+/// only thing read from it is a literal default system message (ChatML).
+enum ChatFormat: Equatable {
+    /// `<|im_start|>role\n…<|im_end|>\n` (Qwen, SmolLM2).
+    case chatML
+    /// `<|start_header_id|>role<|end_header_id|>\n\n…<|eot_id|>` (Llama 3).
+    case llama3
+    /// `[INST] <<SYS>>\n…\n<</SYS>>\n\n… [/INST]` (Llama 2 chat).
+    case llama2
+    /// `[INST] … [/INST]`, a system message before the user's (Mistral).
+    case mistral
+    /// `<|user|>\n…END\n<|assistant|>\n` with END the template's turn end (Zephyr and
+    /// TinyLlama-Chat: the EOS text; Phi-3: `<|end|>`).
+    case userAssistant(end: String)
+    /// No chat format known: the user's text as it is (base models).
+    case plain
+
+    /// The family of `template`; without a template, of the turn tokens the vocabulary has.
+    static func detect(template: String?, eosText: String?, has: (String) -> Bool) -> ChatFormat {
+        guard let t = template else {
+            if has("<|im_start|>") { return .chatML }
+            if has("<|start_header_id|>") { return .llama3 }
+            return .plain
+        }
+        if t.contains("<|im_start|>") { return .chatML }
+        if t.contains("<|start_header_id|>") { return .llama3 }
+        if t.contains("<<SYS>>") { return .llama2 }
+        if t.contains("[INST]") { return .mistral }
+        if t.contains("<|user|>") && t.contains("<|assistant|>") {
+            if t.contains("<|end|>") { return .userAssistant(end: "<|end|>") }
+            if let eos = eosText { return .userAssistant(end: eos) }
+        }
+        return has("<|im_start|>") ? .chatML : .plain
+    }
+
+    /// The prompt up to where the assistant's reply starts. The BOS a template writes first
+    /// is left out: the tokenizer's post-processor (or GGUF add_bos_token) adds it on encoding.
+    func prompt(user: String, system: String?) -> String {
+        switch self {
+        case .chatML:
+            let head = system.map { "<|im_start|>system\n\($0)<|im_end|>\n" } ?? ""
+            return head + "<|im_start|>user\n\(user)<|im_end|>\n<|im_start|>assistant\n"
+        case .llama3:
+            func turn(_ role: String, _ text: String) -> String {
+                "<|start_header_id|>\(role)<|end_header_id|>\n\n\(Self.trim(text))<|eot_id|>"
+            }
+            return (system.map { turn("system", $0) } ?? "") + turn("user", user)
+                + "<|start_header_id|>assistant<|end_header_id|>\n\n"
+        case .llama2:
+            let content = system.map { "<<SYS>>\n\($0)\n<</SYS>>\n\n\(user)" } ?? user
+            return "[INST] \(Self.trim(content)) [/INST]"
+        case .mistral:
+            let content = system.map { "\($0)\n\n\(user)" } ?? user
+            return "[INST] \(content) [/INST]"
+        case let .userAssistant(end):
+            let head = system.map { "<|system|>\n\($0)\(end)\n" } ?? ""
+            return head + "<|user|>\n\(user)\(end)\n<|assistant|>\n"
+        case .plain:
+            return system.map { "\($0)\n\n\(user)" } ?? user
+        }
+    }
+
+    static func trim(_ s: String) -> String { s.trimmingCharacters(in: .whitespacesAndNewlines) }
+}
+
 enum ChatTemplate {
     /// The first literal `<|im_start|>system\n...<|im_end|>` in the template whose
     /// body is plain text (no quote or expression), with `\n` escapes resolved.
@@ -30,16 +93,12 @@ enum ChatTemplate {
 }
 
 extension BPETokenizer {
-    /// A single-turn ChatML prompt ending with the assistant header:
+    /// A single-turn prompt ending where the assistant's reply starts, in the model's chat
+    /// format (`ChatFormat`): for ChatML,
     /// `<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n`.
     /// Without `system`, the model template's default system message is used
     /// when it has one (SmolLM2-Instruct, Qwen2.5), else the system turn is left out (Qwen3).
     public func chatPrompt(user: String, system: String? = nil) -> String {
-        var prompt = ""
-        if let system = system ?? defaultSystemPrompt {
-            prompt += "<|im_start|>system\n\(system)<|im_end|>\n"
-        }
-        prompt += "<|im_start|>user\n\(user)<|im_end|>\n<|im_start|>assistant\n"
-        return prompt
+        chatFormat.prompt(user: user, system: system ?? defaultSystemPrompt)
     }
 }

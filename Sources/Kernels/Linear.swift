@@ -16,6 +16,11 @@ public final class Linear: @unchecked Sendable {
     public let bias: FloatBuffer?                   // [out]
     /// Keeps whatever owns the weight memory (a FloatBuffer or a mapped file) alive.
     private let owner: AnyObject?
+    /// f32 weights: products of this many activation rows or more go to sgemm, fewer to the
+    /// register tiles. The tiles stream weights from memory best; for a model held in the
+    /// cores' caches (`TransformerModel` sets 2) the product is compute-bound and OpenBLAS's
+    /// AVX-512 sgemm is faster (Experiments/performance, session 13).
+    public var gemmRows = QuantizedMatrix.gemmThreshold
 
     public init(inFeatures: Int, outFeatures: Int, storage: Storage, bias: FloatBuffer?, owner: AnyObject?) {
         precondition(bias == nil || bias!.count == outFeatures)
@@ -67,7 +72,7 @@ public final class Linear: @unchecked Sendable {
         switch storage {
         case .f32(let w):
             let inF = inFeatures, outF = outFeatures
-            if inF % 32 == 0 && (rows < QuantizedMatrix.gemmThreshold || !BLAS.hasFastGemm) {
+            if inF % 32 == 0 && (rows < gemmRows || !BLAS.hasFastGemm) {
                 // Decode-sized batches (or a generic-core OpenBLAS): the register tiles.
                 QuantizedMatrix.multiplyF32(w, rows: outF, columns: inF, x, n: rows, into: y, thenWarm: thenWarm)
                 break

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Transformer
+import Kernels
 
 /// An untied checkpoint (tie_word_embeddings false) without lm_head.weight is broken:
 /// Hugging Face would leave the head random, so loading must fail and name the tensor
@@ -59,5 +60,21 @@ final class UntiedHeadTests: XCTestCase {
         file.append(json)
         file.append(payload)
         try file.write(to: to)
+    }
+}
+
+/// f32 weights that fit in the cores' L2 caches go to sgemm from two activation rows (the
+/// products are compute-bound there); the dispatch changes speed, not the logits (ParityTests).
+final class GemmDispatchTests: XCTestCase {
+    func testCacheResidentF32ModelUsesGemmFromTwoRows() throws {
+        guard let dir = Bundle.module.url(forResource: "qwen2-f32", withExtension: nil, subdirectory: "Fixtures") else {
+            throw XCTSkip("fixture qwen2-f32 missing")
+        }
+        let model = try TransformerModel.load(path: dir.path)
+        XCTAssertLessThan(model.weightBytes, CacheSizes.l2Bytes)
+        let w = model.weights
+        for l in [w.lmHead] + w.layers.flatMap({ [$0.qkv, $0.output, $0.gateUp, $0.down] }) {
+            XCTAssertEqual(l.gemmRows, 2)
+        }
     }
 }

@@ -34,6 +34,30 @@ public enum Ops {
         return s
     }
 
+    /// `dot(a_k, y)` for four rows a_k at once, each bit-identical to `dot` (the same FMA
+    /// chain and reduction per row); four independent chains instead of one.
+    public static func dot4(_ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
+                            _ a3: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>(), c3 = SIMD16<Float>()
+        let r0 = UnsafeRawPointer(a0), r1 = UnsafeRawPointer(a1), r2 = UnsafeRawPointer(a2), r3 = UnsafeRawPointer(a3)
+        let ry = UnsafeRawPointer(y)
+        var i = 0
+        while i + 16 <= count {
+            let v = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            c0.addProduct(r0.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self), v)
+            c1.addProduct(r1.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self), v)
+            c2.addProduct(r2.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self), v)
+            c3.addProduct(r3.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self), v)
+            i += 16
+        }
+        var s = SIMD4<Float>(c0.sum(), c1.sum(), c2.sum(), c3.sum())
+        while i < count {
+            s[0] += a0[i] * y[i]; s[1] += a1[i] * y[i]; s[2] += a2[i] * y[i]; s[3] += a3[i] * y[i]
+            i += 1
+        }
+        return s
+    }
+
     /// out[r] = x[r] / sqrt(mean(x[r]²) + eps) · weight, for `rows` rows of `dim`.
     public static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float,
                                rows: Int, dim: Int, into out: UnsafeMutablePointer<Float>) {

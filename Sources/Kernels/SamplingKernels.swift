@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 
 /// Single-pass vocabulary statistics for the sampler (issue 6: everything outside the model
 /// forward must stay small). The logits row is read from memory once; each chunk of
@@ -182,23 +183,7 @@ public enum SamplingStats {
     /// penalty, undone for the model's own normaliser). Eight terms at a time in f32
     /// (relative error < 2e-7 per term), summed in f64.
     public static func swapSum(raw: UnsafePointer<Float>, lowered: UnsafePointer<Float>, count: Int, shift: Float) -> Double {
-        let r = UnsafeRawPointer(raw), l = UnsafeRawPointer(lowered)
-        let s = SIMD8<Float>(repeating: shift)
-        var total = 0.0
-        var i = 0
-        while i < count {
-            var a = SIMD8<Float>(repeating: -.infinity), b = a
-            if i + 8 <= count {
-                a = r.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-                b = l.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            } else {  // callers on the hot path pad to a multiple of 8 (RepetitionPenalty)
-                for k in 0..<count - i { a[k] = raw[i + k]; b[k] = lowered[i + k] }
-            }
-            // −∞ lanes clamp to the same tiny value on both sides and cancel.
-            total += Double((Ops.exp(a - s) - Ops.exp(b - s)).sum())
-            i += 8
-        }
-        return total
+        ck_swap_sum(raw, lowered, Int32(count), shift)   // C: LLVM split this loop's vectors (see the kernel)
     }
 
     /// Walks x[start..<end], subtracting exp((x − shift) · scale) · factor from `target`, and

@@ -24,6 +24,13 @@ extension ModelPolicy {
         var input = [0]
     }
 
+    /// The chunk's text, from its tokens (a stop token ends it and is not text).
+    static func decodeText(_ lane: inout Lane) {
+        let tokens = lane.chunk.tokens
+        let count = lane.chunk.stop == .endOfSequence && !tokens.isEmpty ? tokens.count - 1 : tokens.count
+        lane.chunk.text = lane.branch.decoder.append(contentsOf: tokens[..<count])
+    }
+
     /// What one thread needs to draw: the sampler's buffers and a logits row to sample
     /// stored (possibly sibling-shared) logits from. The policy keeps one per pool thread.
     struct DrawScratch {
@@ -103,7 +110,7 @@ extension ModelPolicy {
         }
         lane.stopped = stopIDs.contains(token)
         if lane.stopped { lane.chunk.stop = .endOfSequence; return }
-        lane.chunk.text += lane.branch.decoder.append(token)
+        // The text is decoded once at the end of `extend` (`decodeText`), not per token.
         lane.branch.penalised.insert(token)
     }
 }

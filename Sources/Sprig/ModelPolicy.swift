@@ -188,6 +188,7 @@ public final class ModelPolicy: SearchPolicy {
             swap(&active, &still)
         }
         for i in ids.indices { keepLogits(i) }
+        for i in lanes.indices { Self.decodeText(&lanes[i]) }
         for lane in lanes { branches[lane.id.raw] = lane.branch }
         let used = cache.pool.usedCount
         if used > nextKVSnapshot {

@@ -308,6 +308,17 @@ public final class BPETokenizer: @unchecked Sendable {
         return out
     }
 
+    /// The bytes of every id in `ids`, appended in order (unknown ids add nothing).
+    func appendBytes(of ids: ArraySlice<Int>, to out: inout [UInt8]) {
+        bytesFlat.withUnsafeBufferPointer { flat in
+            offsets.withUnsafeBufferPointer { off in
+                for id in ids where id >= 0 && id < vocabSize {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: flat[Int(off[id])..<Int(off[id + 1])]))
+                }
+            }
+        }
+    }
+
     @inline(__always)
     func appendBytes(_ id: Int, to out: inout [UInt8]) {
         guard id >= 0, id < vocabSize else { return }

@@ -36,6 +36,26 @@ public struct StreamingDecoder {
         return text
     }
 
+    /// The text completed by `ids` in order: the same text as appending them one by one,
+    /// made with one conversion instead of one per token.
+    public mutating func append(contentsOf ids: ArraySlice<Int>) -> String {
+        var text = ""
+        var rest = ids
+        // The first token's own rules (a SentencePiece decoder's first-token spaces) go one by one.
+        while let id = rest.first, first || stripSpaces > 0 {
+            text += append(id)
+            rest = rest.dropFirst()
+        }
+        tokenizer.appendBytes(of: rest, to: &pending)
+        let cut = pending.count - Self.incompleteTailLength(pending)
+        guard cut > 0 else { return text }
+        text += String(decoding: pending[..<cut], as: UTF8.self)
+        pending.removeFirst(cut)
+        return text
+    }
+
+    public mutating func append(contentsOf ids: [Int]) -> String { append(contentsOf: ids[...]) }
+
     /// Whatever is held back, with an unfinished character as U+FFFD.
     public mutating func finish() -> String {
         defer { pending.removeAll() }

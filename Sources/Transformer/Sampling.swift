@@ -27,6 +27,8 @@ public struct SamplerWorkspace {
     var maxes: [Float] = []
     var scaledSums: [Double] = []
     var plainSums: [Double] = []
+    /// [chunks] exp((max of the chunk − max of the row) / T).
+    var factors: [Double] = []
     var candidateIDs: [Int32] = []
     var pairs: [(Float, Int)] = []
     /// The penalised tokens of the current call (created on first use, and again when a
@@ -49,6 +51,7 @@ public struct SamplerWorkspace {
             maxes = [Float](repeating: 0, count: chunks)
             scaledSums = [Double](repeating: 0, count: chunks)
             plainSums = [Double](repeating: 0, count: chunks)
+            factors = [Double](repeating: 0, count: chunks)
         }
         if candidateIDs.count < Self.capacity { candidateIDs = [Int32](repeating: 0, count: Self.capacity) }
         if pairs.capacity < Self.capacity { pairs.reserveCapacity(Self.capacity) }
@@ -124,9 +127,12 @@ public enum Sampler {
         for j in 0..<chunks { maxL = max(maxL, w.maxes[j]) }
         var totalT = 0.0, total1 = 0.0
         for j in 0..<chunks {
+            // exp(0) is 1 exactly, and at T = 1 both factors are one value: computed once.
             let d = Double(w.maxes[j] - maxL)
-            totalT += w.scaledSums[j] * Foundation.exp(d * Double(invT))
-            total1 += (invT == 1 ? w.scaledSums[j] : w.plainSums[j]) * Foundation.exp(d)
+            let factorT = d == 0 ? 1 : Foundation.exp(d * Double(invT))
+            w.factors[j] = factorT
+            totalT += w.scaledSums[j] * factorT
+            total1 += invT == 1 ? w.scaledSums[j] * factorT : w.plainSums[j] * (d == 0 ? 1 : Foundation.exp(d))
         }
         // The model's normaliser is over the raw logits: swap the penalised terms back
         // (eight at a time: a search penalises tens of tokens every draw).
@@ -148,7 +154,7 @@ public enum Sampler {
             // Plain sampling: find the chunk holding the draw, then the token inside it.
             var u = Double(rng.next() >> 11) * 0x1.0p-53 * totalT
             for j in 0..<chunks {
-                let factor = Foundation.exp(Double(w.maxes[j] - maxL) * Double(invT))
+                let factor = w.factors[j]   // exp((maxes[j] − maxL)/T), from the totals above
                 let mass = w.scaledSums[j] * factor
                 if u >= mass && j < chunks - 1 { u -= mass; continue }
                 let lo = j * SamplingStats.chunk, hi = min(lo + SamplingStats.chunk, n)

@@ -69,3 +69,22 @@ final class OpsTests: XCTestCase {
         }
     }
 }
+
+/// `dot4` is four `dot`s in one loop: the same bits per row (callers rely on it to keep
+/// SPRM scores unchanged), for lengths with and without a scalar tail.
+final class Dot4Tests: XCTestCase {
+    func testDot4MatchesDotBitwise() {
+        var rng = SystemRandomNumberGenerator()
+        for count in [1, 15, 16, 17, 128, 131, 576] {
+            let rows = (0..<5).map { _ in (0..<count).map { _ in Float.random(in: -2...2, using: &rng) } }
+            let d = rows[0..<4].map { r in r.withUnsafeBufferPointer { a in rows[4].withUnsafeBufferPointer { y in
+                Ops.dot(a.baseAddress!, y.baseAddress!, count: count) } } }
+            let four = rows[0].withUnsafeBufferPointer { a0 in rows[1].withUnsafeBufferPointer { a1 in
+                rows[2].withUnsafeBufferPointer { a2 in rows[3].withUnsafeBufferPointer { a3 in
+                    rows[4].withUnsafeBufferPointer { y in
+                        Ops.dot4(a0.baseAddress!, a1.baseAddress!, a2.baseAddress!, a3.baseAddress!, y.baseAddress!, count: count)
+                    } } } } }
+            for k in 0..<4 { XCTAssertEqual(four[k].bitPattern, d[k].bitPattern, "count \(count) row \(k)") }
+        }
+    }
+}

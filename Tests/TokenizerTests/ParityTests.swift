@@ -109,6 +109,17 @@ final class ParityTests: XCTestCase {
             }
             text += stream.finish()
             XCTAssertEqual(text, tok.decode(c.ids))
+            // In slices (a search decodes each chunk at once): the same text.
+            var sliced = StreamingDecoder(tokenizer: tok)
+            var whole = ""
+            var rest = c.ids[...]
+            while !rest.isEmpty {
+                let k = min(rest.count, 1 + rest.count % 3)
+                whole += sliced.append(contentsOf: rest.prefix(k))
+                rest = rest.dropFirst(k)
+            }
+            whole += sliced.finish()
+            XCTAssertEqual(whole, text)
         }
     }
 }

@@ -47,6 +47,8 @@ final class SentencePieceTests: XCTestCase {
             for id in hf.ids { streamed += stream.append(id) }
             streamed += stream.finish()
             XCTAssertEqual(streamed, hf.decoded, "\(name) streamed \(text.debugDescription)")
+            var batch = StreamingDecoder(tokenizer: tok)
+            XCTAssertEqual(batch.append(contentsOf: hf.ids) + batch.finish(), hf.decoded, "\(name) batch \(text.debugDescription)")
         }
     }
 

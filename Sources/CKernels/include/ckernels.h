@@ -96,6 +96,11 @@ void ck_q8_tiles(int format, const uint8_t *data, size_t row_bytes, int blocks, 
 
 /* ---- Attention (ckernels_attention.c) ---- */
 
+/* Σ exp(raw[i] − shift) − exp(lowered[i] − shift) over [0, count), eight terms at a time
+ * in f32 (Ops.exp's polynomial), each vector's sum added in f64 (the sampler's repetition
+ * penalty undone for the model's normaliser). AVX2 + FMA. */
+double ck_swap_sum(const float *raw, const float *lowered, int count, float shift);
+
 /* The most query heads ck_attend_group takes in one call. */
 #define CK_ATTENTION_MAX_HEADS 256
 

@@ -246,6 +246,20 @@ extension Ops {
     /// `clamped` are not inlined for SIMD8<Float> (an out-of-line call per use, found with
     /// `perf record`); `replace(with:where:)` is.
     @inline(__always)
+    public static func lanewiseMax(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
+        var r = a
+        r.replace(with: b, where: a .< b)
+        return r
+    }
+
+    @inline(__always)
+    public static func lanewiseMax(_ a: SIMD2<Float>, _ b: SIMD2<Float>) -> SIMD2<Float> {
+        var r = a
+        r.replace(with: b, where: a .< b)
+        return r
+    }
+
+    @inline(__always)
     public static func lanewiseMax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
         var r = a
         r.replace(with: b, where: a .< b)

@@ -58,7 +58,12 @@ public final class RepetitionPenalty {
             for t in prev where t >= 0 && t < n && stamps[t] != stamp {
                 stamps[t] = stamp
                 let l = row[t]
-                let p = l > 0 ? l / penalty : l * penalty
+                // Both products, then a select by the sign bit (±0 give ±0 either way): a
+                // branch on the sign mispredicted half the time, and LLVM turns `l > 0 ? … : …`
+                // back into one.
+                let divided = l / penalty, multiplied = l * penalty
+                let negative = 0 &- (l.bitPattern >> 31)
+                let p = Float(bitPattern: (divided.bitPattern & ~negative) | (multiplied.bitPattern & negative))
                 row[t] = p
                 ids[k] = t
                 raw[k] = l

@@ -43,7 +43,11 @@ public enum SamplingStats {
                 m8 = Ops.lanewiseMax(m8, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
                 i += 8
             }
-            var m = m8.max()
+            // Halving tree (max is exact in any order): the library's `max()` is a call that
+            // blends lane by lane.
+            let m4 = Ops.lanewiseMax(m8.lowHalf, m8.highHalf)
+            let m2 = Ops.lanewiseMax(m4.lowHalf, m4.highHalf)
+            var m = Swift.max(m2[0], m2[1])
             while i < end { m = Swift.max(m, x[i]); i += 1 }
             maxes[j] = m
             // 2. sums of exponentials around the chunk max

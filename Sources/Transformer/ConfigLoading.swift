@@ -16,7 +16,7 @@ public enum TransformerError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .badConfig(f, w): return "\(f): bad config: \(w)"
-        case let .unknownArchitecture(f, t): return "\(f): unsupported model_type '\(t)' (supported: llama, qwen2)"
+        case let .unknownArchitecture(f, t): return "\(f): unsupported model_type '\(t)' (supported: llama, mistral, qwen2)"
         case let .missingTensor(f, t): return "\(f): missing tensor '\(t)'"
         case let .wrongShape(f, t, e, a): return "\(f): tensor '\(t)' has shape \(a), the config needs \(e)"
         case let .unsupportedTensorType(f, t, ty): return "\(f): tensor '\(t)' has unsupported type \(ty) for this use"
@@ -54,7 +54,9 @@ extension TransformerConfig {
             return v
         }
         let modelType = json["model_type"]?.string ?? ""
-        guard let arch = Architecture(rawValue: modelType) else {
+        // Mistral is Llama's architecture, with a sliding window (below).
+        let mistral = modelType == "mistral"
+        guard let arch = mistral ? .llama : Architecture(rawValue: modelType) else {
             throw .unknownArchitecture(path, modelType.isEmpty ? "(none)" : modelType)
         }
         if let act = json["hidden_act"]?.string, !["silu", "swish"].contains(act) {
@@ -85,8 +87,16 @@ extension TransformerConfig {
         if let e = json["eos_token_id"]?.int { eos = [e] }
         if let e = json["eos_token_id"]?.array { eos = e.compactMap(\.int) }
         let heads = try need("num_attention_heads")
-        let layers = try need("num_hidden_layers"), maxPositions = int("max_position_embeddings") ?? 4096
-        try refuseSlidingWindow(json, layers: layers, maxPositions: maxPositions, path: path)
+        let layers = try need("num_hidden_layers")
+        var maxPositions = int("max_position_embeddings") ?? 4096
+        if mistral {
+            // Every layer attends to the last `sliding_window` positions only: inside the
+            // window that is full attention, so the context stops there (a longer sequence
+            // is refused, never computed wrongly).
+            if let window = int("sliding_window"), window > 0 { maxPositions = min(maxPositions, window) }
+        } else {
+            try refuseSlidingWindow(json, layers: layers, maxPositions: maxPositions, path: path)
+        }
         let config = TransformerConfig(
             architecture: arch,
             hiddenSize: try need("hidden_size"),

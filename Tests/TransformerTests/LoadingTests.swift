@@ -78,3 +78,24 @@ final class GemmDispatchTests: XCTestCase {
         }
     }
 }
+
+/// A Mistral folder (model_type "mistral", Llama's math) with a 32-token sliding window:
+/// inside the window it is full attention (ParityTests: "mistral-window"), so the context
+/// stops at the window and a longer sequence is refused instead of attended wrongly.
+final class MistralWindowTests: XCTestCase {
+    func testContextStopsAtTheSlidingWindow() throws {
+        guard let dir = Bundle.module.url(forResource: "mistral-window", withExtension: nil, subdirectory: "Fixtures") else {
+            throw XCTSkip("fixture mistral-window missing")
+        }
+        let model = try TransformerModel.load(path: dir.path)
+        XCTAssertEqual(model.config.maxPositions, 32)   // max_position_embeddings 128, sliding_window 32
+        let cache = model.makeCache(memoryBytes: 4 << 20, blockSize: 4)
+        let seq = cache.createSequence()
+        _ = try model.forward([ForwardEntry(sequence: seq, tokens: Array(repeating: 5, count: 32))], cache: cache)
+        XCTAssertThrowsError(try model.forward([ForwardEntry(sequence: seq, tokens: [5])], cache: cache)) { error in
+            guard case TransformerError.contextOverflow(needed: 33, limit: 32) = error else {
+                return XCTFail("expected contextOverflow, got \(error)")
+            }
+        }
+    }
+}

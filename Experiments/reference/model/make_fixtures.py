@@ -14,8 +14,8 @@ import sys
 
 import torch
 import transformers
-from transformers import (AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM,
-                          Qwen2Config, Qwen2ForCausalLM)
+from transformers import (AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig,
+                          MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 FIXTURES = os.path.join(ROOT, "Tests", "TransformerTests", "Fixtures")
@@ -75,6 +75,13 @@ SPECS = {
         num_attention_heads=1, num_key_value_heads=1, rope_theta=10000.0,
         rms_norm_eps=1e-6, tie_word_embeddings=True, use_sliding_window=False),
         torch.float32, "v5", 1, 1017),
+    # Mistral (model_type "mistral": Llama's math) with a 32-token sliding window: the
+    # reference's 20 positions are inside it; Sprig caps the context at the window.
+    "mistral-window": (MistralConfig, MistralForCausalLM, dict(
+        hidden_size=64, intermediate_size=160, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, rope_theta=10000.0,
+        rms_norm_eps=1e-5, tie_word_embeddings=False, sliding_window=32),
+        torch.float32, "v4", 1, 1019),
 }
 
 DTYPE_NAMES = {torch.float32: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}

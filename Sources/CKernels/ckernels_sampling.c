@@ -1,6 +1,6 @@
 /* The sampler's repetition-penalty correction in C: Swift's SIMD8 form of this loop was
- * split by LLVM into 2-lane pieces (vmovsd loads, xmm blends), 2.5× slower than the
- * 8-lane loop below. Needs AVX2 + FMA (the package's baseline). */
+ * split by LLVM into 2-lane pieces (vmovsd loads, xmm blends) and took about twice as long
+ * as the 8-lane loop below. Needs AVX2 + FMA (the package's baseline). */
 #include "ckernels.h"
 
 #include <immintrin.h>
@@ -9,7 +9,7 @@
 #define INL static inline __attribute__((always_inline))
 
 /* e^x per lane: the range reduction and degree-6 polynomial of Ops.exp (Swift), with the
- * same separate multiplies and adds (not fused), so each lane has the same bits. */
+ * same fused and separate operations in the same order. */
 INL AVX2 __m256 exp8(__m256 x) {
     x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.f)), _mm256_set1_ps(88.f));
     const __m256 magic = _mm256_set1_ps(12582912.f);

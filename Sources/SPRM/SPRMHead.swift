@@ -82,7 +82,7 @@ public struct SPRMHead: Sendable {
         var z = b2
         // Four hidden units at a time: each unit's dot is the same single FMA chain as
         // `Ops.dot` (the same bits), but four chains in flight hide the FMA latency that one
-        // chain waits on (a small head's dots are latency-bound: ~4× faster at c = 128).
+        // chain waits on (a small head's dots are latency-bound).
         var j = 0
         while j + 4 <= hiddenWidth {
             let a = Ops.dot4(w1 + j * c, w1 + (j + 1) * c, w1 + (j + 2) * c, w1 + (j + 3) * c, x, count: c)

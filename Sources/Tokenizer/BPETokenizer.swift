@@ -65,7 +65,7 @@ public final class BPETokenizer: @unchecked Sendable {
     /// does not say, a BOS is added for the Llama 3 pre-tokenizer only (llama.cpp's default,
     /// and what Llama 3's tokenizer.json post-processor does).
     ///
-    /// `scores` (`tokenizer.ggml.scores`) marks a SentencePiece vocabularly (`tokenizer.ggml.model`
+    /// `scores` (`tokenizer.ggml.scores`) marks a SentencePiece vocabulary (`tokenizer.ggml.model`
     /// "llama"): text is merged by piece score as llama.cpp does, with a space before text that
     /// starts the input or follows an added token (`addSpacePrefix`, llama.cpp's default true),
     /// a BOS by default, and the unknown token (type 2) matched in text like a control token.

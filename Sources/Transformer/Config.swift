@@ -3,6 +3,8 @@ import Foundation
 /// The decoder families Sprig runs. Qwen2 differs from Llama only by q/k/v bias.
 public enum Architecture: String, Codable, Sendable {
     case llama, qwen2
+    /// Qwen2's layers with an RMSNorm on every query and key head before RoPE (no q/k/v bias).
+    case qwen3
 }
 
 /// Shape and numerics of a decoder-only transformer, from a Hugging Face

@@ -16,7 +16,7 @@ public enum TransformerError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .badConfig(f, w): return "\(f): bad config: \(w)"
-        case let .unknownArchitecture(f, t): return "\(f): unsupported model_type '\(t)' (supported: llama, mistral, qwen2)"
+        case let .unknownArchitecture(f, t): return "\(f): unsupported model_type '\(t)' (supported: llama, mistral, qwen2, qwen3)"
         case let .missingTensor(f, t): return "\(f): missing tensor '\(t)'"
         case let .wrongShape(f, t, e, a): return "\(f): tensor '\(t)' has shape \(a), the config needs \(e)"
         case let .unsupportedTensorType(f, t, ty): return "\(f): tensor '\(t)' has unsupported type \(ty) for this use"

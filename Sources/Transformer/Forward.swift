@@ -101,9 +101,13 @@ extension TransformerModel {
                     let qr = q + r * c.qDim
                     let table = UnsafePointer(ropeTable + r * headDim)
                     qr.update(from: src, count: c.qDim)
+                    let k = src + c.qDim
+                    if let qn = layer.queryNorm, let kn = layer.keyNorm {   // Qwen3: per head, in place
+                        Ops.rmsNorm(qr, weight: qn.pointer, eps: eps, rows: c.headCount, dim: headDim, into: qr)
+                        Ops.rmsNorm(k, weight: kn.pointer, eps: eps, rows: c.kvHeadCount, dim: headDim, into: k)
+                    }
                     rope.apply(qr, heads: c.headCount, table: table)
                     // K rotated in the product's buffer, then stored (as f16 when the cache holds halves).
-                    let k = src + c.qDim
                     rope.apply(k, heads: c.kvHeadCount, table: table)
                     cache.store(e.sequence, layer: l, position: pos, key: k, value: src + c.qDim + c.kvDim)
                 }

@@ -36,7 +36,9 @@ struct WeightLoader {
                 output: try linear(n(.o), out: c.hiddenSize, in: c.qDim, bias: biasIfPresent(n(.o))),
                 mlpNorm: try vector(n(.mlpNorm), count: c.hiddenSize),
                 gateUp: try stack([gate, up], first: n(.gate)),
-                down: try linear(n(.down), out: c.hiddenSize, in: c.intermediateSize, bias: biasIfPresent(n(.down)))))
+                down: try linear(n(.down), out: c.hiddenSize, in: c.intermediateSize, bias: biasIfPresent(n(.down))),
+                queryNorm: c.architecture == .qwen3 ? try vector(n(.qNorm), count: c.headDim) : nil,
+                keyNorm: c.architecture == .qwen3 ? try vector(n(.kNorm), count: c.headDim) : nil))
         }
         let finalNorm = try vector(names.finalNorm, count: c.hiddenSize)
         let lmHead: Linear

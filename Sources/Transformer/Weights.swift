@@ -10,8 +10,14 @@ final class LayerWeights: @unchecked Sendable {
     let mlpNorm: FloatBuffer            // [hidden]
     let gateUp: Linear                  // [2·inter, hidden], rows gate | up
     let down: Linear                    // [hidden, inter]
+    /// Qwen3: RMSNorm weights applied to each query / key head before RoPE.
+    let queryNorm: FloatBuffer?         // [headDim]
+    let keyNorm: FloatBuffer?           // [headDim]
 
-    init(attentionNorm: FloatBuffer, qkv: Linear, output: Linear, mlpNorm: FloatBuffer, gateUp: Linear, down: Linear) {
+    init(attentionNorm: FloatBuffer, qkv: Linear, output: Linear, mlpNorm: FloatBuffer, gateUp: Linear, down: Linear,
+         queryNorm: FloatBuffer? = nil, keyNorm: FloatBuffer? = nil) {
+        self.queryNorm = queryNorm
+        self.keyNorm = keyNorm
         self.attentionNorm = attentionNorm
         self.qkv = qkv
         self.output = output
@@ -51,7 +57,7 @@ struct WeightNames: Sendable {
     let embedding: String, finalNorm: String, lmHead: String
     let layer: @Sendable (Int, LayerPart) -> String
 
-    enum LayerPart { case attentionNorm, q, k, v, o, qBias, kBias, vBias, mlpNorm, gate, up, down }
+    enum LayerPart { case attentionNorm, q, k, v, o, qBias, kBias, vBias, qNorm, kNorm, mlpNorm, gate, up, down }
 
     static let huggingFace = WeightNames(
         embedding: "model.embed_tokens.weight", finalNorm: "model.norm.weight", lmHead: "lm_head.weight",
@@ -66,6 +72,8 @@ struct WeightNames: Sendable {
             case .qBias: return p + "self_attn.q_proj.bias"
             case .kBias: return p + "self_attn.k_proj.bias"
             case .vBias: return p + "self_attn.v_proj.bias"
+            case .qNorm: return p + "self_attn.q_norm.weight"
+            case .kNorm: return p + "self_attn.k_norm.weight"
             case .mlpNorm: return p + "post_attention_layernorm.weight"
             case .gate: return p + "mlp.gate_proj.weight"
             case .up: return p + "mlp.up_proj.weight"
@@ -86,6 +94,8 @@ struct WeightNames: Sendable {
             case .qBias: return p + "attn_q.bias"
             case .kBias: return p + "attn_k.bias"
             case .vBias: return p + "attn_v.bias"
+            case .qNorm: return p + "attn_q_norm.weight"
+            case .kNorm: return p + "attn_k_norm.weight"
             case .mlpNorm: return p + "ffn_norm.weight"
             case .gate: return p + "ffn_gate.weight"
             case .up: return p + "ffn_up.weight"

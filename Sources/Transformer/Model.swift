@@ -57,6 +57,7 @@ public final class TransformerModel: @unchecked Sendable {
         let c = config
         let perLayer = c.hiddenSize * (c.qDim + 2 * c.kvDim) + c.qDim * c.hiddenSize
             + 3 * c.hiddenSize * c.intermediateSize + 2 * c.hiddenSize
+            + (c.architecture == .qwen3 ? 2 * c.headDim : 0)   // the per-head q/k norms
         return c.vocabSize * c.hiddenSize * (c.tiedEmbeddings ? 1 : 2) + c.layerCount * perLayer + c.hiddenSize
     }
 

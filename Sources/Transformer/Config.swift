@@ -5,6 +5,8 @@ public enum Architecture: String, Codable, Sendable {
     case llama, qwen2
     /// Qwen2's layers with an RMSNorm on every query and key head before RoPE (no q/k/v bias).
     case qwen3
+    /// Llama's math with q/k/v and gate/up each stored as one fused matrix (Phi-3).
+    case phi3
 }
 
 /// Shape and numerics of a decoder-only transformer, from a Hugging Face

@@ -16,7 +16,7 @@ public enum TransformerError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .badConfig(f, w): return "\(f): bad config: \(w)"
-        case let .unknownArchitecture(f, t): return "\(f): unsupported model_type '\(t)' (supported: llama, mistral, qwen2, qwen3)"
+        case let .unknownArchitecture(f, t): return "\(f): unsupported model_type '\(t)' (supported: llama, mistral, phi3, qwen2, qwen3)"
         case let .missingTensor(f, t): return "\(f): missing tensor '\(t)'"
         case let .wrongShape(f, t, e, a): return "\(f): tensor '\(t)' has shape \(a), the config needs \(e)"
         case let .unsupportedTensorType(f, t, ty): return "\(f): tensor '\(t)' has unsupported type \(ty) for this use"
@@ -54,8 +54,9 @@ extension TransformerConfig {
             return v
         }
         let modelType = json["model_type"]?.string ?? ""
-        // Mistral is Llama's architecture, with a sliding window (below).
+        // Mistral is Llama's architecture, with a sliding window (below); so is Phi-3's window.
         let mistral = modelType == "mistral"
+        let windowed = mistral || modelType == "phi3"
         guard let arch = mistral ? .llama : Architecture(rawValue: modelType) else {
             throw .unknownArchitecture(path, modelType.isEmpty ? "(none)" : modelType)
         }
@@ -63,6 +64,10 @@ extension TransformerConfig {
             throw .badConfig(path, "unsupported hidden_act '\(act)' (the MLP is SwiGLU: silu)")
         }
         let ropeParameters = object("rope_parameters")
+        // Phi-4-mini style partial rotary (RoPE on part of each head) is not computed.
+        let partial = json["partial_rotary_factor"]?.number ?? ropeParameters?["partial_rotary_factor"]?.number
+            ?? object("rope_scaling")?["partial_rotary_factor"]?.number
+        if let f = partial, f != 1 { throw .badConfig(path, "partial_rotary_factor \(f) is not supported (RoPE on whole heads only)") }
         var theta = json["rope_theta"]?.number
         if theta == nil { theta = ropeParameters?["rope_theta"]?.number }
         var scaling: RopeScaling? = nil
@@ -89,7 +94,7 @@ extension TransformerConfig {
         let heads = try need("num_attention_heads")
         let layers = try need("num_hidden_layers")
         var maxPositions = int("max_position_embeddings") ?? 4096
-        if mistral {
+        if windowed {
             // Every layer attends to the last `sliding_window` positions only: inside the
             // window that is full attention, so the context stops there (a longer sequence
             // is refused, never computed wrongly).
@@ -150,6 +155,9 @@ extension TransformerConfig {
         let heads = try need("attention.head_count")
         let vocab = gguf.int("\(archName).vocab_size") ?? gguf.strings("tokenizer.ggml.tokens")?.count ?? 0
         let headDim = gguf.int("\(archName).attention.key_length") ?? hidden / max(heads, 1)
+        if let rotary = gguf.int("\(archName).rope.dimension_count"), rotary != headDim {
+            throw .badConfig(path, "RoPE on \(rotary) of \(headDim) head dimensions is not supported (whole heads only)")
+        }
         var scaling: RopeScaling? = nil
         switch gguf.string("\(archName).rope.scaling.type") ?? "none" {
         case "none": break

@@ -21,21 +21,30 @@ struct WeightLoader {
         layers.reserveCapacity(c.layerCount)
         for i in 0..<c.layerCount {
             func n(_ p: WeightNames.LayerPart) -> String { names.layer(i, p) }
-            var q = try linear(n(.q), out: c.qDim, in: c.hiddenSize, bias: c.attentionBias ? n(.qBias) : nil)
-            var k = try linear(n(.k), out: c.kvDim, in: c.hiddenSize, bias: c.attentionBias ? n(.kBias) : nil)
-            let v = try linear(n(.v), out: c.kvDim, in: c.hiddenSize, bias: c.attentionBias ? n(.vBias) : nil)
-            if undoRotaryInterleave {
-                q = Self.unpermute(q, heads: c.headCount, headDim: c.headDim)
-                k = Self.unpermute(k, heads: c.kvHeadCount, headDim: c.headDim)
+            let qkv: Linear, gateUp: Linear
+            if c.architecture == .phi3 {
+                // Stored fused in the engine's own row order: q | k | v and gate | up.
+                qkv = try linear(n(.qkv), out: c.qDim + 2 * c.kvDim, in: c.hiddenSize)
+                gateUp = try linear(n(.gateUp), out: 2 * c.intermediateSize, in: c.hiddenSize)
+            } else {
+                var q = try linear(n(.q), out: c.qDim, in: c.hiddenSize, bias: c.attentionBias ? n(.qBias) : nil)
+                var k = try linear(n(.k), out: c.kvDim, in: c.hiddenSize, bias: c.attentionBias ? n(.kBias) : nil)
+                let v = try linear(n(.v), out: c.kvDim, in: c.hiddenSize, bias: c.attentionBias ? n(.vBias) : nil)
+                if undoRotaryInterleave {
+                    q = Self.unpermute(q, heads: c.headCount, headDim: c.headDim)
+                    k = Self.unpermute(k, heads: c.kvHeadCount, headDim: c.headDim)
+                }
+                let gate = try linear(n(.gate), out: c.intermediateSize, in: c.hiddenSize, bias: biasIfPresent(n(.gate)))
+                let up = try linear(n(.up), out: c.intermediateSize, in: c.hiddenSize, bias: biasIfPresent(n(.up)))
+                qkv = try stack([q, k, v], first: n(.q))
+                gateUp = try stack([gate, up], first: n(.gate))
             }
-            let gate = try linear(n(.gate), out: c.intermediateSize, in: c.hiddenSize, bias: biasIfPresent(n(.gate)))
-            let up = try linear(n(.up), out: c.intermediateSize, in: c.hiddenSize, bias: biasIfPresent(n(.up)))
             layers.append(LayerWeights(
                 attentionNorm: try vector(n(.attentionNorm), count: c.hiddenSize),
-                qkv: try stack([q, k, v], first: n(.q)),
+                qkv: qkv,
                 output: try linear(n(.o), out: c.hiddenSize, in: c.qDim, bias: biasIfPresent(n(.o))),
                 mlpNorm: try vector(n(.mlpNorm), count: c.hiddenSize),
-                gateUp: try stack([gate, up], first: n(.gate)),
+                gateUp: gateUp,
                 down: try linear(n(.down), out: c.hiddenSize, in: c.intermediateSize, bias: biasIfPresent(n(.down))),
                 queryNorm: c.architecture == .qwen3 ? try vector(n(.qNorm), count: c.headDim) : nil,
                 keyNorm: c.architecture == .qwen3 ? try vector(n(.kNorm), count: c.headDim) : nil))

@@ -57,7 +57,7 @@ struct WeightNames: Sendable {
     let embedding: String, finalNorm: String, lmHead: String
     let layer: @Sendable (Int, LayerPart) -> String
 
-    enum LayerPart { case attentionNorm, q, k, v, o, qBias, kBias, vBias, qNorm, kNorm, mlpNorm, gate, up, down }
+    enum LayerPart { case attentionNorm, q, k, v, qkv, o, qBias, kBias, vBias, qNorm, kNorm, mlpNorm, gate, up, gateUp, down }
 
     static let huggingFace = WeightNames(
         embedding: "model.embed_tokens.weight", finalNorm: "model.norm.weight", lmHead: "lm_head.weight",
@@ -68,6 +68,7 @@ struct WeightNames: Sendable {
             case .q: return p + "self_attn.q_proj.weight"
             case .k: return p + "self_attn.k_proj.weight"
             case .v: return p + "self_attn.v_proj.weight"
+            case .qkv: return p + "self_attn.qkv_proj.weight"
             case .o: return p + "self_attn.o_proj.weight"
             case .qBias: return p + "self_attn.q_proj.bias"
             case .kBias: return p + "self_attn.k_proj.bias"
@@ -77,6 +78,7 @@ struct WeightNames: Sendable {
             case .mlpNorm: return p + "post_attention_layernorm.weight"
             case .gate: return p + "mlp.gate_proj.weight"
             case .up: return p + "mlp.up_proj.weight"
+            case .gateUp: return p + "mlp.gate_up_proj.weight"
             case .down: return p + "mlp.down_proj.weight"
             }
         })
@@ -90,6 +92,7 @@ struct WeightNames: Sendable {
             case .q: return p + "attn_q.weight"
             case .k: return p + "attn_k.weight"
             case .v: return p + "attn_v.weight"
+            case .qkv: return p + "attn_qkv.weight"
             case .o: return p + "attn_output.weight"
             case .qBias: return p + "attn_q.bias"
             case .kBias: return p + "attn_k.bias"
@@ -99,6 +102,7 @@ struct WeightNames: Sendable {
             case .mlpNorm: return p + "ffn_norm.weight"
             case .gate: return p + "ffn_gate.weight"
             case .up: return p + "ffn_up.weight"
+            case .gateUp: return p + "ffn_up.weight"   // llama.cpp keeps Phi-3's fused [gate | up] as ffn_up
             case .down: return p + "ffn_down.weight"
             }
         })

@@ -23,6 +23,15 @@ final class ConfigLoadingTests: XCTestCase {
         }
     }
 
+    /// RoPE on part of each head (Phi-4-mini's partial_rotary_factor, top level or among the
+    /// rope parameters) is refused; a factor of 1 is whole heads.
+    func testPartialRotaryIsRefused() throws {
+        assertRefused(#""num_hidden_layers": 2, "partial_rotary_factor": 0.75"#, mentions: "partial_rotary_factor 0.75")
+        assertRefused(#""num_hidden_layers": 2, "rope_parameters": {"rope_theta": 10000.0, "rope_type": "default", "partial_rotary_factor": 0.5}"#,
+                      mentions: "partial_rotary_factor 0.5")
+        XCTAssertEqual(try load(#""num_hidden_layers": 2, "partial_rotary_factor": 1.0"#).layerCount, 2)
+    }
+
     func testOnesAndZerosAreNumbers() throws {
         let c = try load(#""num_hidden_layers": 1, "num_key_value_heads": 1, "bos_token_id": 0, "eos_token_id": 1"#)
         XCTAssertEqual(c.layerCount, 1)

@@ -15,8 +15,8 @@ import sys
 import torch
 import transformers
 from transformers import (AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig,
-                          MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config,
-                          Qwen3ForCausalLM)
+                          MistralForCausalLM, Phi3Config, Phi3ForCausalLM, Qwen2Config,
+                          Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 FIXTURES = os.path.join(ROOT, "Tests", "TransformerTests", "Fixtures")
@@ -90,6 +90,12 @@ SPECS = {
         num_attention_heads=4, num_key_value_heads=2, head_dim=32, rope_theta=1000000.0,
         rms_norm_eps=1e-6, tie_word_embeddings=True, use_sliding_window=False),
         torch.float32, "v5", 1, 1020),
+    # Phi-3: q/k/v and gate/up stored fused (qkv_proj, gate_up_proj), a 48-token sliding window.
+    "phi3-fused": (Phi3Config, Phi3ForCausalLM, dict(
+        hidden_size=64, intermediate_size=160, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, rope_theta=10000.0,
+        rms_norm_eps=1e-5, tie_word_embeddings=False, sliding_window=48),
+        torch.float32, "v4", 1, 1021),
 }
 
 DTYPE_NAMES = {torch.float32: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}

@@ -179,6 +179,13 @@ extension TransformerConfig {
             scaling = scaling ?? RopeScaling(type: "default", factor: 1)
             scaling?.divisors = divisors.map(Double.init)
         }
+        // Phi-3's long-context files scale RoPE per pair for long and short contexts (LongRoPE).
+        if gguf.tensor("rope_factors_long.weight") != nil || gguf.tensor("rope_factors_short.weight") != nil {
+            throw .badConfig(path, "LongRoPE factors (rope_factors_long/short) are not supported")
+        }
+        var maxPositions = gguf.int("\(archName).context_length") ?? 4096
+        // A sliding window (Phi-3) caps the context: inside it attention is full.
+        if let window = gguf.int("\(archName).attention.sliding_window"), window > 0 { maxPositions = min(maxPositions, window) }
         let config = TransformerConfig(
             architecture: arch,
             hiddenSize: hidden,
@@ -191,7 +198,7 @@ extension TransformerConfig {
             ropeTheta: gguf.double("\(archName).rope.freq_base") ?? 10000,
             ropeScaling: scaling,
             rmsNormEps: gguf.double("\(archName).attention.layer_norm_rms_epsilon") ?? 1e-6,
-            maxPositions: gguf.int("\(archName).context_length") ?? 4096,
+            maxPositions: maxPositions,
             tiedEmbeddings: gguf.tensor("output.weight") == nil,
             attentionBias: gguf.tensor("blk.0.attn_q.bias") != nil,
             bosTokenID: gguf.int("tokenizer.ggml.bos_token_id"),

@@ -92,6 +92,8 @@ final class MistralWindowTests: XCTestCase {
         // Phi-3's window caps its context the same way (the fixture's window is 48).
         let phi3 = try XCTUnwrap(Bundle.module.url(forResource: "phi3-fused", withExtension: nil, subdirectory: "Fixtures"))
         XCTAssertEqual(try TransformerModel.load(path: phi3.path).config.maxPositions, 48)
+        let phi3GGUF = try XCTUnwrap(Bundle.module.url(forResource: "phi3-fused-gguf", withExtension: nil, subdirectory: "Fixtures"))
+        XCTAssertEqual(try TransformerModel.load(path: phi3GGUF.appendingPathComponent("model.gguf").path).config.maxPositions, 48)
         let cache = model.makeCache(memoryBytes: 4 << 20, blockSize: 4)
         let seq = cache.createSequence()
         _ = try model.forward([ForwardEntry(sequence: seq, tokens: Array(repeating: 5, count: 32))], cache: cache)

@@ -17,7 +17,8 @@ final class ParityTests: XCTestCase {
 
     static let fixtures = ["qwen2-f32", "qwen2-bf16-tied", "llama-f32-tied", "llama-f16-sharded", "llama-bias",
                            "llama-mqa-1layer", "qwen2-1head", "llama3-rope-gguf", "mistral-window",
-                           "qwen3-qknorm", "qwen3-qknorm-gguf", "phi3-fused"]
+                           "qwen3-qknorm", "qwen3-qknorm-gguf", "phi3-fused",
+                           "phi3-fused-gguf"]
 
     func fixture(_ name: String) throws -> (TransformerModel, Reference) {
         guard let dir = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures") else {

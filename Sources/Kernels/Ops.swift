@@ -245,22 +245,10 @@ extension Ops {
     /// Lane-wise max/min as one vmaxps/vminps: the stdlib's `pointwiseMax/Min` and
     /// `clamped` are not inlined for SIMD8<Float> (an out-of-line call per use, found with
     /// `perf record`); `replace(with:where:)` is.
+    /// Any width (SIMD2…SIMD16 of Float): callers are in this module, so each use is
+    /// specialised and inlined.
     @inline(__always)
-    public static func lanewiseMax(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
-        var r = a
-        r.replace(with: b, where: a .< b)
-        return r
-    }
-
-    @inline(__always)
-    public static func lanewiseMax(_ a: SIMD2<Float>, _ b: SIMD2<Float>) -> SIMD2<Float> {
-        var r = a
-        r.replace(with: b, where: a .< b)
-        return r
-    }
-
-    @inline(__always)
-    public static func lanewiseMax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+    public static func lanewiseMax<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
         var r = a
         r.replace(with: b, where: a .< b)
         return r

@@ -8,7 +8,6 @@ public final class BPETokenizer: @unchecked Sendable {
     let model: BPEModel
     /// GGUF SentencePiece vocabularies: merged by score, llama.cpp's way (then `model` is unused).
     let spm: SPMModel?
-    let addSpacePrefix: Bool
     let preTokenizer: PreTokenizer
     let decoding: DecodeRules
     /// Added tokens matched in the raw input, then those matched after normalisation.
@@ -165,8 +164,8 @@ public final class BPETokenizer: @unchecked Sendable {
         let unknownID = spec.unknownToken.flatMap { table.lookup($0) }
         model = BPEModel(byteIDs: byteIDs, merges: mergeTable, vocab: table, ignoreMerges: spec.ignoreMerges,
                          unknownID: unknownID, characters: characters)
-        spm = spec.scores.map { SPMModel(vocab: table, scores: $0, byteTokens: fallback, unknownID: unknownID) }
-        addSpacePrefix = spec.addSpacePrefix
+        spm = spec.scores.map { SPMModel(vocab: table, scores: $0, byteTokens: fallback, unknownID: unknownID,
+                                         addSpacePrefix: spec.addSpacePrefix) }
         preTokenizer = PreTokenizer(normalization: spec.normalization, steps: spec.steps)
         decoding = spec.decoding
         rawMatcher = AddedTokenMatcher(spec.added.filter { !$0.normalized })
@@ -265,7 +264,7 @@ public final class BPETokenizer: @unchecked Sendable {
                 afterToken = true
             case let .text(piece):
                 bytes.removeAll(keepingCapacity: true)
-                if addSpacePrefix && afterToken { PreTokenizer.appendUTF8(spaceMarker, to: &bytes) }
+                if spm.addSpacePrefix && afterToken { PreTokenizer.appendUTF8(spaceMarker, to: &bytes) }
                 for u in piece.unicodeScalars {
                     PreTokenizer.appendUTF8(u == " " ? spaceMarker : u, to: &bytes)
                 }

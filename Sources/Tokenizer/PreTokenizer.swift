@@ -76,7 +76,7 @@ struct PreTokenizer {
                                     invert: false) { _, c, i, _ in c[i] == .number ? 1 : 0 }
             case let .byteLevel(addPrefixSpace, useRegex):
                 if addPrefixSpace {
-                    Self.prefixSpaces(&ranges, &scalars, &classes)
+                    Self.prefixMarker(" ", firstOnly: false, &ranges, &scalars, &classes)
                 }
                 if useRegex {
                     let gpt2 = SplitPattern(kind: .gpt2)
@@ -164,31 +164,9 @@ struct PreTokenizer {
         }
     }
 
-    /// Hugging Face's ByteLevel(add_prefix_space): a space before every piece
-    /// that does not already start with one. Rebuilds the scalar buffer.
-    static func prefixSpaces(_ ranges: inout [Range<Int>], _ scalars: inout [Unicode.Scalar],
-                             _ classes: inout [CharClass]) {
-        var newScalars: [Unicode.Scalar] = []
-        var newClasses: [CharClass] = []
-        var newRanges: [Range<Int>] = []
-        newScalars.reserveCapacity(scalars.count + ranges.count)
-        for r in ranges {
-            let start = newScalars.count
-            if r.isEmpty || scalars[r.lowerBound] != " " {
-                newScalars.append(" ")
-                newClasses.append(.space)
-            }
-            newScalars.append(contentsOf: scalars[r])
-            newClasses.append(contentsOf: classes[r])
-            newRanges.append(start..<newScalars.count)
-        }
-        scalars = newScalars
-        classes = newClasses
-        ranges = newRanges
-    }
-
-    /// Metaspace's prepend: `marker` before every piece that does not start with it, or
-    /// (`firstOnly`) before the piece at the start of the text only.
+    /// `marker` before every piece that does not start with it, or (`firstOnly`) before the
+    /// piece at the start of the text only: Hugging Face's ByteLevel(add_prefix_space) with a
+    /// space, Metaspace's prepend with its marker. Rebuilds the scalar buffer.
     static func prefixMarker(_ marker: Unicode.Scalar, firstOnly: Bool, _ ranges: inout [Range<Int>],
                              _ scalars: inout [Unicode.Scalar], _ classes: inout [CharClass]) {
         var newScalars: [Unicode.Scalar] = [], newClasses: [CharClass] = [], newRanges: [Range<Int>] = []

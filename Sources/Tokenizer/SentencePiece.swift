@@ -89,6 +89,9 @@ struct SPMModel {
     let byteTokens: [Int32]
     /// Stands for a byte without a token (nil: such bytes are dropped).
     let unknownID: Int32?
+    /// llama.cpp's `add_space_prefix`: a space before text that starts the input or follows
+    /// an added token (applied by the caller, which sees the added tokens).
+    let addSpacePrefix: Bool
 
     /// Appends the ids of `text`.
     func encode(_ text: [UInt8], into out: inout [Int32]) {

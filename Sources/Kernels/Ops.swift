@@ -245,10 +245,26 @@ extension Ops {
     /// Lane-wise max/min as one vmaxps/vminps: the stdlib's `pointwiseMax/Min` and
     /// `clamped` are not inlined for SIMD8<Float> (an out-of-line call per use, found with
     /// `perf record`); `replace(with:where:)` is.
-    /// Any width (SIMD2…SIMD16 of Float): callers are in this module, so each use is
-    /// specialised and inlined.
+    /// One concrete overload per width, on purpose: a single generic `<V: SIMD>` version
+    /// (session 13's review) made the default model's draws 3× slower (outside the forward
+    /// 4.1 → 12.6 µs per MCTS token), since `.<` and `replace` on a generic SIMD type go
+    /// through the stdlib's unspecialised lane loops even when the call is inlined.
     @inline(__always)
-    public static func lanewiseMax<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
+    public static func lanewiseMax(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
+        var r = a
+        r.replace(with: b, where: a .< b)
+        return r
+    }
+
+    @inline(__always)
+    public static func lanewiseMax(_ a: SIMD2<Float>, _ b: SIMD2<Float>) -> SIMD2<Float> {
+        var r = a
+        r.replace(with: b, where: a .< b)
+        return r
+    }
+
+    @inline(__always)
+    public static func lanewiseMax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
         var r = a
         r.replace(with: b, where: a .< b)
         return r

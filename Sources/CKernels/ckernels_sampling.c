@@ -4,6 +4,8 @@
 #include "ckernels.h"
 
 #include <immintrin.h>
+#include <math.h>
+#include <string.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define INL static inline __attribute__((always_inline))
@@ -52,4 +54,122 @@ AVX2 double ck_swap_sum(const float *raw, const float *lowered, int count, float
         total += (double)(ea[0] - eb[0]);
     }
     return total;
+}
+
+/* ---- The sampler's one-pass statistics, 16 lanes (SamplingStats.pass in C) ----
+ *
+ * The same numbers as the Swift pass (Kernels/SamplingKernels.swift), bit for bit: every
+ * exponential is Ops.exp's polynomial on the same input, computed 16 lanes at a time, and
+ * the per-chunk sums are added as the Swift SIMD8 accumulators add them (entry i into lane
+ * i mod 8, in index order; the lanes then summed in order from −0), so only the
+ * exponentials' throughput changes: the Swift loop is one dependent 8-lane polynomial at a
+ * time. Needs AVX-512F (ck_avx512_available). */
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define SP_CHUNK 256
+
+/* exp8 on 16 lanes: the same operations in the same order. */
+INL AVX512 __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.f)), _mm512_set1_ps(88.f));
+    const __m512 magic = _mm512_set1_ps(12582912.f);
+    const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504f), magic);
+    const __m512 k = _mm512_sub_ps(t, magic);
+    __m512 r = _mm512_fmadd_ps(k, _mm512_set1_ps(-0.693145751953125f), x);
+    r = _mm512_fmadd_ps(k, _mm512_set1_ps(-1.428606765330187e-06f), r);
+    __m512 p = _mm512_set1_ps(1.f / 720);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.f / 120));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.f / 24));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.f / 6));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(0.5f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.f));
+    const __m512i bits = _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000)),
+                                          _mm512_set1_epi32(127));
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(bits, 23)));
+}
+
+/* Σ of 8 lanes in lane order from −0 (SIMD8<Float>.sum()). */
+INL AVX2 float lane_sum8(__m256 v) {
+    float e[8];
+    _mm256_storeu_ps(e, v);
+    float s = -0.f;
+    for (int l = 0; l < 8; l++) s += e[l];
+    return s;
+}
+
+/* Swift.max(a, b) for floats: b ≥ a ? b : a. */
+INL float swift_max(float a, float b) { return b >= a ? b : a; }
+
+AVX512 int ck_sampling_pass(const float *x, int count, float scale, float *maxes, double *scaled_sums,
+                            double *plain_sums, float window, int32_t *candidates, int capacity, float *exps) {
+    float running = -INFINITY;
+    int found = 0;
+    const __m512 k16 = _mm512_set1_ps(scale);
+    const __m256 k8 = _mm256_set1_ps(scale);
+    float e_buf[SP_CHUNK], p_buf[SP_CHUNK];   /* a chunk's exponentials, added after */
+    for (int start = 0, j = 0; start < count; start += SP_CHUNK, j++) {
+        const int end = start + SP_CHUNK < count ? start + SP_CHUNK : count;
+        const int n = end - start, vec = n / 8 * 8;
+        const float *c = x + start;
+        /* 1. chunk max: exact in any order (vmaxps on the full 8-vectors, then the tail) */
+        __m512 m16 = _mm512_set1_ps(-INFINITY);
+        int i = 0;
+        for (; i + 16 <= vec; i += 16) m16 = _mm512_max_ps(_mm512_loadu_ps(c + i), m16);
+        __m256 m8 = _mm256_max_ps(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m16), 1)), _mm512_castps512_ps256(m16));
+        for (; i < vec; i += 8) m8 = _mm256_max_ps(_mm256_loadu_ps(c + i), m8);
+        const __m128 m4 = _mm_max_ps(_mm256_extractf128_ps(m8, 1), _mm256_castps256_ps128(m8));
+        const __m128 m2 = _mm_max_ps(_mm_movehl_ps(m4, m4), m4);
+        float m = swift_max(_mm_cvtss_f32(m2), _mm_cvtss_f32(_mm_movehdup_ps(m2)));
+        for (; i < n; i++) m = swift_max(m, c[i]);
+        maxes[j] = m;
+        /* 2. exponentials around the chunk max, 16 at a time (tail lanes −∞ → masked to 0) */
+        const __m512 shift16 = _mm512_set1_ps(m);
+        for (i = 0; i + 16 <= vec; i += 16) {
+            const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(c + i), shift16);
+            _mm512_storeu_ps(e_buf + i, exp16(_mm512_mul_ps(d, k16)));
+            if (plain_sums) _mm512_storeu_ps(p_buf + i, exp16(d));
+        }
+        if (i < vec) {   /* one 8-vector left */
+            const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(c + i), _mm256_set1_ps(m));
+            _mm256_storeu_ps(e_buf + i, exp8(_mm256_mul_ps(d, k8)));
+            if (plain_sums) _mm256_storeu_ps(p_buf + i, exp8(d));
+            i += 8;
+        }
+        if (i < n) {
+            const int lanes = n - i;
+            float v[8], mask[8];
+            for (int l = 0; l < 8; l++) { v[l] = l < lanes ? c[i + l] : -INFINITY; mask[l] = l < lanes ? 1.f : 0.f; }
+            const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(v), _mm256_set1_ps(m));
+            const __m256 mk = _mm256_loadu_ps(mask);
+            _mm256_storeu_ps(e_buf + i, _mm256_mul_ps(exp8(_mm256_mul_ps(d, k8)), mk));
+            if (plain_sums) _mm256_storeu_ps(p_buf + i, _mm256_mul_ps(exp8(d), mk));
+        }
+        const int padded = (n + 7) / 8 * 8;
+        /* 3. the sums, in the Swift accumulators' order */
+        __m256 st = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        for (i = 0; i < padded; i += 8) {
+            st = _mm256_add_ps(st, _mm256_loadu_ps(e_buf + i));
+            if (plain_sums) s1 = _mm256_add_ps(s1, _mm256_loadu_ps(p_buf + i));
+        }
+        scaled_sums[j] = (double)lane_sum8(st);
+        if (plain_sums) plain_sums[j] = (double)lane_sum8(s1);
+        if (exps) memcpy(exps + start, e_buf, (size_t)n * sizeof(float));
+        /* 4. candidates near the running max, in index order */
+        running = swift_max(running, m);
+        if (candidates && found >= 0) {
+            const float threshold = running - window;
+            const __m512 t16 = _mm512_set1_ps(threshold);
+            for (i = 0; i < n && found >= 0; ) {
+                if (i + 16 <= n && !_mm512_cmp_ps_mask(_mm512_loadu_ps(c + i), t16, _CMP_GE_OQ)) { i += 16; continue; }
+                const int stop = i + 16 < n ? i + 16 : n;
+                for (; i < stop; i++) {
+                    if (c[i] >= threshold) {
+                        if (found == capacity) { found = -1; break; }
+                        candidates[found++] = start + i;
+                    }
+                }
+            }
+        }
+    }
+    return found;
 }

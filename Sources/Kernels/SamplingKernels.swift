@@ -26,6 +26,26 @@ public enum SamplingStats {
                             plainSums: UnsafeMutablePointer<Double>?,
                             window: Float, candidates: UnsafeMutablePointer<Int32>?, capacity: Int,
                             exps: UnsafeMutablePointer<Float>? = nil) -> Int {
+        if useWidePass {
+            return Int(ck_sampling_pass(x, Int32(count), scale, maxes, scaledSums, plainSums, window, candidates,
+                                        Int32(capacity), exps))
+        }
+        return swiftPass(x, count: count, scale: scale, maxes: maxes, scaledSums: scaledSums, plainSums: plainSums,
+                         window: window, candidates: candidates, capacity: capacity, exps: exps)
+    }
+
+    /// `pass` in C with 16-lane exponentials on AVX-512 CPUs (`ck_sampling_pass`: the same
+    /// bits, ~2.5× the speed on a 49k vocabulary); `SPRIG_SWIFT_SAMPLING=1` keeps this file's
+    /// loop, which the C one is tested against.
+    static let useWidePass = ck_avx512_available() != 0
+        && ProcessInfo.processInfo.environment["SPRIG_SWIFT_SAMPLING"] == nil
+
+    /// The pass in Swift (8 lanes; one dependent exponential polynomial at a time).
+    static func swiftPass(_ x: UnsafePointer<Float>, count: Int, scale: Float,
+                          maxes: UnsafeMutablePointer<Float>, scaledSums: UnsafeMutablePointer<Double>,
+                          plainSums: UnsafeMutablePointer<Double>?,
+                          window: Float, candidates: UnsafeMutablePointer<Int32>?, capacity: Int,
+                          exps: UnsafeMutablePointer<Float>?) -> Int {
         let stored = exps.map { UnsafeMutableRawPointer($0) }
         let raw = UnsafeRawPointer(x)
         var running = -Float.infinity

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Kernels
+import CKernels
 
 /// `SamplingStats.parallelPass` (the row split over the pool) gives the single pass's
 /// per-chunk maxima and sums bit for bit, and exactly the candidates the sampler keeps from
@@ -93,5 +94,70 @@ final class StoredExpsTests: XCTestCase {
                 }
             }
         }
+    }
+}
+
+/// The 16-lane C pass (`ck_sampling_pass`, used on AVX-512 CPUs) is the Swift pass bit for
+/// bit: chunk maxima, both sums, stored exponentials, candidates and their count, for rows
+/// around every vector and chunk edge, temperatures, with and without each output, and a
+/// candidate overflow.
+final class WideSamplingPassTests: XCTestCase {
+    func testWidePassIsTheSwiftPassBitForBit() throws {
+        guard SamplingStats.useWidePass else { throw XCTSkip("needs AVX-512 (the Swift pass runs everywhere else)") }
+        var rng = SplitMix64(seed: 31)
+        var checked = 0
+        for count in [1, 5, 8, 9, 15, 16, 17, 24, 31, 255, 256, 257, 263, 1000, 4096, 10_000, 49_152] {
+            for scale in [Float(1), Float(1 / 0.6), Float(1 / 1.7)] {
+                for (spread, capacity) in [(Float(20), 4096), (Float(0.01), 64)] {   // logit-like; flat (overflows)
+                    var x = (0..<count).map { _ in (Float(Double(rng.next() >> 11) * 0x1.0p-53) - 0.9) * spread }
+                    if count > 3 { x[count / 2] = 7; x[1] = -.infinity; x[2] = 0 }
+                    let chunks = SamplingStats.chunkCount(count)
+                    let window = Float(log(1024.0)) / scale
+                    for outputs in 0..<4 {
+                        let withPlain = outputs & 1 == 1, withExtras = outputs & 2 == 2
+                        func run(_ wide: Bool) -> ([UInt32], [UInt64], [UInt64], [UInt32], [Int32], Int) {
+                            var maxes = [Float](repeating: .nan, count: chunks)
+                            var sT = [Double](repeating: .nan, count: chunks), s1 = sT
+                            var exps = [Float](repeating: .nan, count: count)
+                            var ids = [Int32](repeating: -7, count: capacity)
+                            let found = x.withUnsafeBufferPointer { xb in
+                                maxes.withUnsafeMutableBufferPointer { m in
+                                    sT.withUnsafeMutableBufferPointer { st in
+                                        s1.withUnsafeMutableBufferPointer { p in
+                                            ids.withUnsafeMutableBufferPointer { c in
+                                                exps.withUnsafeMutableBufferPointer { e in
+                                                    let plain = withPlain ? p.baseAddress : nil
+                                                    let cand = withExtras ? c.baseAddress : nil
+                                                    let ex = withExtras ? e.baseAddress : nil
+                                                    return wide
+                                                        ? Int(ck_sampling_pass(xb.baseAddress!, Int32(count), scale, m.baseAddress!,
+                                                                               st.baseAddress!, plain, window, cand, Int32(capacity), ex))
+                                                        : SamplingStats.swiftPass(xb.baseAddress!, count: count, scale: scale,
+                                                                                  maxes: m.baseAddress!, scaledSums: st.baseAddress!,
+                                                                                  plainSums: plain, window: window, candidates: cand,
+                                                                                  capacity: capacity, exps: ex)
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            return (maxes.map(\.bitPattern), sT.map(\.bitPattern), s1.map(\.bitPattern),
+                                    exps.map(\.bitPattern), ids, found)
+                        }
+                        let a = run(true), b = run(false)
+                        let what = "count \(count) scale \(scale) spread \(spread) outputs \(outputs)"
+                        XCTAssertEqual(a.0, b.0, "\(what): chunk maxima")
+                        XCTAssertEqual(a.1, b.1, "\(what): tempered sums")
+                        XCTAssertEqual(a.2, b.2, "\(what): plain sums")
+                        XCTAssertEqual(a.3, b.3, "\(what): stored exponentials")
+                        XCTAssertEqual(a.5, b.5, "\(what): candidate count")
+                        if a.5 > 0 { XCTAssertEqual(a.4[..<a.5], b.4[..<b.5], "\(what): candidates") }
+                        checked += 1
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(checked, 17 * 3 * 2 * 4)
     }
 }

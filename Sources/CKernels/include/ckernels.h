@@ -101,6 +101,12 @@ void ck_q8_tiles(int format, const uint8_t *data, size_t row_bytes, int blocks, 
  * penalty undone for the model's normaliser). AVX2 + FMA. */
 double ck_swap_sum(const float *raw, const float *lowered, int count, float shift);
 
+/* SamplingStats.pass (Kernels/SamplingKernels.swift) with 16-lane exponentials: the same
+ * chunk maxima, sums (in the Swift accumulators' order), stored exponentials and candidates,
+ * bit for bit. plain_sums, candidates and exps may be NULL. Only when ck_avx512_available(). */
+int ck_sampling_pass(const float *x, int count, float scale, float *maxes, double *scaled_sums,
+                     double *plain_sums, float window, int32_t *candidates, int capacity, float *exps);
+
 /* The most query heads ck_attend_group takes in one call. */
 #define CK_ATTENTION_MAX_HEADS 256
 

@@ -9,11 +9,13 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the machine's roofline and Sprig's prefill and batched decode speed.")
 
-    @Argument(help: "What to measure: 'decode' (roofline, prefill and batched decode), 'cache' (a 4-ary search tree over the paged cache) or 'memory' (peak RSS of a large search tree).")
+    @Argument(help: "What to measure: 'decode' (roofline, prefill and batched decode), 'cache' (a 4-ary search tree over the paged cache), 'memory' (peak RSS of a large search tree) or 'search' (where seeded searches' wall time goes: the forward vs everything else).")
     var target: String = "decode"
 
-    @Option(name: .long, help: "GGUF file or Hugging Face folder.")
-    var model: String
+    @Option(name: .long, help: "GGUF file or Hugging Face folder (default: the embedded model).")
+    var model: String?
+
+    @OptionGroup var searchOptions: BenchSearchOptions
 
     @Option(name: .long, help: "Sequence counts to decode together (comma-separated).")
     var sequences: String = "1,4,16"
@@ -45,7 +47,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "memory: tokens per child.")
     var childTokens: Int = 1024
 
-    @Option(name: .long, help: "memory: KV pool size, e.g. 4GiB (default: sized to the tree).")
+    @Option(name: .long, help: "memory, search: KV pool size, e.g. 4GiB (default: sized to the tree; search: 2GiB).")
     var kvMemory: String?
 
     @Flag(name: .long, help: "Expand quantized weights to f32 first.")
@@ -57,7 +59,7 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard ["decode", "cache", "memory"].contains(target) else { throw ValidationError("unknown bench target '\(target)' (decode, cache, memory)") }
+        guard ["decode", "cache", "memory", "search"].contains(target) else { throw ValidationError("unknown bench target '\(target)' (decode, cache, memory, search)") }
         guard treeTokens > 0, children > 0, childTokens > 0 else { throw ValidationError("--tree-tokens, --children and --child-tokens must be positive") }
         if let k = kvMemory, ByteSize.parse(k) == nil { throw ValidationError("--kv-memory must be a size such as 4GiB") }
         guard steps > 0, prompt > 0, context > 0 else { throw ValidationError("--steps, --prompt and --context must be positive") }
@@ -82,7 +84,8 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try CLI.loadModel(model, dequantize: f32)
+        if target == "search" { return try runSearch() }
+        let loaded = try CLI.loadModel(try CLI.modelPath(model), dequantize: f32)
         loaded.activationPrecision = activationOptions.precision(default: .q8)
         if target == "cache" { return try runCache(loaded) }
         if target == "memory" { return try runMemory(loaded) }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Sprig
 
 /// One finished run of the `sprig` executable.
 struct CLIRun {
@@ -165,6 +166,40 @@ final class CLIHarnessTests: XCTestCase {
             XCTAssertEqual(try XCTUnwrap(f["roofline_step_s"] as? Double), bound, accuracy: bound * 1e-9)
             XCTAssertEqual(try XCTUnwrap(f["roofline_fraction"] as? Double), bound / step, accuracy: 1e-9 * bound / step)
             XCTAssertEqual(try XCTUnwrap(f["tokens_per_s"] as? Double), n / step, accuracy: 1e-6 * n / step)
+        }
+    }
+
+    /// `sprig bench search --json` on the embedded model: one figure per strategy in the order
+    /// given, the outside share split exactly into sampling and tree, every search's tokens
+    /// within its budget, and an answer per search.
+    func testBenchSearchReportsWhereTheWallTimeWent() throws {
+        guard DefaultModel.locate() != nil else { throw XCTSkip("Models/sprig-mult-band not found") }
+        let r = try SprigCLI.run(["bench", "search", "--strategies", "best-of-n,mcts", "--searches", "2", "--budget", "1500",
+                                  "--json"], timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let d = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(d["question"] as? String, "What is 4821 * 37?")
+        let figures = try XCTUnwrap(d["search"] as? [[String: Any]])
+        XCTAssertEqual(figures.compactMap { $0["strategy"] as? String }, ["best-of-n", "mcts"])
+        for f in figures {
+            let what = f["strategy"] as? String ?? "?"
+            XCTAssertEqual(f["searches"] as? Int, 2, what)
+            let tokens = try XCTUnwrap(f["tokens"] as? Int)
+            XCTAssertTrue((1...3000).contains(tokens), "\(what): \(tokens) tokens for two searches of 1500")
+            let outside = try XCTUnwrap(f["outside_model_share"] as? Double)
+            let sampling = try XCTUnwrap(f["sampling_share"] as? Double), tree = try XCTUnwrap(f["tree_share"] as? Double)
+            XCTAssertTrue(outside > 0 && outside < 1, "\(what): \(outside)")
+            XCTAssertEqual(outside, sampling + tree, accuracy: 1e-9, "\(what): outside = sampling + tree")
+            for key in ["warm_outside_model_share", "first_outside_model_share"] {
+                let v = try XCTUnwrap(f[key] as? Double, key)
+                XCTAssertTrue(v > 0 && v < 1, "\(what) \(key): \(v)")
+            }
+            XCTAssertGreaterThan(try XCTUnwrap(f["forward_us_per_token"] as? Double), 0)
+            XCTAssertGreaterThan(try XCTUnwrap(f["outside_us_per_token"] as? Double), 0)
+            let kv = try XCTUnwrap(f["kv_overhead"] as? Double)
+            XCTAssertTrue(kv >= 1 && kv < 1.5, "\(what): KV overhead \(kv)")
+            let answers = try XCTUnwrap(f["answers"] as? [String: Int])
+            XCTAssertEqual(answers.values.reduce(0, +), 2, what)
         }
     }
 }

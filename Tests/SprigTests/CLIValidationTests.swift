@@ -341,5 +341,9 @@ final class CLIValidationTests: XCTestCase {
         try assertCleanFailure(["bench", "frobnicate", "--model", model], mentions: "unknown bench target 'frobnicate'")
         // The cache benchmark's 200-token prompt does not fit 128 positions.
         try assertCleanFailure(["bench", "cache", "--model", model], mentions: "context of 128")
+        try assertCleanFailure(["bench", "search", "--model", model, "--searches", "0"], mentions: "--searches")
+        try assertCleanFailure(["bench", "search", "--model", model, "--strategies", "mcts,frob"], mentions: "unknown strategy 'frob'")
+        try assertCleanFailure(["bench", "search", "--model", model, "--strategies", ","], mentions: "--strategies")
+        try assertCleanFailure(["bench", "search", "--model", model, "--budget", "0"], mentions: "--budget")
     }
 }

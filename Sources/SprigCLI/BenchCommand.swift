@@ -127,6 +127,10 @@ struct BenchCommand: ParsableCommand {
             for f in figures {
                 print(String(format: "decode N=%2d: %7.1f tok/s total, %.0f%% of roofline", f.sequences, f.tokensPerSecond, f.rooflineFraction * 100))
             }
+            if loaded.weightBytes <= WorkerPool.shared.threadCount * CacheSizes.l2Bytes {
+                // The roofline's bandwidth is DRAM's (a buffer larger than any cache).
+                print("note: the weights fit in the cores' L2 caches, so steps need not stream them from memory and fractions above 100% are possible")
+            }
         }
     }
 }

@@ -35,8 +35,8 @@ public enum SamplingStats {
     }
 
     /// `pass` in C with 16-lane exponentials on AVX-512 CPUs (`ck_sampling_pass`: the same
-    /// bits, ~2.5× the speed on a 49k vocabulary); `SPRIG_SWIFT_SAMPLING=1` keeps this file's
-    /// loop, which the C one is tested against.
+    /// bits; SmolLM2 searches spent 67–83 instead of 94–136 µs a token outside the forward);
+    /// `SPRIG_SWIFT_SAMPLING=1` keeps this file's loop, which the C one is tested against.
     static let useWidePass = ck_avx512_available() != 0
         && ProcessInfo.processInfo.environment["SPRIG_SWIFT_SAMPLING"] == nil
 

@@ -8,13 +8,13 @@ struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate", abstract: "Generate text from a prompt (no search).")
 
-    @Option(name: .long, help: "GGUF file or Hugging Face model folder.")
-    var model: String
+    @Option(name: .long, help: "GGUF file or Hugging Face model folder (default: the embedded model).")
+    var model: String?
 
     @Option(name: .long, help: "Prompt text.")
     var prompt: String
 
-    @Flag(name: .long, help: "Wrap the prompt as a user turn in the model's chat template.")
+    @Flag(name: .long, help: "Wrap the prompt as a user turn in the model's chat template (a task model with a sprig.json: its own prompt).")
     var chat = false
 
     @Option(name: .long, help: "Maximum new tokens.")
@@ -52,13 +52,21 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let lm = try CLI.run { () throws(SprigError) in try LanguageModel.load(path: model) }
+        let path = try CLI.modelPath(model)
+        let lm = try CLI.run { () throws(SprigError) in try LanguageModel.load(path: path) }
         lm.transformer.activationPrecision = activationOptions.precision(default: .f32)
         if verbose {
-            CLI.progress(String(format: "loaded %@ in %.2f s (%.1f MB of weights, peak RSS %.0f MB)", model, lm.loadSeconds,
+            CLI.progress(String(format: "loaded %@ in %.2f s (%.1f MB of weights, peak RSS %.0f MB)", path, lm.loadSeconds,
                                 Double(lm.transformer.weightBytes) / 1e6, Double(Allocator.peakResidentBytes) / 1e6))
         }
-        let text = chat ? lm.tokenizer.chatPrompt(user: prompt) : prompt
+        // A task model (sprig.json beside it, as the embedded default) was trained on its own
+        // prompt, not on the chat template: --chat shows it that one, as `search` does.
+        let format = chat ? try CLI.run { () throws(SprigError) in try TaskFormat.load(modelPath: path) } : nil
+        let text = try CLI.run { () throws(SprigError) -> String in
+            guard chat else { return prompt }
+            guard let format else { return lm.tokenizer.chatPrompt(user: prompt) }
+            return try format.prompt(for: prompt, chatPrompt: { lm.tokenizer.chatPrompt(user: $0) })
+        }
         let sampling = SamplingParameters(temperature: temperature, topP: topP, topK: topK,
                                           repetitionPenalty: repetitionPenalty)
         let stream = !json
@@ -72,6 +80,8 @@ struct GenerateCommand: ParsableCommand {
             try CLI.printJSON(GenerateJSON(ids: result.ids, text: result.text))
         } else {
             print("")
+            // The task's own reading of the text (the default model writes its digits reversed).
+            if let format, let answer = format.extractor(for: prompt).answer(in: result.text) { CLI.progress("answer: \(answer)") }
         }
         if verbose {
             CLI.progress(String(format: "%d prompt tokens, %d generated in %.2f s, decode %.1f tok/s, stop: %@, peak RSS %.0f MB",

@@ -7,8 +7,8 @@ struct LogitsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logits", abstract: "Run token ids through the model and print the logits at every position.")
 
-    @Option(name: .long, help: "GGUF file or Hugging Face model folder.")
-    var model: String
+    @Option(name: .long, help: "GGUF file or Hugging Face model folder (default: the embedded model).")
+    var model: String?
 
     @Option(name: .long, help: "Comma-separated token ids, e.g. 1,2,3.")
     var tokens: String
@@ -33,7 +33,7 @@ struct LogitsCommand: ParsableCommand {
 
     func run() throws {
         let ids = try parsedTokens()
-        let transformer = try CLI.loadModel(model)
+        let transformer = try CLI.loadModel(try CLI.modelPath(model))
         let cache = transformer.makeCache(memoryBytes: (ids.count + 64) * transformer.kvLayout().bytesPerToken + (1 << 20))
         let seq = cache.createSequence()
         let out = try CLI.run { () throws(TransformerError) in

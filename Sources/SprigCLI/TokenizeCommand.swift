@@ -6,8 +6,8 @@ struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize", abstract: "Turn text into token ids with a model's tokenizer.")
 
-    @Option(name: .long, help: "GGUF file, model folder, or folder with tokenizer.json.")
-    var model: String
+    @Option(name: .long, help: "GGUF file, model folder, or folder with tokenizer.json (default: the embedded model).")
+    var model: String?
 
     @Option(name: .long, help: "Text to tokenize.")
     var text: String?
@@ -33,7 +33,8 @@ struct TokenizeCommand: ParsableCommand {
         } else {
             input = text ?? ""
         }
-        let tokenizer = try CLI.run { () throws(SprigError) in try LanguageModel.loadTokenizer(path: model) }
+        let path = try CLI.modelPath(model)
+        let tokenizer = try CLI.run { () throws(SprigError) in try LanguageModel.loadTokenizer(path: path) }
         let ids = tokenizer.encode(input)
         if json {
             try CLI.printJSON(["ids": ids])

@@ -202,4 +202,26 @@ final class CLIHarnessTests: XCTestCase {
             XCTAssertEqual(answers.values.reduce(0, +), 2, what)
         }
     }
+
+    /// With no --model, `generate`, `tokenize` and `logits` use the embedded default; its
+    /// `--chat` prompt is the task's own (sprig.json), so greedy decoding answers, and the
+    /// task's reading of the reversed digits is shown.
+    func testDefaultModelWithoutModelFlag() throws {
+        guard DefaultModel.locate() != nil else { throw XCTSkip("Models/sprig-mult-band not found") }
+        let g = try SprigCLI.run(["generate", "--prompt", "What is 4821 * 37?", "--chat", "--max-tokens", "200"], timeout: 120)
+        XCTAssertEqual(g.status, 0, g.stderr)
+        XCTAssertTrue(g.stdout.contains("</think>"), g.stdout)
+        XCTAssertTrue(g.stderr.contains("answer: 178377"), g.stderr)
+        let bad = try SprigCLI.run(["generate", "--prompt", "What is 2+2?", "--chat"], timeout: 120)
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("multiplication"), bad.stderr)
+        let t = try SprigCLI.run(["tokenize", "--text", "12 * 34", "--json"], timeout: 60)
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertTrue(t.stdout.contains("\"ids\""), t.stdout)
+        let l = try SprigCLI.run(["logits", "--tokens", "1,2,3", "--json"], timeout: 60)
+        XCTAssertEqual(l.status, 0, l.stderr)
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(l.stdout.utf8)) as? [String: [[Double]]])["logits"]
+        XCTAssertEqual(rows?.count, 3)
+        XCTAssertEqual(rows?.first?.count, 263, "the default model's vocabulary")
+    }
 }

@@ -22,6 +22,9 @@ extension ModelPolicy {
         var fed = false
         /// The token fed to the next forward ([1]; rewritten in place every step).
         var input = [0]
+        /// Time in the SPRM head during this extend (added to the policy's after the draws:
+        /// lanes may be drawn on pool threads).
+        var scoringNanoseconds: UInt64 = 0
     }
 
     /// The chunk's text, from its tokens (a stop token ends it and is not text).
@@ -99,7 +102,9 @@ extension ModelPolicy {
                 lane.branch.nextHidden.withUnsafeBufferPointer { observe(lane.id, index, $0) }
             }
             if let s = scorer {
+                let start = DispatchTime.now().uptimeNanoseconds
                 lane.chunk.stepScores.append(lane.branch.nextHidden.withUnsafeBufferPointer { s.score(hidden: $0) })
+                lane.scoringNanoseconds &+= DispatchTime.now().uptimeNanoseconds - start
             } else {
                 // No SPRM head: the policy's own confidence in the step (geometric
                 // mean token probability) stands in for the process score.

@@ -50,6 +50,8 @@ public final class ModelPolicy: SearchPolicy {
     /// passes: the rest is sampling, step detection, SPRM scoring and bookkeeping.
     public private(set) var extendSeconds = 0.0
     public private(set) var forwardSeconds = 0.0
+    /// SPRM head evaluations during extends (a part of extend time outside forwards).
+    public private(set) var scoringSeconds = 0.0
     /// The cache's accounting when it held the most blocks so far (see `SearchKV`).
     public private(set) var fullestKV: KVStats?
     private var nextKVSnapshot = 0   // blocks in use that trigger the next snapshot
@@ -189,6 +191,7 @@ public final class ModelPolicy: SearchPolicy {
         }
         for i in ids.indices { keepLogits(i) }
         for i in lanes.indices { Self.decodeText(&lanes[i]) }
+        scoringSeconds += Double(lanes.reduce(UInt64(0)) { $0 &+ $1.scoringNanoseconds }) / 1e9
         for lane in lanes { branches[lane.id.raw] = lane.branch }
         let used = cache.pool.usedCount
         if used > nextKVSnapshot {

@@ -26,6 +26,8 @@ public struct SearchBenchmark {
         public var firstOutsideModelShare: Double
         /// Sampling, step detection and SPRM scoring (inside extends, outside forwards).
         public var samplingShare: Double
+        /// The part of `samplingShare` in the SPRM head.
+        public var scoringShare: Double
         /// The strategy's own bookkeeping (outside extends).
         public var treeShare: Double
         /// Per generated token, searches after the first.
@@ -39,7 +41,7 @@ public struct SearchBenchmark {
         enum CodingKeys: String, CodingKey {
             case strategy, searches, tokens, wallSeconds = "wall_s", outsideModelShare = "outside_model_share"
             case warmOutsideModelShare = "warm_outside_model_share", firstOutsideModelShare = "first_outside_model_share"
-            case samplingShare = "sampling_share", treeShare = "tree_share"
+            case samplingShare = "sampling_share", scoringShare = "sprm_share", treeShare = "tree_share"
             case forwardMicrosecondsPerToken = "forward_us_per_token", outsideMicrosecondsPerToken = "outside_us_per_token"
             case kvOverhead = "kv_overhead", answers
         }
@@ -75,6 +77,7 @@ public struct SearchBenchmark {
             warmOutsideModelShare: share(warm.map(outside), warm.map(\.wallSeconds)),
             firstOutsideModelShare: timings.first?.outsideModelFraction ?? 0,
             samplingShare: share(timings.map { max(0, $0.extendSeconds - $0.forwardSeconds) }, walls),
+            scoringShare: share(timings.map(\.scoringSeconds), walls),
             treeShare: share(timings.map { max(0, $0.wallSeconds - $0.extendSeconds - $0.prefillSeconds) }, walls),
             forwardMicrosecondsPerToken: micro(perToken.map(\.forwardSeconds).reduce(0, +)),
             outsideMicrosecondsPerToken: micro(perToken.map(outside).reduce(0, +)),

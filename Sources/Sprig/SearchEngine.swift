@@ -125,7 +125,8 @@ public final class SearchEngine: @unchecked Sendable {
             let prefill = Date().timeIntervalSince(start)
             result = try config.makeStrategy().run(policy: wrap?(policy) ?? policy, context: context)
             lastTiming = SearchTiming(wallSeconds: Date().timeIntervalSince(start), prefillSeconds: prefill,
-                                      extendSeconds: policy.extendSeconds, forwardSeconds: policy.forwardSeconds)
+                                      extendSeconds: policy.extendSeconds, forwardSeconds: policy.forwardSeconds,
+                                      scoringSeconds: policy.scoringSeconds)
             lastKV = policy.fullestKV.map { SearchKV($0, bytesPerToken: pool.layout.bytesPerToken) }
         }
         // Strategies release every branch and the policy frees its prompt; anything
@@ -144,12 +145,16 @@ public struct SearchTiming: Codable, Sendable {
     public var extendSeconds: Double
     /// Transformer forward passes during extends.
     public var forwardSeconds: Double
+    /// SPRM head evaluations during extends (inside `extendSeconds`, outside forwards).
+    public var scoringSeconds: Double
 
-    public init(wallSeconds: Double, prefillSeconds: Double, extendSeconds: Double, forwardSeconds: Double) {
+    public init(wallSeconds: Double, prefillSeconds: Double, extendSeconds: Double, forwardSeconds: Double,
+                scoringSeconds: Double = 0) {
         self.wallSeconds = wallSeconds
         self.prefillSeconds = prefillSeconds
         self.extendSeconds = extendSeconds
         self.forwardSeconds = forwardSeconds
+        self.scoringSeconds = scoringSeconds
     }
 
     /// Share of wall time outside the model's forward passes (sampling, SPRM scoring,
@@ -159,6 +164,8 @@ public struct SearchTiming: Codable, Sendable {
     public var modelFraction: Double { share(forwardSeconds + prefillSeconds) }
     /// Share inside extends but outside forwards: sampling, step detection, SPRM scoring.
     public var samplingFraction: Double { share(extendSeconds - forwardSeconds) }
+    /// The part of `samplingFraction` in the SPRM head.
+    public var scoringFraction: Double { share(scoringSeconds) }
     /// Share outside extends and the prefill: the strategy's tree bookkeeping.
     public var treeFraction: Double { share(wallSeconds - extendSeconds - prefillSeconds) }
 
@@ -168,6 +175,7 @@ public struct SearchTiming: Codable, Sendable {
         case wallSeconds = "wall_s", prefillSeconds = "prefill_s", extendSeconds = "extend_s"
         case forwardSeconds = "forward_s", modelShare = "model_share", outsideModelShare = "outside_model_share"
         case samplingShare = "sampling_share", treeShare = "tree_share"
+        case scoringSeconds = "sprm_s", scoringShare = "sprm_share"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -175,10 +183,11 @@ public struct SearchTiming: Codable, Sendable {
         self.init(wallSeconds: try c.decode(Double.self, forKey: .wallSeconds),
                   prefillSeconds: try c.decode(Double.self, forKey: .prefillSeconds),
                   extendSeconds: try c.decode(Double.self, forKey: .extendSeconds),
-                  forwardSeconds: try c.decode(Double.self, forKey: .forwardSeconds))
+                  forwardSeconds: try c.decode(Double.self, forKey: .forwardSeconds),
+                  scoringSeconds: try c.decodeIfPresent(Double.self, forKey: .scoringSeconds) ?? 0)
     }
 
-    /// The four times and the shares derived from them.
+    /// The five times and the shares derived from them.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(wallSeconds, forKey: .wallSeconds)
@@ -189,5 +198,7 @@ public struct SearchTiming: Codable, Sendable {
         try c.encode(outsideModelFraction, forKey: .outsideModelShare)
         try c.encode(samplingFraction, forKey: .samplingShare)
         try c.encode(treeFraction, forKey: .treeShare)
+        try c.encode(scoringSeconds, forKey: .scoringSeconds)
+        try c.encode(scoringFraction, forKey: .scoringShare)
     }
 }

@@ -61,10 +61,10 @@ extension BenchCommand {
             }
             figures.append(f)
             if !json {
-                print(String(format: "%@: %d searches, %d tokens, %.2f s; outside the forward %.1f%% (first search %.1f%%, later %.1f%%: sampling and SPRM %.1f%%, tree %.1f%%); %.1f µs forward and %.2f µs outside per token; KV %.3f× the distinct tokens",
+                print(String(format: "%@: %d searches, %d tokens, %.2f s; outside the forward %.1f%% (first search %.1f%%, later %.1f%%: sampling and SPRM %.1f%% (SPRM %.2f%%), tree %.1f%%); %.1f µs forward and %.2f µs outside per token; KV %.3f× the distinct tokens",
                              f.strategy, f.searches, f.tokens, f.wallSeconds, 100 * f.outsideModelShare,
                              100 * f.firstOutsideModelShare, 100 * f.warmOutsideModelShare, 100 * f.samplingShare,
-                             100 * f.treeShare, f.forwardMicrosecondsPerToken, f.outsideMicrosecondsPerToken, f.kvOverhead))
+                             100 * f.scoringShare, 100 * f.treeShare, f.forwardMicrosecondsPerToken, f.outsideMicrosecondsPerToken, f.kvOverhead))
             }
         }
         if json { try CLI.printJSON(SearchBenchReport(question: o.question, search: figures)) }

@@ -144,9 +144,10 @@ struct SearchCommand: ParsableCommand {
         if !quiet {
             CLI.status(nil)
             if let t = engine.lastTiming {
-                CLI.progress(String(format: "time %.2f s: model %.1f%% (prefill %.3f s, forward %.2f s), outside the model %.1f%% (sampling and SPRM %.1f%%, tree %.1f%%)",
+                CLI.progress(String(format: "time %.2f s: model %.1f%% (prefill %.3f s, forward %.2f s), outside the model %.1f%% (sampling and SPRM %.1f%%, of which SPRM %.2f%%; tree %.1f%%)",
                                     t.wallSeconds, 100 * t.modelFraction, t.prefillSeconds, t.forwardSeconds,
-                                    100 * t.outsideModelFraction, 100 * t.samplingFraction, 100 * t.treeFraction))
+                                    100 * t.outsideModelFraction, 100 * t.samplingFraction, 100 * t.scoringFraction,
+                                    100 * t.treeFraction))
             }
             if let kv = engine.lastKV {
                 CLI.progress(String(format: "KV at its fullest: %.1f MB for %d distinct tokens (%.3f × their bytes; %.1f MB without sharing)",

@@ -190,6 +190,8 @@ final class CLIHarnessTests: XCTestCase {
             let sampling = try XCTUnwrap(f["sampling_share"] as? Double), tree = try XCTUnwrap(f["tree_share"] as? Double)
             XCTAssertTrue(outside > 0 && outside < 1, "\(what): \(outside)")
             XCTAssertEqual(outside, sampling + tree, accuracy: 1e-9, "\(what): outside = sampling + tree")
+            let scoring = try XCTUnwrap(f["sprm_share"] as? Double)
+            XCTAssertTrue(scoring > 0 && scoring < sampling, "\(what): the SPRM head scores steps, a part of sampling: \(scoring)")
             for key in ["warm_outside_model_share", "first_outside_model_share"] {
                 let v = try XCTUnwrap(f[key] as? Double, key)
                 XCTAssertTrue(v > 0 && v < 1, "\(what) \(key): \(v)")

@@ -29,6 +29,9 @@ final class SearchJSONTests: XCTestCase {
         XCTAssertEqual(model + outside, 1, accuracy: 1e-12)
         XCTAssertEqual(sampling + tree, outside, accuracy: 1e-12)
         XCTAssertEqual(sampling, (extend - forward) / wall, accuracy: 1e-12)
+        let scoring = try XCTUnwrap(t["sprm_s"]), scoringShare = try XCTUnwrap(t["sprm_share"])
+        XCTAssertEqual(scoringShare, scoring / wall, accuracy: 1e-12)
+        XCTAssertTrue(scoring >= 0 && scoring <= extend - forward, "the SPRM head runs inside extends, outside forwards")
 
         // The cache when it was fullest: whole blocks of the layout's bytes per token, at least
         // the stored rows' bytes (less only if rows were counted twice), sharing saving bytes.

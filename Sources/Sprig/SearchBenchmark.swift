@@ -47,13 +47,16 @@ public struct SearchBenchmark {
         }
     }
 
-    /// Runs `searches` searches of `question` with `config`, seeds 1…searches.
-    public func run(question: String, config: SearchConfig, searches: Int) throws -> Figure {
+    /// Runs `searches` searches of `question` with `config`, seeds 1…searches; `onSearch`
+    /// hears the number of each search as it starts (outside its timed window).
+    public func run(question: String, config: SearchConfig, searches: Int,
+                    onSearch: ((Int) -> Void)? = nil) throws -> Figure {
         precondition(searches > 0, "at least one search")
         var timings: [SearchTiming] = [], tokens: [Int] = []
         var kv = 0.0
         var answers: [String: Int] = [:]
         for seed in 1...searches {
+            onSearch?(seed)
             let r = try engine.search(question: question, config: config, seed: UInt64(seed))
             guard let t = engine.lastTiming else { continue }
             timings.append(t)

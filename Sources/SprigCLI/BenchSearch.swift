@@ -55,11 +55,16 @@ extension BenchCommand {
             // As `sprig search`: the paper's 1024-token children do not fit a small model's context.
             if preset.strategy == .mcts && preset.mcts.childTokens >= context { preset.mcts.childTokens = context - 1 }
             let f = try CLI.run { () throws(SprigError) in
-                do { return try bench.run(question: o.question, config: preset, searches: o.searches) } catch let e as SprigError {
+                do {
+                    return try bench.run(question: o.question, config: preset, searches: o.searches) { k in
+                        CLI.status("\(preset.strategy.rawValue): search \(k)/\(o.searches)")
+                    }
+                } catch let e as SprigError {
                     throw e
                 } catch { throw SprigError.invalidArgument("\(error)") }
             }
             figures.append(f)
+            CLI.status(nil)
             if !json {
                 print(String(format: "%@: %d searches, %d tokens, %.2f s; outside the forward %.1f%% (first search %.1f%%, later %.1f%%: sampling and SPRM %.1f%% (SPRM %.2f%%), tree %.1f%%); %.1f µs forward and %.2f µs outside per token; KV %.3f× the distinct tokens",
                              f.strategy, f.searches, f.tokens, f.wallSeconds, 100 * f.outsideModelShare,

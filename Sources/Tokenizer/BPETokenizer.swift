@@ -22,6 +22,10 @@ public final class BPETokenizer: @unchecked Sendable {
     /// Bytes of token `id` are tokenBytes[offsets[id]..<offsets[id + 1]]; [vocabSize + 1].
     private let bytesFlat: [UInt8]
     private let offsets: [Int32]
+    /// [vocabSize] the byte of each `<0xXX>` token under a ByteFallback decoder, −1 for
+    /// other tokens; empty when the decoder has no ByteFallback (runs of byte tokens are
+    /// then plain bytes, or spellings).
+    private let fallbackBytes: [Int16]
 
     /// One more than the highest id of the vocabulary or of an added token
     /// (Hugging Face's vocabulary size with added tokens; a model's embedding may be larger).
@@ -136,6 +140,8 @@ public final class BPETokenizer: @unchecked Sendable {
         }
         bytesFlat = flat
         self.offsets = offsets
+        fallbackBytes = spec.decoding.byteFallback && !spec.decoding.byteLevel
+            ? spellings.map { s in s.flatMap { spec.decoding.byteToken($0) }.map(Int16.init) ?? -1 } : []
         vocabSize = maxID + 1
 
         var byteIDs = [Int32](repeating: -1, count: 256)
@@ -277,7 +283,9 @@ public final class BPETokenizer: @unchecked Sendable {
     }
 
     /// Text of `ids`; bytes that are not valid UTF-8 become U+FFFD (one per
-    /// maximal invalid subsequence, like Rust's from_utf8_lossy). Unknown ids are skipped.
+    /// maximal invalid subsequence, like Rust's from_utf8_lossy), except under a ByteFallback
+    /// decoder: there a run of `<0xXX>` tokens that is not valid UTF-8 becomes one U+FFFD per
+    /// token, as Hugging Face's decoder writes it. Unknown ids are skipped.
     /// SentencePiece decoders drop the leading space their encoder put in (see `DecodeRules`).
     public func decode(_ ids: [Int]) -> String {
         decode(ids, skipSpecialTokens: false)
@@ -288,7 +296,14 @@ public final class BPETokenizer: @unchecked Sendable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ids.count * 4)
         var first = true
+        var run: [UInt8] = []   // consecutive byte-fallback tokens' bytes
         for id in ids where !(skipSpecialTokens && specialIDs.contains(id)) {
+            if let b = fallbackByte(id) {
+                run.append(b)
+                first = false
+                continue
+            }
+            Self.appendByteRun(&run, to: &bytes)
             if first && decoding.dropFirstTokenSpaces {
                 bytes += tokenBytes(id).filter { $0 != 0x20 }
             } else {
@@ -296,8 +311,32 @@ public final class BPETokenizer: @unchecked Sendable {
             }
             first = false
         }
+        Self.appendByteRun(&run, to: &bytes)
         let strip = min(decoding.stripLeadingSpaces, bytes.prefix { $0 == 0x20 }.count)
         return String(decoding: bytes[strip...], as: UTF8.self)
+    }
+
+    /// The byte `id` stands for under a ByteFallback decoder (a `<0xXX>` token), else nil.
+    @inline(__always)
+    func fallbackByte(_ id: Int) -> UInt8? {
+        guard id >= 0, id < fallbackBytes.count, fallbackBytes[id] >= 0 else { return nil }
+        return UInt8(fallbackBytes[id])
+    }
+
+    /// Whether runs of byte tokens are decoded as runs (a ByteFallback decoder).
+    var decodesByteRuns: Bool { !fallbackBytes.isEmpty }
+
+    /// Hugging Face's ByteFallback: a run of byte tokens is its bytes when they are valid
+    /// UTF-8, else one U+FFFD per token (a valid character inside an invalid run goes too).
+    /// Appends the run to `out` and empties it.
+    static func appendByteRun(_ run: inout [UInt8], to out: inout [UInt8]) {
+        guard !run.isEmpty else { return }
+        if Array(String(decoding: run, as: UTF8.self).utf8) == run {
+            out += run
+        } else {
+            for _ in run { out += [0xEF, 0xBF, 0xBD] }
+        }
+        run.removeAll(keepingCapacity: true)
     }
 
     /// Raw bytes of one token (added tokens: their UTF-8 text); empty for unknown ids.

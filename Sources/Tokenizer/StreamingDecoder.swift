@@ -9,6 +9,9 @@ public struct StreamingDecoder {
     /// Leading spaces still to cut (a SentencePiece decoder's Strip), until other text comes.
     private var stripSpaces: Int
     private var first = true
+    /// A run of byte-fallback tokens' bytes, held whole: under a ByteFallback decoder the
+    /// run is text only if all of it is valid UTF-8 (`BPETokenizer.appendByteRun`).
+    private var run: [UInt8] = []
 
     public init(tokenizer: BPETokenizer) {
         self.tokenizer = tokenizer
@@ -17,17 +20,19 @@ public struct StreamingDecoder {
 
     /// The text completed by token `id` (may be empty).
     public mutating func append(_ id: Int) -> String {
+        if let b = tokenizer.fallbackByte(id) {
+            run.append(b)
+            first = false
+            return ""
+        }
+        BPETokenizer.appendByteRun(&run, to: &pending)
         if first && tokenizer.decoding.dropFirstTokenSpaces {
             pending += tokenizer.tokenBytes(id).filter { $0 != 0x20 }
         } else {
             tokenizer.appendBytes(id, to: &pending)
         }
         first = false
-        if stripSpaces > 0 {
-            let spaces = min(stripSpaces, pending.prefix { $0 == 0x20 }.count)
-            pending.removeFirst(spaces)
-            stripSpaces = pending.isEmpty ? stripSpaces - spaces : 0
-        }
+        stripLeadingSpaces()
         let keep = Self.incompleteTailLength(pending)
         let cut = pending.count - keep
         guard cut > 0 else { return "" }
@@ -40,6 +45,10 @@ public struct StreamingDecoder {
     /// made with one conversion instead of one per token.
     public mutating func append(contentsOf ids: ArraySlice<Int>) -> String {
         var text = ""
+        if tokenizer.decodesByteRuns {   // byte runs are decided token by token
+            for id in ids { text += append(id) }
+            return text
+        }
         var rest = ids
         // The first token's own rules (a SentencePiece decoder's first-token spaces) go one by one.
         while let id = rest.first, first || stripSpaces > 0 {
@@ -58,8 +67,20 @@ public struct StreamingDecoder {
 
     /// Whatever is held back, with an unfinished character as U+FFFD.
     public mutating func finish() -> String {
+        if !run.isEmpty {
+            BPETokenizer.appendByteRun(&run, to: &pending)
+            stripLeadingSpaces()
+        }
         defer { pending.removeAll() }
         return pending.isEmpty ? "" : String(decoding: pending, as: UTF8.self)
+    }
+
+    /// A SentencePiece decoder's Strip: leading spaces cut until other text comes.
+    private mutating func stripLeadingSpaces() {
+        guard stripSpaces > 0 else { return }
+        let spaces = min(stripSpaces, pending.prefix { $0 == 0x20 }.count)
+        pending.removeFirst(spaces)
+        stripSpaces = pending.isEmpty ? stripSpaces - spaces : 0
     }
 
     /// Length of the suffix of `bytes` that is a proper prefix of a valid UTF-8

@@ -37,5 +37,12 @@ final class SentencePieceGGUFTests: XCTestCase {
             // is what the model's tokenizer.json decoder gives too.
             XCTAssertEqual(tok.decode(c.llama_cpp.ids), c.llama_cpp.detok_c, c.text.debugDescription)
         }
+        // Runs of byte tokens (invalid ones too) read as the model's tokenizer.json decoder
+        // (Replace, ByteFallback, Fuse, Strip) reads them.
+        struct Decode: Decodable { let ids: [Int]; let legacy: String }
+        struct Decodes: Decodable { let cases: [Decode] }
+        let decodes = try JSONDecoder().decode(Decodes.self, from: Data(contentsOf: fixtures.appendingPathComponent("spm_decode_reference.json")))
+        XCTAssertEqual(decodes.cases.count, 52)
+        for c in decodes.cases { XCTAssertEqual(tok.decode(c.ids), c.legacy, "\(c.ids)") }
     }
 }

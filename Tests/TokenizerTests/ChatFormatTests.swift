@@ -38,6 +38,43 @@ final class ChatFormatTests: XCTestCase {
         XCTAssertEqual(ChatFormat.plain.prompt(user: "What is 2 * 3?", system: nil), "What is 2 * 3?")
     }
 
+    /// Llama 3.1's template opens every prompt with a dated system block (its fallback date
+    /// unless it asks strftime_now, as Llama 3.2's does); the system message goes inside it.
+    func testLlama31DatedSystemBlock() {
+        let l31 = #"""
+        {{- bos_token }}
+        {%- if not date_string is defined %}
+            {%- set date_string = "26 Jul 2024" %}
+        {%- endif %}
+        {{- "<|start_header_id|>system<|end_header_id|>\n\n" }}
+        {{- "Cutting Knowledge Date: December 2023\n" }}
+        {{- "Today Date: " + date_string + "\n\n" }}
+        {{- system_message }}
+        {{- "<|eot_id|>" }}
+        {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' }}
+        """#
+        let format = detect(l31)
+        XCTAssertEqual(format, .llama3Dated(knowledge: "December 2023", today: "26 Jul 2024"))
+        // What transformers renders for one user turn (BOS left to the tokenizer).
+        XCTAssertEqual(format.prompt(user: " Hi ", system: nil),
+                       "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n<|eot_id|>"
+                       + "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
+        XCTAssertEqual(format.prompt(user: "Hi", system: " Be brief.\n"),
+                       "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\nBe brief.<|eot_id|>"
+                       + "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
+        // Llama 3.2: strftime_now("%d %b %Y") first, so today's date (C locale, local time).
+        let l32 = l31.replacingOccurrences(of: "{%- if not date_string is defined %}",
+                                           with: "{%- if not date_string is defined %}{%- if strftime_now is defined %}{%- set date_string = strftime_now(\"%d %b %Y\") %}{%- endif %}")
+        XCTAssertEqual(detect(l32), .llama3Dated(knowledge: "December 2023", today: nil))
+        var t = time(nil)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        var buf = [CChar](repeating: 0, count: 32)
+        let n = strftime(&buf, buf.count, "%d %b %Y", &parts)
+        let today = String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        XCTAssertTrue(detect(l32).prompt(user: "Hi", system: nil).contains("Today Date: \(today)\n\n"), today)
+    }
+
     /// A SentencePiece tokenizer with a Llama 2 template: one BOS (from the post-processor),
     /// then the [INST] turn.
     func testLlama2PromptEncodesWithOneBOS() throws {

@@ -19,7 +19,7 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .long, help: "SPRM head: safetensors, score_module.pt, or a folder holding one.")
     var sprm: String?
 
-    @Option(name: .long, help: "Evaluation split, JSONL with \"question\" and \"answer\" (and optional \"id\", \"level\").")
+    @Option(name: .long, help: "Evaluation split, JSONL with \"question\" and \"answer\" (and optional \"id\", \"level\"). Default with the embedded model: the repository's Data/mult-eval-hard.jsonl.")
     var data: String?
 
     @Option(name: .long, help: "Sweep spec (Configs/sweeps/*.json).")
@@ -55,7 +55,29 @@ struct SweepCommand: ParsableCommand {
         guard ByteSize.parse(kvMemory) != nil else { throw ValidationError("--kv-memory '\(kvMemory)' is not a size like 512MiB or 4GiB") }
         if summarize != nil { return }
         guard out != nil else { throw ValidationError("--out DIR is required") }
-        if merge.isEmpty, data == nil { throw ValidationError("--data FILE.jsonl is required (or --summarize DIR / --merge DIRS)") }
+        if merge.isEmpty, data == nil, model != nil || Self.defaultData() == nil {
+            throw ValidationError("--data FILE.jsonl is required (or --summarize DIR / --merge DIRS)")
+        }
+    }
+
+    /// `path` as given, or, when it is relative and not found from here, inside the repository
+    /// that holds the embedded model (so the default `Configs/sweeps/small.json` is found from
+    /// any folder).
+    static func resolve(_ path: String) -> String {
+        let fm = FileManager.default
+        guard !path.hasPrefix("/"), !fm.fileExists(atPath: path), let model = DefaultModel.locate() else { return path }
+        let root = URL(fileURLWithPath: model).deletingLastPathComponent().deletingLastPathComponent()
+        let candidate = root.appendingPathComponent(path).path
+        return fm.fileExists(atPath: candidate) ? candidate : path
+    }
+
+    /// The embedded model's own evaluation split (its hard problems, where search has room):
+    /// `Data/mult-eval-hard.jsonl` beside the `Models` folder that holds it.
+    static func defaultData() -> String? {
+        guard let model = DefaultModel.locate() else { return nil }
+        let root = URL(fileURLWithPath: model).deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("Data/mult-eval-hard.jsonl").path
+        return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
     func run() throws {
@@ -77,8 +99,11 @@ struct SweepCommand: ParsableCommand {
             return
         }
 
-        let spec = try CLI.run { () throws(SprigError) in try SweepSpec.load(path: config) }
-        var problems = try CLI.run { () throws(SprigError) in try Problem.load(path: data ?? "") }
+        let specPath = Self.resolve(config)
+        let spec = try CLI.run { () throws(SprigError) in try SweepSpec.load(path: specPath) }
+        let dataPath = data ?? Self.defaultData() ?? ""
+        if data == nil { CLI.progress("data: \(dataPath) (the embedded model's hard split)") }
+        var problems = try CLI.run { () throws(SprigError) in try Problem.load(path: dataPath) }
         if let l = limit { problems = Array(problems.prefix(l)) }
         let part = SweepShard(parsing: shard) ?? .all
         let runner = try CLI.run { () throws(SprigError) in

@@ -226,4 +226,25 @@ final class CLIHarnessTests: XCTestCase {
         XCTAssertEqual(rows?.count, 3)
         XCTAssertEqual(rows?.first?.count, 263, "the default model's vocabulary")
     }
+
+    /// `sprig sweep` on the embedded model needs no --data, and finds a relative --config (the
+    /// default `Configs/sweeps/small.json` too) from any folder: the repository's hard split
+    /// and specs next to the model. It writes its rows and summary; with another model --data
+    /// stays required.
+    func testSweepDefaultsToTheEmbeddedModelsSplit() throws {
+        guard DefaultModel.locate() != nil else { throw XCTSkip("Models/sprig-mult-band not found") }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-sweep-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        // A relative spec path, run from a temporary folder: found in the model's repository.
+        let r = try SprigCLI.run(["sweep", "--out", out.path, "--limit", "2", "--config", "Configs/sweeps/tiny.json", "--quiet"],
+                                 timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("mult-eval-hard.jsonl"), r.stderr)
+        let rows = try String(contentsOf: out.appendingPathComponent("rows.jsonl"), encoding: .utf8)
+        XCTAssertGreaterThan(rows.split(separator: "\n").count, 2)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("summary.md").path))
+        let other = try SprigCLI.run(["sweep", "--model", TestModels.tinyFixture.path, "--out", out.path], timeout: 60)
+        XCTAssertNotEqual(other.status, 0)
+        XCTAssertTrue(other.stderr.contains("--data"), other.stderr)
+    }
 }

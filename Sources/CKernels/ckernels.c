@@ -67,7 +67,11 @@ INLINE WIDE void rows_n(int format, int bb, const uint8_t *data, size_t row_byte
             __m512 qlo, qhi;
             float d, m;
             __m512 wlo, whi;
-            if (format == 1) {
+            if (format == 3) {   /* f32: the block is its 32 weights (two cache lines) */
+                _mm_prefetch((const char *)blk + PREFETCH + 64, _MM_HINT_T0);
+                wlo = _mm512_loadu_ps((const float *)blk);
+                whi = _mm512_loadu_ps((const float *)(blk + 64));
+            } else if (format == 1) {
                 /* d and m with one load and one conversion: [d, m, 0, 0]. */
                 uint32_t dm;
                 __builtin_memcpy(&dm, blk, 4);
@@ -102,6 +106,15 @@ INLINE WIDE void rows_n(int format, int bb, const uint8_t *data, size_t row_byte
 
 /* Constant format and row count per instantiation, so the loops above unroll. */
 SPECIALIZE_ROWS(, ck_rows, rows_n, WIDE, float)
+
+/* f32 weights through the same kernel (format 3: a row of `columns` floats is columns / 32
+ * blocks of 128 bytes). */
+SPECIALIZE_FORMAT(rows_f32, rows_n, WIDE, float, 3)
+
+void ck_rows_f32(const float *w, int columns, int lo, int hi, const float *x, size_t x_stride, int n,
+                 float *y, size_t y_stride) {
+    rows_f32_f3((const uint8_t *)w, (size_t)columns * 4, columns / 32, lo, hi, x, x_stride, n, y, y_stride);
+}
 
 /* One row. Q4: Σ lo·xt[j] + byte·xt[j + 16] per block (= Σ q·x, see nibbleActivations),
  * scaled by d once; m·Σx from the block sums. Q8_0: Σ q·x scaled by d. Two blocks in

@@ -8,7 +8,8 @@
 #ifndef SPRIG_SPECIALIZE_H
 #define SPRIG_SPECIALIZE_H
 
-#define BLOCK_BYTES(f) ((f) == 0 ? 18 : (f) == 1 ? 20 : 34)
+/* Bytes per 32-weight block: Q4_0, Q4_1, Q8_0, and (3) plain f32 rows read as blocks. */
+#define BLOCK_BYTES(f) ((f) == 0 ? 18 : (f) == 1 ? 20 : (f) == 2 ? 34 : 128)
 
 #define SPECIALIZE_N(kernel, f, nn) \
     case nn: kernel(f, BLOCK_BYTES(f), data, row_bytes, blocks, lo, hi, in, in_stride, nn, y, y_stride); break;

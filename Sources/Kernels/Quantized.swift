@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Synchronization
 
@@ -186,6 +187,20 @@ public final class QuantizedMatrix: @unchecked Sendable {
                             n: Int, into y: UnsafeMutablePointer<Float>, thenWarm: UnsafeRawBufferPointer? = nil) {
         precondition(columns % 32 == 0)
         let grain = Self.grain(rows: rows, blocks: columns / 32, n: n)
+        if n >= 2 && useWideKernels {
+            // AVX-512: 16 lanes per FMA, groups of ≤ 8 rows sharing each weight load. One row
+            // keeps the Swift kernel, so single-sequence logits do not move with the CPU.
+            WorkerPool.shared.parallelFor(count: rows, grain: grain, thenWarm: thenWarm) { lo, hi in
+                var r = 0
+                while r < n {   // groups inside the chunk: its weights stay in cache across groups
+                    let g = min(8, n - r)
+                    ck_rows_f32(w, Int32(columns), Int32(lo), Int32(hi), x + r * columns, columns, Int32(g),
+                                y + r * rows, rows)
+                    r += g
+                }
+            }
+            return
+        }
         let data = UnsafeRawPointer(w)
         WorkerPool.shared.parallelFor(count: rows, grain: grain, thenWarm: thenWarm) { lo, hi in
             // F32 has no offset term, so the block sums are never read.

@@ -138,6 +138,47 @@ final class QuantizedMultiplyTests: XCTestCase {
         checkAllFormats()
     }
 
+    /// f32 weights (`multiplyF32`, the decode path of f32 checkpoints below `Linear.gemmRows`):
+    /// the AVX2 tiles and, for 2 rows and more, the AVX-512 kernel (groups of ≤ 8 rows), both
+    /// against the scalar dot, at every row count up to 17 and two row widths.
+    func testF32KernelsMatchReference() {
+        let saved = QuantizedMatrix.useWideKernels
+        defer { QuantizedMatrix.useWideKernels = saved }
+        var rng = Rng(state: 7)
+        for (rows, columns) in [(75, 192), (37, 1536)] {
+            let w = (0..<(rows * columns)).map { _ in rng.float() }
+            for wide in QuantizedMatrix.wideKernelsAvailable ? [false, true] : [false] {
+                QuantizedMatrix.useWideKernels = wide
+                for n in 1...17 {
+                    let x = (0..<(n * columns)).map { _ in rng.float() }
+                    var y = [Float](repeating: .nan, count: n * rows)
+                    w.withUnsafeBufferPointer { wp in
+                        x.withUnsafeBufferPointer { xp in
+                            y.withUnsafeMutableBufferPointer { yp in
+                                QuantizedMatrix.multiplyF32(wp.baseAddress!, rows: rows, columns: columns, xp.baseAddress!,
+                                                            n: n, into: yp.baseAddress!)
+                            }
+                        }
+                    }
+                    var worst: Float = 0
+                    for i in 0..<n {
+                        for o in 0..<rows {
+                            var dot: Float = 0, mag: Float = 0
+                            for c in 0..<columns {
+                                let t = w[o * columns + c] * x[i * columns + c]
+                                dot += t
+                                mag += abs(t)
+                            }
+                            let e = abs(y[i * rows + o] - dot) / mag
+                            worst = e.isNaN ? .infinity : max(worst, e)
+                        }
+                    }
+                    XCTAssertLessThanOrEqual(worst, 1e-5, "f32 wide \(wide) n=\(n) \(rows)×\(columns): relative error \(worst)")
+                }
+            }
+        }
+    }
+
     /// Long rows (the FFN down projection's width) with chunking at few rows per chunk.
     func testWideRows() { check(.q4_1, rows: 40, columns: 1536, ns: [1, 4, 9]) }
 

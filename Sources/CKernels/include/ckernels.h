@@ -22,6 +22,11 @@ int ck_avx512_available(void);
 void ck_rows(int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,
              const float *x, size_t x_stride, int n, float *y, size_t y_stride);
 
+/* ck_rows for f32 weights W [rows, columns] (columns a multiple of 32): y[r * y_stride + o] =
+ * Σ_c W[o, c] · x[r * x_stride + c] for o in [lo, hi), r < n, 1 ≤ n ≤ 8. AVX-512 only. */
+void ck_rows_f32(const float *w, int columns, int lo, int hi, const float *x, size_t x_stride, int n,
+                 float *y, size_t y_stride);
+
 /* One activation row of Q4_0/Q4_1, with the activations transformed as
  * QuantizedMatrix.nibbleActivations writes them (xt [blocks * 32]) and the block sums
  * of the original row (sums [blocks]): y[o] for o in [lo, hi). Q8_0: xt is the plain

@@ -9,6 +9,8 @@
 #include <cpuid.h>
 #include <immintrin.h>
 
+#include "exp_lanes.h"
+
 #define AVX2 Q8_AVX2
 #define INLINE Q8_INLINE
 #define PREFETCH Q8_PREFETCH
@@ -62,39 +64,6 @@ INLINE AVX2 int quantize_block(const float *xb, int8_t *xq, float *dx_out) {
     s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, _MM_SHUFFLE(2, 3, 0, 1)));
     *dx_out = dx;
     return _mm_cvtsi128_si32(s4);
-}
-
-/* e^x per lane: the same IEEE steps as Ops.exp (Swift), so results agree bit for bit.
- * Fused multiply-adds only where Ops.exp has them (addProduct); the polynomial's p·r + c
- * are a multiply and an add. Every step is lane-wise, so the 8- and 16-lane forms agree. */
-#define EXP_STEPS(V, set1, min, max, fmadd, sub, add, mul, castsi, castps, subi, addi, slli, seti) \
-    const V xc = min(max(x, set1(-87.f)), set1(88.f));                                              \
-    const V magic = set1(12582912.f); /* 1.5·2^23: adding it rounds to an integer */                 \
-    const V t = fmadd(xc, set1(1.44269504f), magic);                                               \
-    const V k = sub(t, magic);                                                                     \
-    V r = fmadd(k, set1(-0.693145751953125f), xc);                                                 \
-    r = fmadd(k, set1(-1.428606765330187e-06f), r);                                                \
-    V p = set1(1.f / 720);                                                                         \
-    p = add(mul(p, r), set1(1.f / 120));                                                           \
-    p = add(mul(p, r), set1(1.f / 24));                                                            \
-    p = add(mul(p, r), set1(1.f / 6));                                                             \
-    p = add(mul(p, r), set1(0.5f));                                                                \
-    p = add(mul(p, r), set1(1.f));                                                                 \
-    p = add(mul(p, r), set1(1.f));                                                                 \
-    return mul(p, castsi(slli(addi(subi(castps(t), seti(0x4B400000)), seti(127)), 23)));
-
-INLINE AVX2 __m256 exp8(__m256 x) {
-#pragma clang fp contract(off)
-    EXP_STEPS(__m256, _mm256_set1_ps, _mm256_min_ps, _mm256_max_ps, _mm256_fmadd_ps, _mm256_sub_ps, _mm256_add_ps,
-              _mm256_mul_ps, _mm256_castsi256_ps, _mm256_castps_si256, _mm256_sub_epi32, _mm256_add_epi32,
-              _mm256_slli_epi32, _mm256_set1_epi32)
-}
-
-INLINE A512 __m512 exp16(__m512 x) {
-#pragma clang fp contract(off)
-    EXP_STEPS(__m512, _mm512_set1_ps, _mm512_min_ps, _mm512_max_ps, _mm512_fmadd_ps, _mm512_sub_ps, _mm512_add_ps,
-              _mm512_mul_ps, _mm512_castsi512_ps, _mm512_castps_si512, _mm512_sub_epi32, _mm512_add_epi32,
-              _mm512_slli_epi32, _mm512_set1_epi32)
 }
 
 /* silu(g) · u = g / (1 + e^−g) · u per lane (the MLP's gate). */

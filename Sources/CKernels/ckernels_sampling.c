@@ -7,29 +7,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "exp_lanes.h"
+
 #define AVX2 __attribute__((target("avx2,fma")))
 #define INL static inline __attribute__((always_inline))
-
-/* e^x per lane: the range reduction and degree-6 polynomial of Ops.exp (Swift), with the
- * same fused and separate operations in the same order. */
-INL AVX2 __m256 exp8(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.f)), _mm256_set1_ps(88.f));
-    const __m256 magic = _mm256_set1_ps(12582912.f);
-    const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504f), magic);
-    const __m256 k = _mm256_sub_ps(t, magic);
-    __m256 r = _mm256_fmadd_ps(k, _mm256_set1_ps(-0.693145751953125f), x);
-    r = _mm256_fmadd_ps(k, _mm256_set1_ps(-1.428606765330187e-06f), r);
-    __m256 p = _mm256_set1_ps(1.f / 720);
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f / 120));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f / 24));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f / 6));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(0.5f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.f));
-    const __m256i bits = _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000)),
-                                          _mm256_set1_epi32(127));
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)));
-}
 
 AVX2 double ck_swap_sum(const float *raw, const float *lowered, int count, float shift) {
     const __m256 s = _mm256_set1_ps(shift);
@@ -63,30 +44,10 @@ AVX2 double ck_swap_sum(const float *raw, const float *lowered, int count, float
  * the per-chunk sums are added as the Swift SIMD8 accumulators add them (entry i into lane
  * i mod 8, in index order; the lanes then summed in order from −0), so only the
  * exponentials' throughput changes: the Swift loop is one dependent 8-lane polynomial at a
- * time. Needs AVX-512F (ck_avx512_available). */
+ * time. Needs AVX-512F (ck_avx512_available). The exponentials are exp_lanes.h's. */
 
 #define AVX512 __attribute__((target("avx512f,avx2,fma")))
 #define SP_CHUNK 256
-
-/* exp8 on 16 lanes: the same operations in the same order. */
-INL AVX512 __m512 exp16(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.f)), _mm512_set1_ps(88.f));
-    const __m512 magic = _mm512_set1_ps(12582912.f);
-    const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504f), magic);
-    const __m512 k = _mm512_sub_ps(t, magic);
-    __m512 r = _mm512_fmadd_ps(k, _mm512_set1_ps(-0.693145751953125f), x);
-    r = _mm512_fmadd_ps(k, _mm512_set1_ps(-1.428606765330187e-06f), r);
-    __m512 p = _mm512_set1_ps(1.f / 720);
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.f / 120));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.f / 24));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.f / 6));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(0.5f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.f));
-    const __m512i bits = _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000)),
-                                          _mm512_set1_epi32(127));
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(bits, 23)));
-}
 
 /* Σ of 8 lanes in lane order from −0 (SIMD8<Float>.sum()). */
 INL AVX2 float lane_sum8(__m256 v) {

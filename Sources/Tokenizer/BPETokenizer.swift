@@ -331,12 +331,25 @@ public final class BPETokenizer: @unchecked Sendable {
     /// Appends the run to `out` and empties it.
     static func appendByteRun(_ run: inout [UInt8], to out: inout [UInt8]) {
         guard !run.isEmpty else { return }
-        if Array(String(decoding: run, as: UTF8.self).utf8) == run {
+        if isValidUTF8(run) {
             out += run
         } else {
             for _ in run { out += [0xEF, 0xBF, 0xBD] }
         }
         run.removeAll(keepingCapacity: true)
+    }
+
+    /// Whether `bytes` are well-formed UTF-8 (parsed in place, nothing allocated).
+    static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
+        var parser = Unicode.UTF8.ForwardParser()
+        var it = bytes.makeIterator()
+        while true {
+            switch parser.parseScalar(from: &it) {
+            case .valid: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
     }
 
     /// Raw bytes of one token (added tokens: their UTF-8 text); empty for unknown ids.

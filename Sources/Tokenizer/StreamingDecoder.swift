@@ -20,10 +20,30 @@ public struct StreamingDecoder {
 
     /// The text completed by token `id` (may be empty).
     public mutating func append(_ id: Int) -> String {
+        absorb(id)
+        return emit()
+    }
+
+    /// The text completed by `ids` in order: the same text as appending them one by one,
+    /// made with one conversion instead of one per token.
+    public mutating func append(contentsOf ids: ArraySlice<Int>) -> String {
+        // After the first token and the Strip, a decoder without byte runs just appends bytes.
+        var rest = ids
+        while let id = rest.first, first || stripSpaces > 0 || tokenizer.decodesByteRuns {
+            absorb(id)
+            rest = rest.dropFirst()
+        }
+        tokenizer.appendBytes(of: rest, to: &pending)
+        return emit()
+    }
+
+    /// Token `id`'s bytes into `pending` (a byte token into the held run), with the
+    /// first-token and Strip rules.
+    private mutating func absorb(_ id: Int) {
         if let b = tokenizer.fallbackByte(id) {
             run.append(b)
             first = false
-            return ""
+            return
         }
         BPETokenizer.appendByteRun(&run, to: &pending)
         if first && tokenizer.decoding.dropFirstTokenSpaces {
@@ -33,32 +53,13 @@ public struct StreamingDecoder {
         }
         first = false
         stripLeadingSpaces()
-        let keep = Self.incompleteTailLength(pending)
-        let cut = pending.count - keep
-        guard cut > 0 else { return "" }
-        let text = String(decoding: pending[..<cut], as: UTF8.self)
-        pending.removeFirst(cut)
-        return text
     }
 
-    /// The text completed by `ids` in order: the same text as appending them one by one,
-    /// made with one conversion instead of one per token.
-    public mutating func append(contentsOf ids: ArraySlice<Int>) -> String {
-        var text = ""
-        if tokenizer.decodesByteRuns {   // byte runs are decided token by token
-            for id in ids { text += append(id) }
-            return text
-        }
-        var rest = ids
-        // The first token's own rules (a SentencePiece decoder's first-token spaces) go one by one.
-        while let id = rest.first, first || stripSpaces > 0 {
-            text += append(id)
-            rest = rest.dropFirst()
-        }
-        tokenizer.appendBytes(of: rest, to: &pending)
+    /// The complete characters of `pending`, removed from it.
+    private mutating func emit() -> String {
         let cut = pending.count - Self.incompleteTailLength(pending)
-        guard cut > 0 else { return text }
-        text += String(decoding: pending[..<cut], as: UTF8.self)
+        guard cut > 0 else { return "" }
+        let text = String(decoding: pending[..<cut], as: UTF8.self)
         pending.removeFirst(cut)
         return text
     }

@@ -13,7 +13,9 @@ final class ReliabilityInterruptTests: XCTestCase {
 
     /// Starts a search that would run for hours, waits until it is decoding (its progress
     /// line) and at least `delay` seconds have passed, sends `signal`, and waits for the exit.
-    func interrupt(model: String, signal sig: Int32, delay: Double, extra: [String]) throws -> Interrupted {
+    /// `burst`: signals sent 20 ms apart (`timeout` signals the child and then its process
+    /// group, so a child sees two in quick succession; 20 ms makes sure the first was handled).
+    func interrupt(model: String, signal sig: Int32, delay: Double, extra: [String], burst: Int = 1) throws -> Interrupted {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-int-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -32,7 +34,10 @@ final class ReliabilityInterruptTests: XCTestCase {
         }
         XCTAssertTrue(process.isRunning, "sprig ended before it was interrupted")
         let signalled = Date()
-        kill(process.processIdentifier, sig)
+        for k in 0..<burst {
+            if k > 0 { usleep(20_000) }
+            kill(process.processIdentifier, sig)
+        }
         let run = SprigCLI.finish(process, out, err, started: started, timeout: 300)
         let afterSignal = Date().timeIntervalSince(signalled)
         let traceJSON = (try? Data(contentsOf: trace)).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
@@ -72,5 +77,17 @@ final class ReliabilityInterruptTests: XCTestCase {
         XCTAssertTrue(r.run.stdout.contains(", interrupted"), r.run.stdout)
         XCTAssertNotNil(r.trace, "no trace written")
         print(String(format: "tiny SIGTERM: stopped %.2f s after the signal", r.afterSignal))
+    }
+
+    func testABurstOfTwoSignalsIsOneRequest() throws {
+        let dir = try TestModels.tinyWithTokenizer(maxPositions: 65536)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try interrupt(model: dir.path, signal: SIGINT, delay: 1,
+                              extra: ["--json", "--children", "4", "--child-tokens", "32", "--kv-memory", "64MiB"], burst: 2)
+        XCTAssertFalse(r.run.signaled, "killed by a signal: \(r.run.stderr)")
+        XCTAssertEqual(r.run.status, 0, "a burst of two signals forced the exit: \(r.run.stderr)")
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.run.stdout.utf8)) as? [String: Any], r.run.stdout)
+        XCTAssertEqual(json["interrupted"] as? Bool, true)
+        XCTAssertNotNil(r.trace, "no trace written")
     }
 }

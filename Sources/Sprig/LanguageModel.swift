@@ -15,9 +15,18 @@ public enum SprigError: Error, CustomStringConvertible {
     case checkpoint(CheckpointError)
     case io(String, String)
 
+    /// Why `path`, which was to be read as a file, could not be: thrown where only the
+    /// contents were asked for, so the reason is found here, when it is shown.
+    static func unreadable(_ path: String) -> String {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return "\(path): no such file or folder" }
+        if isDir.boolValue { return "\(path) is a folder, not a file" }
+        return "\(path): cannot be read"
+    }
+
     public var description: String {
         switch self {
-        case .notFound(let p): return "\(p): no such file or folder"
+        case .notFound(let p): return SprigError.unreadable(p)
         case .noTokenizer(let p): return "\(p): no tokenizer found (expected a GGUF file or a folder with tokenizer.json)"
         case .noModel(let p): return "\(p): no model found (expected a GGUF file or a folder with config.json and *.safetensors)"
         case .invalidArgument(let m): return m

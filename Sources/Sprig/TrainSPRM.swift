@@ -45,10 +45,17 @@ public struct TrainSPRM {
 
     public init(options: Options) { self.options = options }
 
+    /// Most trajectories per problem: they are decoded together as one batch, each lane
+    /// holding its logits and hidden state (and `search --n` stops at the same number).
+    public static let maxSamples = 4096
+
     /// Checks the options a user can get wrong; one-line errors.
     public func validate() throws(SprigError) {
         let o = options
         guard o.sampling.samples >= 1 else { throw .invalidArgument("--samples must be at least 1 (got \(o.sampling.samples))") }
+        guard o.sampling.samples <= Self.maxSamples else {
+            throw .invalidArgument("--samples must be at most \(Self.maxSamples) (got \(o.sampling.samples))")
+        }
         guard o.sampling.maxTokens >= 1 else { throw .invalidArgument("--max-tokens must be at least 1 (got \(o.sampling.maxTokens))") }
         guard o.training.epochs >= 1 else { throw .invalidArgument("--epochs must be at least 1 (got \(o.training.epochs))") }
         guard o.sampling.temperature >= 0, o.sampling.temperature.isFinite else {

@@ -36,6 +36,22 @@ enum CLI {
         }
     }
 
+    /// Why a file cannot be written at `path` (nil when it can: its folder exists and is
+    /// writable, and the path is not a folder). Checked before long work, so that a typo in an
+    /// output path does not cost the result of a finished search or sweep.
+    static func outputProblem(_ path: String) -> String? {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            if isDir.boolValue { return "\(path) is a folder, not a file" }
+            return access(path, W_OK) == 0 ? nil : "\(path) is not writable"
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        let folder = parent.isEmpty ? "." : parent
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else { return "\(path): folder \(folder) does not exist" }
+        guard isDir.boolValue else { return "\(path): \(folder) is not a folder" }
+        return access(folder, W_OK) == 0 ? nil : "\(path): folder \(folder) is not writable"
+    }
+
     /// The model path given, or the embedded default.
     static func modelPath(_ given: String?) throws -> String {
         if let g = given { return g }

@@ -96,6 +96,9 @@ struct SearchCommand: ParsableCommand {
     func run() throws {
         // First, so a signal during loading also ends with a clean (empty) interrupted result.
         Interrupt.install()
+        for path in [trace, html].compactMap({ $0 }) {
+            if let problem = CLI.outputProblem(path) { CLI.fail(problem) }
+        }
         var preset = try CLI.run { () throws(SprigError) in try Presets.resolve(strategy: strategy ?? "mcts", file: config) }
         if let s = strategy, let file = config, Presets.kind(s) != preset.strategy {
             CLI.fail("--strategy \(s) and the preset \(file) (strategy '\(preset.strategy.rawValue)') disagree: give one of them")
@@ -157,6 +160,18 @@ struct SearchCommand: ParsableCommand {
         }
         // A signal that arrived after the search loop (during the final completion) cut it short too.
         if Interrupt.isSet { result.interrupted = true }
+        // The result first: a trace or view that cannot be written (checked before the
+        // search, but the disk may fill) must not take the answer with it.
+        if json {
+            try CLI.printJSON(SearchOutput(result: result, timing: engine.lastTiming, kv: engine.lastKV))
+        } else {
+            print(result.text)
+            print("")
+            print("answer: \(result.answer ?? "(none)")")
+            print(String(format: "score %.4f, %d/%d tokens, %d nodes, %d pruned%@", result.score, result.tokensUsed,
+                         result.budget, result.nodes, result.prunedNodes, result.interrupted ? ", interrupted" : ""))
+        }
+        fflush(nil)   // all C streams: print() goes through stdout's buffer
         if let t = trace {
             do { try result.trace.jsonData(pretty: false).write(to: URL(fileURLWithPath: t), options: .atomic) } catch {
                 CLI.fail("\(t): cannot write the trace: \(error.localizedDescription)")
@@ -166,15 +181,6 @@ struct SearchCommand: ParsableCommand {
             do { try TraceHTML.render(trace: result.trace).write(toFile: h, atomically: true, encoding: .utf8) } catch {
                 CLI.fail("\(h): cannot write the HTML view: \(error.localizedDescription)")
             }
-        }
-        if json {
-            try CLI.printJSON(SearchOutput(result: result, timing: engine.lastTiming, kv: engine.lastKV))
-        } else {
-            print(result.text)
-            print("")
-            print("answer: \(result.answer ?? "(none)")")
-            print(String(format: "score %.4f, %d/%d tokens, %d nodes, %d pruned%@", result.score, result.tokensUsed,
-                         result.budget, result.nodes, result.prunedNodes, result.interrupted ? ", interrupted" : ""))
         }
     }
 }

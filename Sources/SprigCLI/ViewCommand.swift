@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Sprig
 import StepSearch
 
 struct ViewCommand: ParsableCommand {
@@ -13,7 +14,8 @@ struct ViewCommand: ParsableCommand {
     var output: String = "tree.html"
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: trace) else { CLI.fail("\(trace): no such file") }
+        if let problem = CLI.outputProblem(output) { CLI.fail(problem) }
+        guard let data = FileManager.default.contents(atPath: trace) else { CLI.fail(SprigError.notFound(trace).description) }
         let decoded: SearchTrace
         do { decoded = try JSONDecoder().decode(SearchTrace.self, from: data) } catch {
             CLI.fail("\(trace): not a Sprig trace (\(error))")

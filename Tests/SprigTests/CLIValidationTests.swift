@@ -122,8 +122,13 @@ final class CLIValidationTests: XCTestCase {
     }
 
     func testSearchFailsCleanlyOnUnwritableTrace() throws {
+        // Refused before the search runs (a finished search's answer is not thrown away).
         try assertCleanFailure(search(["--budget", "8", "--child-tokens", "4", "--trace", "/nonexistent/dir/trace.json"]),
-                               mentions: "cannot write the trace")
+                               mentions: "/nonexistent/dir does not exist")
+        let folder = FileManager.default.temporaryDirectory.path
+        try assertCleanFailure(search(["--budget", "8", "--child-tokens", "4", "--trace", folder]), mentions: "is a folder")
+        try assertCleanFailure(search(["--budget", "8", "--child-tokens", "4", "--html", "/nonexistent/dir/t.html"]),
+                               mentions: "/nonexistent/dir does not exist")
     }
 
     func testSmallSearchSucceedsOnTinyModel() throws {
@@ -302,6 +307,7 @@ final class CLIValidationTests: XCTestCase {
 
     func testViewRejectsMissingAndMalformedTraces() throws {
         try assertCleanFailure(["view", "/nonexistent/trace.json"], mentions: "no such file")
+        try assertCleanFailure(["view", FileManager.default.temporaryDirectory.path], mentions: "is a folder, not a file")
         let notTrace = try tempFile("not-trace.json", Data(#"{"nodes": 3}"#.utf8))
         try assertCleanFailure(["view", notTrace], mentions: "not a Sprig trace")
         // Well-formed JSON whose references lie (parents, chosen ids out of range, a cycle):

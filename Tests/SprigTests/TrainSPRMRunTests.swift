@@ -116,6 +116,7 @@ final class TrainSPRMRunTests: XCTestCase {
         let cases: [(String, (inout TrainSPRM.Options) -> Void)] = [
             ("--samples", { $0.sampling.samples = 0 }),
             ("--samples", { $0.sampling.samples = -3 }),
+            ("--samples", { $0.sampling.samples = 100_000_000 }),   // was an out-of-memory kill
             ("--epochs", { $0.training.epochs = 0 }),
             ("--max-tokens", { $0.sampling.maxTokens = 0 }),
             ("--temperature", { $0.sampling.temperature = -1 }),

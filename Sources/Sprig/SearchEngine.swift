@@ -115,6 +115,18 @@ public final class SearchEngine: @unchecked Sendable {
         guard promptBlocks < pool.blockCount else {
             throw SprigError.invalidArgument("the prompt's \(promptIDs.count) tokens need \(promptBlocks + 1) KV blocks but the KV memory cap holds \(pool.blockCount); raise --kv-memory")
         }
+        if config.strategy == .mcts {
+            // MCTS expands only when all children fit at their longest (pruning frees room
+            // later, not at the root): an expansion larger than the whole cap never runs, and
+            // the search would end with nothing generated.
+            let k = config.mcts.children, tokens = k * config.mcts.childTokens, bs = pool.layout.blockSize
+            let need = (tokens + bs - 1) / bs + k, free = pool.blockCount - promptBlocks
+            if need > free {
+                let bytesPerBlock = bs * pool.layout.bytesPerToken
+                let mb = { (blocks: Int) in String(format: "%.1f MB", Double(blocks * bytesPerBlock) / 1e6) }
+                throw SprigError.invalidArgument("one MCTS expansion (\(k) children × \(config.mcts.childTokens) tokens) needs \(mb(need)) of KV cache but the KV memory cap leaves \(mb(free)) after the prompt; raise --kv-memory or lower --children / --child-tokens")
+            }
+        }
         let cache = PagedKVCache(pool: pool)
         let context = config.makeContext(extractor: extractor ?? format.extractor(for: question), question: question, seedOverride: seed,
                                          isCancelled: isCancelled, onProgress: onProgress)

@@ -45,6 +45,9 @@ public struct TreeMemoryBenchmark {
 
     public func run(progress: ((String) -> Void)? = nil) throws -> Report {
         let c = model.config
+        guard promptTokens + childTokens <= c.maxPositions else {
+            throw SprigError.invalidArgument("children of \(childTokens) tokens after a \(promptTokens)-token prompt do not fit the model's context of \(c.maxPositions) positions; pass --child-tokens \(max(1, c.maxPositions - promptTokens)) or less")
+        }
         let rssAfterLoad = ProcessMemory.current().rss
         let t0 = Date()
         let layout = model.kvLayout(blockSize: blockSize)
@@ -61,8 +64,13 @@ public struct TreeMemoryBenchmark {
         var logits = [Array(out.logits(row: 0))]
         var hiddens = [Array(out.penultimateHidden(row: 0))]
         for e in 0..<expansions {
-            let parent = seqs[Int(rng.next() % UInt64(seqs.count))]
-            guard cache.length(parent) + childTokens <= c.maxPositions else { continue }
+            var parent = seqs[Int(rng.next() % UInt64(seqs.count))]
+            if cache.length(parent) + childTokens > c.maxPositions {
+                // Too deep for the context: another node that still has room, if any.
+                let roomy = seqs.filter { cache.length($0) + childTokens <= c.maxPositions }
+                guard !roomy.isEmpty else { break }
+                parent = roomy[Int(rng.next() % UInt64(roomy.count))]
+            }
             var entries: [ForwardEntry] = []
             for _ in 0..<children {
                 let child = try cache.fork(parent)

@@ -111,14 +111,17 @@ struct SearchCommand: ParsableCommand {
         let engine = try CLI.loadEngine(model: model, sprm: sprm, kvMemory: kvMemory,
                                         activations: activationOptions.precision(default: .q8))
         let context = engine.model.transformer.config.maxPositions
-        if preset.strategy == .mcts && preset.mcts.childTokens >= context && childTokens == nil && config == nil {
-            // The paper's 1024-token children do not fit a small model's context: a child
-            // then runs to its end of sequence or to the context limit instead.
+        if preset.strategy == .mcts && preset.mcts.childTokens >= context && childTokens == nil {
+            // The paper's 1024-token children (the default preset, mcts-paper.json) do not fit
+            // a small model's context: a child then runs to its end of sequence or to the
+            // context limit instead. An explicit --child-tokens that does not fit is an error.
+            if config != nil && !quiet {
+                CLI.progress("note: the preset's mcts.child_tokens \(preset.mcts.childTokens) is more than the model's context of \(context) positions; using \(context - 1)")
+            }
             preset.mcts.childTokens = context - 1
         }
         if preset.strategy == .mcts && preset.mcts.childTokens >= context {
-            let source = childTokens != nil ? "--child-tokens" : "the preset's mcts.child_tokens"
-            CLI.fail("\(source) \(preset.mcts.childTokens) does not fit the model's context of \(context) positions")
+            CLI.fail("--child-tokens \(preset.mcts.childTokens) does not fit the model's context of \(context) positions")
         }
         let started = Date()
         var shown = started.addingTimeInterval(-1)

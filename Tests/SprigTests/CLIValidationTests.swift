@@ -131,6 +131,23 @@ final class CLIValidationTests: XCTestCase {
                                mentions: "/nonexistent/dir does not exist")
     }
 
+    func testPaperPresetRunsOnASmallContext() throws {
+        // The shipped preset's 1024-token children are clamped to the context, as with no
+        // --config (it used to fail: "the preset's mcts.child_tokens 1024 does not fit").
+        let preset = SprigCLI.packageRoot.appendingPathComponent("Configs/mcts-paper.json").path
+        var args = search(["--config", preset, "--budget", "64"])
+        args.removeAll { $0 == "--quiet" }
+        let r = try SprigCLI.run(args)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("note: the preset's mcts.child_tokens 1024"), r.stderr)
+    }
+
+    func testMCTSWhoseExpansionCannotFitIsRefused() throws {
+        // Used to run to the end with 0 tokens generated and 1 node, and exit 0.
+        try assertCleanFailure(search(["--children", "64", "--child-tokens", "100", "--kv-memory", "64KiB"]),
+                               mentions: "one MCTS expansion (64 children")
+    }
+
     func testSmallSearchSucceedsOnTinyModel() throws {
         let trace = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-trace-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: trace) }

@@ -1,28 +1,76 @@
+import CKernels
 import Foundation
 
 
 /// This machine's limits, measured in the same run as the engine: memory read
-/// bandwidth over all worker threads and sgemm throughput.
+/// bandwidth over all worker threads and sgemm throughput; optionally the read bandwidth
+/// of a buffer the size of a model's weights (what those weights can really be streamed
+/// at when they fit a cache) and the int8 multiply-add peak of the q8 products.
 public struct Roofline: Codable, Sendable {
+    /// A buffer larger than any cache: DRAM.
     public var bandwidthGBs: Double
     public var gflops: Double
-    enum CodingKeys: String, CodingKey { case bandwidthGBs = "bandwidth_gbs", gflops }
-
-    public static func measure() -> Roofline {
-        Roofline(bandwidthGBs: measureBandwidth(), gflops: max(measureGemm(), measureFMA(), measureFMA512()))
+    /// Reading a `workingSetBytes` buffer over and over (0: not measured). Above
+    /// `bandwidthGBs` when that buffer fits in the caches.
+    public var workingSetBandwidthGBs: Double = 0
+    public var workingSetBytes: Int = 0
+    /// vpdpbusd multiply-adds, as 2 ops each, per second on every worker (0: no VNNI).
+    public var int8Gops: Double = 0
+    enum CodingKeys: String, CodingKey {
+        case bandwidthGBs = "bandwidth_gbs", gflops, workingSetBandwidthGBs = "working_set_bandwidth_gbs"
+        case workingSetBytes = "working_set_bytes", int8Gops = "int8_gops"
     }
 
-    /// The best of this and a fresh measurement, bandwidth and FLOP/s each: both move with
-    /// other tenants' load on a shared host, and a fraction taken against one slow
-    /// measurement can pass 1. Benchmarks call it between their timed runs.
+    /// What a step's weights can be read at: the faster of DRAM and the working-set buffer.
+    public var weightBandwidthGBs: Double { max(bandwidthGBs, workingSetBandwidthGBs) }
+
+    /// `workingSetBytes`: also measure reading a buffer of that size (a model's weight bytes).
+    public static func measure(workingSetBytes: Int? = nil) -> Roofline {
+        var r = Roofline(bandwidthGBs: measureBandwidth(), gflops: max(measureGemm(), measureFMA(), measureFMA512()))
+        if let w = workingSetBytes, w > 0 {
+            r.workingSetBytes = w
+            r.workingSetBandwidthGBs = measureBandwidth(bytes: w)
+        }
+        r.int8Gops = measureInt8()
+        return r
+    }
+
+    /// The best of this and a fresh measurement, each figure: all move with other tenants'
+    /// load on a shared host, and a fraction taken against one slow measurement can pass 1.
+    /// Benchmarks call it between their timed runs.
     public func remeasured() -> Roofline {
-        let again = Roofline.measure()
-        return Roofline(bandwidthGBs: max(bandwidthGBs, again.bandwidthGBs), gflops: max(gflops, again.gflops))
+        let again = Roofline.measure(workingSetBytes: workingSetBytes > 0 ? workingSetBytes : nil)
+        var r = self
+        r.bandwidthGBs = max(bandwidthGBs, again.bandwidthGBs)
+        r.gflops = max(gflops, again.gflops)
+        r.workingSetBandwidthGBs = max(workingSetBandwidthGBs, again.workingSetBandwidthGBs)
+        r.int8Gops = max(int8Gops, again.int8Gops)
+        return r
     }
 
-    /// Streams a 256 MiB buffer (far beyond the L3) with SIMD loads on every worker; best of 5.
-    static func measureBandwidth() -> Double {
-        let count = 64 << 20   // floats = 256 MiB
+    /// Register-resident vpdpbusd throughput on every worker; best of 3. 0 without VNNI.
+    static func measureInt8() -> Double {
+        guard ck_vnni_available() != 0 else { return 0 }
+        let threads = WorkerPool.shared.threadCount
+        let iterations = 4_000_000
+        var best = 0.0, sink: Int32 = 0
+        for _ in 0..<3 {
+            let t0 = Date()
+            WorkerPool.shared.parallelFor(count: threads) { lo, hi in
+                for _ in lo..<hi { sink &+= ck_vnni_peak_loop(iterations) }
+            }
+            let ops = Double(threads * iterations) * 12 * 64 * 2
+            best = max(best, ops / Date().timeIntervalSince(t0) / 1e9)
+        }
+        if sink == 42 { print("") }
+        return best
+    }
+
+    /// Streams a `bytes` buffer (default 256 MiB, far beyond the L3) with SIMD loads on
+    /// every worker, re-reading a smaller one until 256 MiB have been read; best of 5.
+    static func measureBandwidth(bytes: Int = 256 << 20) -> Double {
+        let count = max(1 << 16, bytes / 4 / (1 << 16) * (1 << 16))   // floats, whole 256 KiB chunks
+        let passes = max(1, (64 << 20) / count)
         let buffer = FloatBuffer(count: count)
         for i in stride(from: 0, to: count, by: 1024) { buffer[i] = Float(i & 7) }
         let base = buffer.pointer
@@ -31,6 +79,7 @@ public struct Roofline: Codable, Sendable {
         for _ in 0..<5 {
             let partial = FloatBuffer(count: count >> 16)   // one slot per chunk
             let t0 = Date()
+            for _ in 0..<passes {
             WorkerPool.shared.parallelFor(count: count, grain: 1 << 16) { lo, hi in
                 var acc = SIMD16<Float>()
                 var i = lo
@@ -42,10 +91,11 @@ public struct Roofline: Codable, Sendable {
                     acc += raw.load(fromByteOffset: i * 4 + 192, as: SIMD16<Float>.self)
                     i += 64
                 }
-                partial[lo >> 16] = acc.sum()
+                partial[lo >> 16] += acc.sum()
+            }
             }
             let s = Date().timeIntervalSince(t0)
-            best = max(best, Double(count * 4) / s / 1e9)
+            best = max(best, Double(count * 4 * passes) / s / 1e9)
             sink += partial[0]
         }
         if sink.isNaN { print("") }

@@ -94,7 +94,7 @@ struct BenchCommand: ParsableCommand {
         if prompt > limit { CLI.fail("--prompt \(prompt) is longer than the model's context of \(limit) positions") }
         if context + 1 > limit { CLI.fail("--context \(context) does not fit the model's context of \(limit) positions") }
         if steps > limit - context - 1 { CLI.fail("--steps \(steps) does not fit the model's context of \(limit) positions (at most \(max(0, limit - context - 1)) after a \(context)-token prefix)") }
-        var roofline = Roofline.measure()
+        var roofline = Roofline.measure(workingSetBytes: loaded.weightBytes)
         var bench = DecodeBenchmark(model: loaded)
         bench.decodeSteps = steps
         bench.promptTokens = prompt
@@ -113,6 +113,7 @@ struct BenchCommand: ParsableCommand {
         }
         figures = figures.map { $0.against(roofline, model: loaded) }
         let report = BenchReport(bandwidthGBs: roofline.bandwidthGBs, gflops: roofline.gflops,
+                                 workingSetBandwidthGBs: roofline.workingSetBandwidthGBs, int8Gops: roofline.int8Gops,
                                  prefillTokensPerSecond: prefill, decode: figures,
                                  weightBytes: loaded.weightBytes, parameters: loaded.parameterCount,
                                  activations: loaded.effectiveActivationPrecision.rawValue,
@@ -120,16 +121,13 @@ struct BenchCommand: ParsableCommand {
         if json {
             try CLI.printJSON(report)
         } else {
-            print(String(format: "roofline: %.1f GB/s read, %.1f GFLOP/s sgemm", roofline.bandwidthGBs, roofline.gflops))
+            print(String(format: "roofline: %.1f GB/s read (%.1f GB/s for a buffer the weights' size), %.1f GFLOP/s sgemm, %.1f int8 GOP/s",
+                         roofline.bandwidthGBs, roofline.workingSetBandwidthGBs, roofline.gflops, roofline.int8Gops))
             print(String(format: "weights: %.1f MB, %d parameters", Double(loaded.weightBytes) / 1e6, loaded.parameterCount))
             print(String(format: "prefill: %.1f tok/s (%d-token prompt)", prefill, prompt))
             print("activations: \(loaded.effectiveActivationPrecision.rawValue), KV cache: \(loaded.kvPrecision.rawValue)")
             for f in figures {
                 print(String(format: "decode N=%2d: %7.1f tok/s total, %.0f%% of roofline", f.sequences, f.tokensPerSecond, f.rooflineFraction * 100))
-            }
-            if loaded.weightBytes <= WorkerPool.shared.threadCount * CacheSizes.l2Bytes {
-                // The roofline's bandwidth is DRAM's (a buffer larger than any cache).
-                print("note: the weights fit in the cores' L2 caches, so steps need not stream them from memory and fractions above 100% are possible")
             }
         }
     }
@@ -171,6 +169,10 @@ extension BenchCommand {
 struct BenchReport: Encodable {
     var bandwidthGBs: Double
     var gflops: Double
+    /// Reading a buffer of `weight_bytes` over and over: the weights' own bound when they fit a cache.
+    var workingSetBandwidthGBs: Double
+    /// The int8 multiply-add peak (q8 activations on VNNI); 0 without VNNI.
+    var int8Gops: Double
     var prefillTokensPerSecond: Double
     var decode: [DecodeBenchmark.DecodeFigure]
     var weightBytes: Int
@@ -182,5 +184,6 @@ struct BenchReport: Encodable {
     enum CodingKeys: String, CodingKey {
         case bandwidthGBs = "bandwidth_gbs", gflops, prefillTokensPerSecond = "prefill_tokens_per_s", decode
         case weightBytes = "weight_bytes", parameters, activations, kv
+        case workingSetBandwidthGBs = "working_set_bandwidth_gbs", int8Gops = "int8_gops"
     }
 }

@@ -55,6 +55,8 @@ int ck_worker_index(void);
 
 /* 1 when ck_avx512_available() and the CPU has AVX512_VNNI and AVX512_VBMI. */
 int ck_vnni_available(void);
+/* vpdpbusd throughput probe (Roofline.measureInt8): 12 · 64 multiply-adds per iteration. */
+int ck_vnni_peak_loop(long iterations);
 
 /* The `grouped` flag ck_q8_quantize needs for ck_q8_rows(vnni, format, …): 1 for VNNI and
  * for the AVX2 Q4 kernels, 0 for AVX2 Q8_0. */

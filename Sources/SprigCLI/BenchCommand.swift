@@ -29,7 +29,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "decode: tokens of the shared prefix the sequences are forked from (attention grows with it).")
     var context: Int = 32
 
-    @Option(name: .long, help: "KV cache block size in tokens (default: the engine's).")
+    @Option(name: .long, help: "KV cache block size in tokens, as the engine uses.")
     var blockSize: Int = SearchEngine.defaultBlockSize
 
     @Option(name: .long, help: "cache: prompt tokens of the tree's root.")

@@ -17,8 +17,8 @@ struct GenerateCommand: ParsableCommand {
     @Flag(name: .long, help: "Wrap the prompt as a user turn in the model's chat template (a task model with a sprig.json: its own prompt).")
     var chat = false
 
-    @Option(name: .long, help: "Maximum new tokens.")
-    var maxTokens: Int = 128
+    @Option(name: .long, help: "Maximum new tokens (default: 128; with --chat on a task model, up to its context, so it reaches its answer).")
+    var maxTokens: Int?
 
     @Option(name: .long, help: "Sampling temperature (0 = greedy).")
     var temperature: Double = 0
@@ -44,7 +44,7 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var activationOptions: ActivationOptions
 
     func validate() throws {
-        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be ≥ 0") }
+        if let m = maxTokens, m < 0 { throw ValidationError("--max-tokens must be ≥ 0") }
         guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be ≥ 0") }
         guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
         guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0") }
@@ -71,7 +71,9 @@ struct GenerateCommand: ParsableCommand {
                                           repetitionPenalty: repetitionPenalty)
         let stream = !json
         let result = try CLI.run { () throws(SprigError) in
-            try lm.generate(prompt: text, maxTokens: maxTokens, sampling: sampling, seed: seed,
+            // A task model's working runs past 128 tokens before its answer (generate stops
+            // at the end of sequence or the context).
+            try lm.generate(prompt: text, maxTokens: maxTokens ?? (format != nil ? lm.transformer.config.maxPositions : 128), sampling: sampling, seed: seed,
                             onText: stream ? { piece in
                                 FileHandle.standardOutput.write(piece.data(using: .utf8) ?? Data())
                             } : nil)

@@ -145,12 +145,25 @@ public struct SearchConfig: Codable, Sendable, Equatable {
                       question: question, isCancelled: isCancelled, onProgress: onProgress)
     }
 
+    /// The values an enum-valued field accepts, by its path in the file.
+    private static let choices: [String: [String]] = [
+        "strategy": StrategyKind.allCases.map(\.rawValue),
+        "aggregation": ScoreAggregation.allCases.map(\.rawValue),
+        "mcts.selection": SelectionRule.allCases.map(\.rawValue),
+        "mcts.prior": PriorKind.allCases.map(\.rawValue),
+        "best_of_n.selection": BestOfNSelection.allCases.map(\.rawValue),
+    ]
+
     private static func describe(_ error: DecodingError) -> String {
         switch error {
         case .keyNotFound(let key, _): return "missing field '\(key.stringValue)'"
         case .typeMismatch(_, let ctx), .valueNotFound(_, let ctx), .dataCorrupted(let ctx):
             let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? ctx.debugDescription : "field '\(path)': \(ctx.debugDescription)"
+            // Foundation reports a number its field cannot hold (−1 for a seed, 2.5 for a
+            // count) as "not valid JSON" with no path; the text itself parsed.
+            if path.isEmpty { return "\(ctx.debugDescription) (or a number does not fit its field: counts are whole, seed ≥ 0)" }
+            if let allowed = choices[path] { return "field '\(path)': must be one of \(allowed.joined(separator: ", "))" }
+            return "field '\(path)': \(ctx.debugDescription)"
         @unknown default: return "malformed JSON"
         }
     }

@@ -114,6 +114,8 @@ final class CLIValidationTests: XCTestCase {
             (#"{"strategy": "mcts", "budget": 10, "completion_tokens": -1}"#, "completion_tokens"),
             (#"{"strategy": "mcts""#, "cannot read search config"),
             (#"{"budget": 10}"#, "strategy"),
+            (#"{"strategy": "mcts", "budget": 10, "mcts": {"selection": "wat"}}"#, "must be one of puct, uct"),
+            (#"{"strategy": "mcts", "budget": 10, "seed": -1}"#, "seed ≥ 0"),
         ]
         for (i, (json, mention)) in cases.enumerated() {
             let path = try tempFile("preset\(i).json", Data(json.utf8))

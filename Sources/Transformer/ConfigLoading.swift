@@ -53,6 +53,19 @@ extension TransformerConfig {
             guard let v = int(key) else { throw .badConfig(path, "missing or non-integer '\(key)'") }
             return v
         }
+        // Optional fields fall back to their defaults only when absent or null: a value of
+        // the wrong type ("rope_theta": "abc") is a broken checkpoint, not a default.
+        for key in ["rope_theta", "rms_norm_eps", "max_position_embeddings", "num_key_value_heads", "head_dim"] {
+            if let v = json[key], !v.isNull, v.number == nil {
+                throw .badConfig(path, "'\(key)' is not a number")
+            }
+        }
+        if let v = json["rope_parameters"]?["rope_theta"], !v.isNull, v.number == nil {
+            throw .badConfig(path, "'rope_parameters.rope_theta' is not a number")
+        }
+        for key in ["max_position_embeddings", "num_key_value_heads", "head_dim"] where json[key]?.number != nil && int(key) == nil {
+            throw .badConfig(path, "'\(key)' is not an integer")
+        }
         let modelType = json["model_type"]?.string ?? ""
         // Mistral is Llama's architecture, with a sliding window (below); so is Phi-3's window.
         let mistral = modelType == "mistral"

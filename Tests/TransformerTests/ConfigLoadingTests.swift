@@ -86,4 +86,15 @@ final class ConfigLoadingTests: XCTestCase {
     func testBadDocumentsAreReported() {
         assertRefused(#""num_hidden_layers": 2,"#, mentions: "not valid JSON")
     }
+
+    /// An optional field of the wrong type is a broken checkpoint, not its default (a text
+    /// rope_theta was read as 10000).
+    func testOptionalFieldsOfTheWrongTypeAreRefused() throws {
+        assertRefused(#""num_hidden_layers": 2, "rope_theta": "abc""#, mentions: "'rope_theta' is not a number")
+        assertRefused(#""num_hidden_layers": 2, "rope_parameters": {"rope_theta": [1]}"#, mentions: "'rope_parameters.rope_theta'")
+        assertRefused(#""num_hidden_layers": 2, "head_dim": 16.5"#, mentions: "'head_dim' is not an integer")
+        assertRefused(#""num_hidden_layers": 2, "num_key_value_heads": "2""#, mentions: "'num_key_value_heads' is not a number")
+        XCTAssertEqual(try load(#""num_hidden_layers": 2, "rope_theta": null"#).ropeTheta, 10000)
+        XCTAssertEqual(try load(#""num_hidden_layers": 2, "rope_theta": 500000"#).ropeTheta, 500000)
+    }
 }

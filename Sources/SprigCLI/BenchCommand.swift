@@ -78,7 +78,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func parseCounts() -> [Int]? {
-        let parts = sequences.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let parts = sequences.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
         return parts.compactMap { $0 }
     }

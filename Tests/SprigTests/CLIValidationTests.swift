@@ -356,6 +356,7 @@ final class CLIValidationTests: XCTestCase {
         try assertCleanFailure(["bench", "--model", model, "--sequences", "0"], mentions: "--sequences")
         try assertCleanFailure(["bench", "--model", model, "--sequences", "1,x"], mentions: "--sequences")
         try assertCleanFailure(["bench", "--model", model, "--sequences", ""], mentions: "--sequences")
+        try assertCleanFailure(["bench", "--model", model, "--sequences", "1,,4"], mentions: "--sequences")
         try assertCleanFailure(["bench", "--model", model, "--sequences", "100000"], mentions: "--sequences")
         try assertCleanFailure(["bench", "--model", model, "--prompt", "1000"], mentions: "context of 128")
         try assertCleanFailure(["bench", "--model", model, "--steps", "9223372036854775807"], mentions: "context of 128")

@@ -63,9 +63,10 @@ struct TrainSPRMCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress on stderr.")
     var quiet = false
 
-    func run() throws {
-        guard let lossKind = SPRLoss(rawValue: loss) else { CLI.fail("--loss must be spr or bce (got '\(loss)')") }
-        guard let kvBytes = ByteSize.parse(kvMemory) else { CLI.fail("--kv-memory '\(kvMemory)' is not a size like 512MiB or 4GiB") }
+    /// The options as the library takes them; bad values are usage errors (exit 64).
+    func makeOptions() throws -> TrainSPRM.Options {
+        guard let lossKind = SPRLoss(rawValue: loss) else { throw ValidationError("--loss must be spr or bce (got '\(loss)')") }
+        guard let kvBytes = ByteSize.parse(kvMemory) else { throw ValidationError("--kv-memory '\(kvMemory)' is not a size like 512MiB or 4GiB") }
         var options = TrainSPRM.Options(outputDirectory: out)
         options.modelPath = model
         options.trainData = data
@@ -85,6 +86,18 @@ struct TrainSPRMCommand: ParsableCommand {
         options.training.epochs = epochs
         options.training.learningRate = learningRate
         options.training.seed = seed
+        return options
+    }
+
+    func validate() throws {
+        // Option values and combinations are usage errors; missing files are found in run (exit 1).
+        do { try TrainSPRM(options: makeOptions()).validate() } catch let e as SprigError {
+            if case .invalidArgument(let m) = e { throw ValidationError(m) }
+        }
+    }
+
+    func run() throws {
+        let options = try makeOptions()
         let job = TrainSPRM(options: options)
         try CLI.run { () throws(SprigError) in try job.validate() }
         let report: TrainSPRM.Report

@@ -144,6 +144,16 @@ final class CLIValidationTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("note: the preset's mcts.child_tokens 1024"), r.stderr)
     }
 
+    /// README: 64 for a command line wrong on its own, 1 for what is found while running.
+    func testExitStatusesSeparateUsageFromInput() throws {
+        XCTAssertEqual(try SprigCLI.run(["train-sprm", "--out", "/tmp/x", "--samples", "0"]).status, 64)
+        XCTAssertEqual(try SprigCLI.run(["train-sprm", "--out", "/tmp/x", "--loss", "wat"]).status, 64)
+        XCTAssertEqual(try SprigCLI.run(["train-sprm", "--out", "/tmp/x"]).status, 64, "no --model and no --features")
+        XCTAssertEqual(try SprigCLI.run(["train-sprm", "--out", "/tmp/x", "--model", "/nonexistent", "--data", "/nonexistent"]).status, 1)
+        XCTAssertEqual(try SprigCLI.run(search(["--budget", "0"])).status, 64)
+        XCTAssertEqual(try SprigCLI.run(["search", "--model", "/nonexistent", "--question", "q"]).status, 1)
+    }
+
     func testMCTSWhoseExpansionCannotFitIsRefused() throws {
         // Used to run to the end with 0 tokens generated and 1 node, and exit 0.
         try assertCleanFailure(search(["--children", "64", "--child-tokens", "100", "--kv-memory", "64KiB"]),

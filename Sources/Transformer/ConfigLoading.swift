@@ -166,6 +166,7 @@ extension TransformerConfig {
         }
         let hidden = try need("embedding_length")
         let heads = try need("attention.head_count")
+        guard heads > 0 else { throw .badConfig(path, "\(archName).attention.head_count must be positive (got \(heads))") }
         let vocab = gguf.int("\(archName).vocab_size") ?? gguf.strings("tokenizer.ggml.tokens")?.count ?? 0
         let headDim = gguf.int("\(archName).attention.key_length") ?? hidden / max(heads, 1)
         if let rotary = gguf.int("\(archName).rope.dimension_count"), rotary != headDim {

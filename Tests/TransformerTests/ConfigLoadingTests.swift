@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Checkpoint
 @testable import Transformer
 
 /// config.json reading: numbers of 0 and 1 are numbers (not booleans), booleans are
@@ -96,5 +97,26 @@ final class ConfigLoadingTests: XCTestCase {
         assertRefused(#""num_hidden_layers": 2, "num_key_value_heads": "2""#, mentions: "'num_key_value_heads' is not a number")
         XCTAssertEqual(try load(#""num_hidden_layers": 2, "rope_theta": null"#).ropeTheta, 10000)
         XCTAssertEqual(try load(#""num_hidden_layers": 2, "rope_theta": 500000"#).ropeTheta, 500000)
+    }
+}
+
+/// GGUF metadata that cannot describe a model is refused by the key at fault.
+final class GGUFConfigTests: XCTestCase {
+    func testZeroHeadsAreRefusedByName() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/llama3-rope-gguf/model.gguf")
+        var bytes = [UInt8](try Data(contentsOf: fixture))
+        // The key, then its type (uint32 = 4) and value: set the value to 0.
+        let key = Array("llama.attention.head_count".utf8) + [4, 0, 0, 0]
+        let at = try XCTUnwrap((0...(bytes.count - key.count)).first { bytes[$0..<($0 + key.count)].elementsEqual(key) })
+        XCTAssertNotEqual(bytes[(at + key.count)..<(at + key.count + 4)].reduce(0, { $0 | Int($1) }), 0)
+        for k in 0..<4 { bytes[at + key.count + k] = 0 }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("sprig-heads0-\(UUID().uuidString).gguf")
+        try Data(bytes).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        // Used to be reported as "RoPE on 64 of 576 head dimensions is not supported".
+        XCTAssertThrowsError(try TransformerConfig.load(gguf: GGUFFile(path: url.path))) { error in
+            XCTAssertTrue("\(error)".contains("llama.attention.head_count must be positive"), "\(error)")
+        }
     }
 }

@@ -50,7 +50,10 @@ extension TransformerConfig {
         func int(_ key: String) -> Int? { json[key]?.int }
         func object(_ key: String) -> JSON? { json[key].flatMap { $0.object != nil ? $0 : nil } }
         func need(_ key: String) throws(TransformerError) -> Int {
-            guard let v = int(key) else { throw .badConfig(path, "missing or non-integer '\(key)'") }
+            guard let v = int(key) else {
+                if let x = json[key]?.number { throw .badConfig(path, "'\(key)' must be a whole number in range (got \(x))") }
+                throw .badConfig(path, "missing or non-integer '\(key)'")
+            }
             return v
         }
         // Optional fields fall back to their defaults only when absent or null: a value of

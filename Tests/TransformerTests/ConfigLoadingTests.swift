@@ -46,7 +46,9 @@ final class ConfigLoadingTests: XCTestCase {
         assertRefused(#""num_hidden_layers": 0"#, mentions: "must be positive")
         // A boolean where a number belongs is not a number.
         assertRefused(#""num_hidden_layers": true"#, mentions: "missing or non-integer 'num_hidden_layers'")
-        assertRefused(#""num_hidden_layers": 2.5"#, mentions: "missing or non-integer 'num_hidden_layers'")
+        assertRefused(#""num_hidden_layers": 2.5"#, mentions: "'num_hidden_layers' must be a whole number in range (got 2.5)")
+        assertRefused(#""num_hidden_layers": 4611686018427387904"#, mentions: "'num_hidden_layers' must be a whole number in range")
+        assertRefused(#""num_hidden_layers": 1e300"#, mentions: "'num_hidden_layers' must be a whole number in range")
     }
 
     func testBooleansAreBooleans() throws {

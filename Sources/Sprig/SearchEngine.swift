@@ -51,6 +51,7 @@ public final class SearchEngine: @unchecked Sendable {
         }
         self.head = head
         self.format = try TaskFormat.load(modelPath: model.path) ?? .chat
+        guard (1...1024).contains(blockSize) else { throw .invalidArgument("blockSize must be in 1...1024 (got \(blockSize))") }
         let layout = model.transformer.kvLayout(blockSize: blockSize)
         guard kvMemoryBytes >= layout.blockBytes * 4 else {
             throw .invalidArgument("--kv-memory \(kvMemoryBytes) bytes holds fewer than 4 KV blocks of \(layout.blockBytes) bytes")
@@ -78,7 +79,7 @@ public final class SearchEngine: @unchecked Sendable {
     }
 
     /// The prompt's token ids for a question; an error when they fill the model's context.
-    func promptIDs(for question: String) throws(SprigError) -> [Int] {
+    public func promptIDs(for question: String) throws(SprigError) -> [Int] {
         let ids = model.tokenizer.encode(try prompt(for: question))
         let limit = model.transformer.config.maxPositions
         guard ids.count < limit else { throw .model(.contextOverflow(needed: ids.count, limit: limit)) }

@@ -71,27 +71,11 @@ struct SearchCommand: ParsableCommand {
         guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("--question is empty") }
     }
 
-    /// Most branches one expansion may fork (keeps `children × child tokens` far from overflow;
-    /// no KV pool holds more anyway).
-    static let maxBranches = 4096
-    /// Most tokens one branch may be asked for in one extend (far past any context window).
-    static let maxBranchTokens = 1 << 24
+    static let maxBranches = SearchConfig.maxBranches
 
-    /// Sizes a preset file may hold that no search can use (and whose products would overflow).
-    static func limitProblem(_ c: SearchConfig) -> String? {
-        let branches = [("mcts.children", c.mcts.children), ("best_of_n.n", c.bestOfN.n ?? 0),
-                        ("best_of_n.parallel", c.bestOfN.parallel ?? 0), ("beam.width", c.beam.width),
-                        ("beam.expansions", c.beam.expansions)]
-        for (name, v) in branches where v > maxBranches { return "\(name) \(v) is more than \(maxBranches)" }
-        if c.beam.width * c.beam.expansions > maxBranches {
-            return "beam.width × beam.expansions is more than \(maxBranches)"
-        }
-        let tokens = [("mcts.child_tokens", c.mcts.childTokens), ("best_of_n.trajectory_tokens", c.bestOfN.trajectoryTokens),
-                      ("beam.step_tokens", c.beam.stepTokens), ("single.trajectory_tokens", c.single.trajectoryTokens),
-                      ("completion_tokens", c.completionTokens)]
-        for (name, v) in tokens where v > maxBranchTokens { return "\(name) \(v) is more than \(maxBranchTokens)" }
-        return nil
-    }
+    /// Sizes a preset file may hold that no search can use (`SearchConfig.validate` checks
+    /// the same; this names them before the model loads).
+    static func limitProblem(_ c: SearchConfig) -> String? { c.limitProblem }
 
     func run() throws {
         // First, so a signal during loading also ends with a clean (empty) interrupted result.

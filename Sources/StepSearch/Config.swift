@@ -95,7 +95,7 @@ public struct SearchConfig: Codable, Sendable, Equatable {
         }
         guard sampling.topP > 0, sampling.topP <= 1 else { throw bad("sampling.top_p must be in (0, 1] (got \(sampling.topP))") }
         guard sampling.topK >= 0 else { throw bad("sampling.top_k must be >= 0 (got \(sampling.topK))") }
-        guard sampling.repetitionPenalty > 0 else {
+        guard sampling.repetitionPenalty > 0, sampling.repetitionPenalty.isFinite else {
             throw bad("sampling.repetition_penalty must be > 0 (got \(sampling.repetitionPenalty))")
         }
         switch strategy {
@@ -120,6 +120,30 @@ public struct SearchConfig: Codable, Sendable, Equatable {
                 throw bad("mcts.exploration must be >= 0 (got \(mcts.exploration))")
             }
         }
+        if let problem = limitProblem { throw bad(problem) }
+    }
+
+    /// Most branches one expansion may fork: keeps `branches × tokens` far from overflow,
+    /// and no KV pool holds more anyway.
+    public static let maxBranches = 4096
+    /// Most tokens one branch may be asked for in one extend (far past any context window).
+    public static let maxBranchTokens = 1 << 24
+
+    /// Sizes no search can use and whose products would overflow (or whose per-branch
+    /// bookkeeping alone would exhaust memory), whatever the strategy.
+    public var limitProblem: String? {
+        let branches = [("mcts.children", mcts.children), ("best_of_n.n", bestOfN.n ?? 0),
+                        ("best_of_n.parallel", bestOfN.parallel ?? 0), ("beam.width", beam.width),
+                        ("beam.expansions", beam.expansions)]
+        for (name, v) in branches where v > Self.maxBranches { return "\(name) \(v) is more than \(Self.maxBranches)" }
+        if beam.width * beam.expansions > Self.maxBranches {
+            return "beam.width × beam.expansions is more than \(Self.maxBranches)"
+        }
+        let tokens = [("mcts.child_tokens", mcts.childTokens), ("best_of_n.trajectory_tokens", bestOfN.trajectoryTokens),
+                      ("beam.step_tokens", beam.stepTokens), ("single.trajectory_tokens", single.trajectoryTokens),
+                      ("completion_tokens", completionTokens)]
+        for (name, v) in tokens where v > Self.maxBranchTokens { return "\(name) \(v) is more than \(Self.maxBranchTokens)" }
+        return nil
     }
 
     /// The configured strategy.

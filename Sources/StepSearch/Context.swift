@@ -40,6 +40,15 @@ public struct SearchProgress: Sendable {
     public var bestScore: Double
     /// Generated tokens per wall-clock second since the search started.
     public var tokensPerSecond: Double
+
+    /// For strategies outside this module that report their own progress.
+    public init(tokensUsed: Int, budget: Int, nodes: Int, bestScore: Double, tokensPerSecond: Double) {
+        self.tokensUsed = tokensUsed
+        self.budget = budget
+        self.nodes = nodes
+        self.bestScore = bestScore
+        self.tokensPerSecond = tokensPerSecond
+    }
 }
 
 /// Everything a strategy needs besides the policy.
@@ -100,6 +109,24 @@ public struct SearchResult: Encodable, Sendable {
     public var interrupted: Bool
     public var strategy: String
     public var trace: SearchTrace
+
+    /// For strategies outside this module (`SearchStrategy` is open to callers). Keep
+    /// `tokensUsed` equal to the budget's `used` and the trace's token sum, as the built-in
+    /// strategies do.
+    public init(answer: String?, text: String, score: Double, tokensUsed: Int, answerTokens: Int, budget: Int,
+                nodes: Int, prunedNodes: Int, interrupted: Bool, strategy: String, trace: SearchTrace) {
+        self.answer = answer
+        self.text = text
+        self.score = score
+        self.tokensUsed = tokensUsed
+        self.answerTokens = answerTokens
+        self.budget = budget
+        self.nodes = nodes
+        self.prunedNodes = prunedNodes
+        self.interrupted = interrupted
+        self.strategy = strategy
+        self.trace = trace
+    }
 
     enum CodingKeys: String, CodingKey {
         case answer, text, score, budget, nodes, interrupted, strategy

@@ -93,7 +93,7 @@ public struct ExtendRequest: Sendable {
 
 /// The ONE global count of generated tokens of a search. The policy charges every token
 /// *before* producing it; a refused charge stops that branch with `.budget`.
-/// Thread-safe (a lock), so a policy may charge from worker threads.
+/// Thread-safe (an atomic count), so a policy may charge from worker threads.
 public final class TokenBudget: Sendable {
     public let limit: Int
     /// Tokens consumed so far; an atomic (every generated token passes here, and a lock

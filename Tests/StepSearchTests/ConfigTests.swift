@@ -85,6 +85,20 @@ final class ConfigTests: XCTestCase {
         assertInvalid(#"{"strategy":"beam","budget":9,"beam":{"width":2,"depth":3}}"#, contains: "field 'beam.depth'")
         assertInvalid(#"{"strategy":"best-of-n","budget":9,"best_of_n":{"m":3}}"#, contains: "field 'best_of_n.m'")
         assertInvalid(#"{"strategy":"greedy","budget":9,"single":{"tokens":3}}"#, contains: "field 'single.tokens'")
+        // Sizes whose products overflow (a trap in MCTS) or whose bookkeeping never ends (a
+        // Best-of-N of 2^40 hung with a budget of 100), for library callers as for files.
+        assertInvalid(#"{"strategy":"mcts","budget":9,"mcts":{"child_tokens":4611686018427387903}}"#, contains: "mcts.child_tokens")
+        assertInvalid(#"{"strategy":"best-of-n","budget":9,"best_of_n":{"n":1099511627776}}"#, contains: "best_of_n.n")
+        assertInvalid(#"{"strategy":"beam","budget":9,"beam":{"width":64,"expansions":128}}"#, contains: "beam.width × beam.expansions")
+    }
+
+    func testLibraryCallersGetTheSameLimits() {
+        var c = SearchConfig(strategy: .mcts, budget: 100)
+        c.mcts = MCTSConfig(children: 4, childTokens: Int.max / 2)
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("mcts.child_tokens"), "\($0)") }
+        c = SearchConfig(strategy: .mcts, budget: 100)
+        c.sampling.repetitionPenalty = .infinity
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("repetition_penalty"), "\($0)") }
     }
 
     func testMissingFile() {

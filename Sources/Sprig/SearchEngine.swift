@@ -1,5 +1,6 @@
 import Foundation
 import PagedKV
+import Synchronization
 import SPRM
 import StepSearch
 import Tokenizer
@@ -7,8 +8,9 @@ import Transformer
 
 /// Everything a budgeted search needs on one model: the model and tokenizer, its
 /// SPRM head (if any), how questions become prompts, and the KV memory cap.
-/// One engine runs many searches, one at a time; each search gets a fresh cache
-/// view of one pool, and every block is back in the pool when a search returns.
+/// One engine runs many searches, one at a time (a second `search` while one runs, from
+/// another thread or from a callback, throws); each search gets a fresh cache view of one
+/// pool, and every block is back in the pool when a search returns.
 public final class SearchEngine: @unchecked Sendable {
     public let model: LanguageModel
     public let head: SPRMHead?
@@ -19,6 +21,8 @@ public final class SearchEngine: @unchecked Sendable {
     public private(set) var lastTiming: SearchTiming?
     /// The last search's KV cache when it held the most blocks.
     public private(set) var lastKV: SearchKV?
+    /// Set while a search runs: searches share the pool, so they cannot overlap.
+    private let searching = Atomic<Bool>(false)
 
     /// Tokens per KV block. Small, because a fork leaves its parent's partly filled last
     /// block to be copied by each child and a leaf's last block half empty: ~blockSize − 1
@@ -104,6 +108,10 @@ public final class SearchEngine: @unchecked Sendable {
                        isCancelled: @escaping @Sendable () -> Bool = { false },
                        onProgress: ((SearchProgress) -> Void)? = nil,
                        wrap: ((ModelPolicy) -> SearchPolicy)? = nil) throws -> SearchResult {
+        guard searching.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            throw SprigError.invalidArgument("this SearchEngine is already running a search; use one engine per concurrent search")
+        }
+        defer { searching.store(false, ordering: .releasing) }
         lastTiming = nil
         lastKV = nil
         var config = config

@@ -66,4 +66,23 @@ final class EmbeddingExampleTests: XCTestCase {
         XCTAssertEqual(progress, 1)
         XCTAssertEqual(policy.liveBranches, 0)
     }
+
+    /// Searches share the engine's KV pool: a second one while the first runs throws
+    /// instead of corrupting it.
+    func testOverlappingSearchesAreRefused() throws {
+        guard let path = DefaultModel.locate() else { throw XCTSkip("Models/sprig-mult-band not found") }
+        let engine = try SearchEngine(model: LanguageModel.load(path: path))
+        var config = SearchConfig(strategy: .mcts, budget: 512)
+        config.mcts = MCTSConfig(children: 4, childTokens: 32)
+        var nested: Error?
+        let result = try engine.search(question: "What is 12 * 34?", config: config, seed: 1, onProgress: { _ in
+            if nested == nil {
+                do { _ = try engine.search(question: "What is 5 * 6?", config: config) } catch { nested = error }
+            }
+        })
+        XCTAssertTrue("\(nested.map { "\($0)" } ?? "no error")".contains("already running a search"))
+        XCTAssertLessThanOrEqual(result.tokensUsed, 512)
+        // And the engine is free again afterwards.
+        XCTAssertLessThanOrEqual(try engine.search(question: "What is 5 * 6?", config: config).tokensUsed, 512)
+    }
 }

@@ -80,19 +80,19 @@ public struct Roofline: Codable, Sendable {
             let partial = FloatBuffer(count: count >> 16)   // one slot per chunk
             let t0 = Date()
             for _ in 0..<passes {
-            WorkerPool.shared.parallelFor(count: count, grain: 1 << 16) { lo, hi in
-                var acc = SIMD16<Float>()
-                var i = lo
-                let raw = UnsafeRawPointer(base)
-                while i + 64 <= hi {
-                    acc += raw.load(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-                    acc += raw.load(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
-                    acc += raw.load(fromByteOffset: i * 4 + 128, as: SIMD16<Float>.self)
-                    acc += raw.load(fromByteOffset: i * 4 + 192, as: SIMD16<Float>.self)
-                    i += 64
+                WorkerPool.shared.parallelFor(count: count, grain: 1 << 16) { lo, hi in
+                    var acc = SIMD16<Float>()
+                    var i = lo
+                    let raw = UnsafeRawPointer(base)
+                    while i + 64 <= hi {
+                        acc += raw.load(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                        acc += raw.load(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
+                        acc += raw.load(fromByteOffset: i * 4 + 128, as: SIMD16<Float>.self)
+                        acc += raw.load(fromByteOffset: i * 4 + 192, as: SIMD16<Float>.self)
+                        i += 64
+                    }
+                    partial[lo >> 16] += acc.sum()
                 }
-                partial[lo >> 16] += acc.sum()
-            }
             }
             let s = Date().timeIntervalSince(t0)
             best = max(best, Double(count * 4 * passes) / s / 1e9)

@@ -110,10 +110,13 @@ public final class ModelPolicy: SearchPolicy {
     }
 
     public func canGrow(branches count: Int, tokens: Int) -> Bool {
-        let blockSize = cache.pool.layout.blockSize
-        // New blocks for the tokens plus one copy-on-write block per branch; a request
-        // beyond the pool (or one whose arithmetic would overflow) never fits.
-        let free = cache.pool.freeCount
+        Self.fits(branches: count, tokens: tokens, freeBlocks: cache.pool.freeCount, blockSize: cache.pool.layout.blockSize)
+    }
+
+    /// Whether `count` branches growing by `tokens` in all fit `freeBlocks`: new blocks for
+    /// the tokens plus one copy-on-write block per branch. A request beyond the pool (or one
+    /// whose arithmetic would overflow) never fits.
+    static func fits(branches count: Int, tokens: Int, freeBlocks free: Int, blockSize: Int) -> Bool {
         guard count >= 0, tokens >= 0, count <= free, tokens / blockSize <= free else { return false }
         return free >= tokens / blockSize + (tokens % blockSize == 0 ? 0 : 1) + count
     }

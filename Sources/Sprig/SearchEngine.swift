@@ -129,8 +129,9 @@ public final class SearchEngine: @unchecked Sendable {
             // later, not at the root): an expansion larger than the whole cap never runs, and
             // the search would end with nothing generated.
             let k = config.mcts.children, tokens = k * config.mcts.childTokens, bs = pool.layout.blockSize
-            let need = (tokens + bs - 1) / bs + k, free = pool.blockCount - promptBlocks
-            if need > free {
+            let free = pool.blockCount - promptBlocks
+            if !ModelPolicy.fits(branches: k, tokens: tokens, freeBlocks: free, blockSize: bs) {
+                let need = (tokens + bs - 1) / bs + k
                 let bytesPerBlock = bs * pool.layout.bytesPerToken
                 let mb = { (blocks: Int) in String(format: "%.1f MB", Double(blocks * bytesPerBlock) / 1e6) }
                 throw SprigError.invalidArgument("one MCTS expansion (\(k) children × \(config.mcts.childTokens) tokens) needs \(mb(need)) of KV cache but the KV memory cap leaves \(mb(free)) after the prompt; raise --kv-memory or lower --children / --child-tokens")

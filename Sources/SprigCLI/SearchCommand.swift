@@ -62,20 +62,14 @@ struct SearchCommand: ParsableCommand {
         if let c = children, c <= 0 { throw ValidationError("--children must be positive") }
         if let t = childTokens, t <= 0 { throw ValidationError("--child-tokens must be positive") }
         if let k = n, k <= 0 { throw ValidationError("--n must be positive") }
-        if let c = children, c > SearchCommand.maxBranches { throw ValidationError("--children must be at most \(SearchCommand.maxBranches)") }
-        if let k = n, k > SearchCommand.maxBranches { throw ValidationError("--n must be at most \(SearchCommand.maxBranches)") }
+        if let c = children, c > SearchConfig.maxBranches { throw ValidationError("--children must be at most \(SearchConfig.maxBranches)") }
+        if let k = n, k > SearchConfig.maxBranches { throw ValidationError("--n must be at most \(SearchConfig.maxBranches)") }
         if let s = strategy, Presets.kind(s) == nil {
             throw ValidationError("unknown --strategy '\(s)' (mcts, best-of-n, beam, greedy, sample)")
         }
         guard ByteSize.parse(kvMemory) != nil else { throw ValidationError("--kv-memory '\(kvMemory)' is not a size like 512MiB or 4GiB") }
         guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("--question is empty") }
     }
-
-    static let maxBranches = SearchConfig.maxBranches
-
-    /// Sizes a preset file may hold that no search can use (`SearchConfig.validate` checks
-    /// the same; this names them before the model loads).
-    static func limitProblem(_ c: SearchConfig) -> String? { c.limitProblem }
 
     func run() throws {
         // First, so a signal during loading also ends with a clean (empty) interrupted result.
@@ -91,7 +85,7 @@ struct SearchCommand: ParsableCommand {
         if let t = childTokens { preset.mcts.childTokens = t }
         if let k = n { preset.bestOfN.n = k }
         if let b = budget { preset.budget = b }
-        if let problem = SearchCommand.limitProblem(preset) { CLI.fail(problem) }
+        if let problem = preset.limitProblem { CLI.fail(problem) }   // named before the model loads
         let engine = try CLI.loadEngine(model: model, sprm: sprm, kvMemory: kvMemory,
                                         activations: activationOptions.precision(default: .q8))
         let context = engine.model.transformer.config.maxPositions

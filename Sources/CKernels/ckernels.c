@@ -1,15 +1,44 @@
 #include "ckernels.h"
+#include "q8_layout.h"
 #include "specialize.h"
 
 #include <cpuid.h>
 #include <immintrin.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define WIDE __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 #define INLINE static inline __attribute__((always_inline))
-/* Bytes ahead of the weight stream to prefetch (rows are contiguous, so this runs into
- * the next rows of the chunk). */
-#define PREFETCH 2048
+/* Bytes ahead of the weight stream the row kernels prefetch (rows are contiguous, so this
+ * runs into the next rows of the chunk), for calls with at most 4 activation rows and for
+ * more; 0: none. Intel cores here streamed weights faster with 2 KiB ahead at every row
+ * count (Experiments/performance, session 9). An AMD Zen 4 core streamed them 13–21 %
+ * faster with none at 1–4 rows, and ~10 % slower with none at 8–16 (session 16).
+ * SPRIG_PREFETCH=<few>[,<many>] (bytes) overrides. */
+int ck_weight_prefetch = 2048, ck_weight_prefetch_many = 2048;
+
+static int parse_prefetch(const char *s, int fallback) {
+    const int v = atoi(s);
+    return v >= 0 && v <= (1 << 16) ? v & ~63 : fallback;
+}
+
+__attribute__((constructor)) static void choose_weight_prefetch(void) {
+    unsigned a, b, c, d;
+    if (__get_cpuid(0, &a, &b, &c, &d) && b == 0x68747541 /* "Auth" */ && d == 0x69746E65 /* "enti" */)
+        ck_weight_prefetch = 0;
+    const char *env = getenv("SPRIG_PREFETCH");
+    if (env && *env) {
+        ck_weight_prefetch = parse_prefetch(env, ck_weight_prefetch);
+        const char *comma = strchr(env, ',');
+        ck_weight_prefetch_many = comma ? parse_prefetch(comma + 1, ck_weight_prefetch_many) : ck_weight_prefetch;
+    }
+}
+
+void ck_set_weight_prefetch(int few, int many) {
+    ck_weight_prefetch = few < 0 ? 0 : few & ~63;
+    ck_weight_prefetch_many = many < 0 ? 0 : many & ~63;
+}
+int ck_get_weight_prefetch(int rows) { return weight_prefetch(rows); }
 
 static int xcr0_has_zmm(void) {
     uint32_t lo, hi;
@@ -58,17 +87,18 @@ INLINE WIDE void decode(int format, const uint8_t *blk, __m512 *qlo, __m512 *qhi
  * (w = q·d + m, two FMAs) and each row costs two FMAs with x as a memory operand. */
 INLINE WIDE void rows_n(int format, int bb, const uint8_t *data, size_t row_bytes, int blocks, int lo,
                         int hi, const float *x, size_t xs, int n, float *y, size_t ys) {
+    const int pf = weight_prefetch(n);
     for (int o = lo; o < hi; o++) {
         __m512 a[8], b[8];
         for (int r = 0; r < n; r++) { a[r] = _mm512_setzero_ps(); b[r] = _mm512_setzero_ps(); }
         const uint8_t *blk = data + (size_t)o * row_bytes;
         for (int k = 0; k < blocks; k++, blk += bb) {
-            _mm_prefetch((const char *)blk + PREFETCH, _MM_HINT_T0);
+            if (pf) _mm_prefetch((const char *)blk + pf, _MM_HINT_T0);
             __m512 qlo, qhi;
             float d, m;
             __m512 wlo, whi;
             if (format == 3) {   /* f32: the block is its 32 weights (two cache lines) */
-                _mm_prefetch((const char *)blk + PREFETCH + 64, _MM_HINT_T0);
+                if (pf) _mm_prefetch((const char *)blk + pf + 64, _MM_HINT_T0);
                 wlo = _mm512_loadu_ps((const float *)blk);
                 whi = _mm512_loadu_ps((const float *)(blk + 64));
             } else if (format == 1) {
@@ -121,6 +151,7 @@ void ck_rows_f32(const float *w, int columns, int lo, int hi, const float *x, si
  * flight (two accumulators) to cover the FMA latency. */
 INLINE WIDE void one_row(int format, int bb, const uint8_t *data, size_t row_bytes, int blocks, int lo,
                          int hi, const float *xt, const float *sums, float *y) {
+    const int pf = weight_prefetch(1);
     const __m512i mask = _mm512_set1_epi32(15);
     for (int o = lo; o < hi; o++) {
         __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -128,7 +159,7 @@ INLINE WIDE void one_row(int format, int bb, const uint8_t *data, size_t row_byt
         const uint8_t *blk = data + (size_t)o * row_bytes;
         for (int k = 0; k < blocks; k++, blk += bb) {
             const float *xb = xt + (size_t)k * 32;
-            _mm_prefetch((const char *)blk + PREFETCH, _MM_HINT_T0);
+            if (pf) _mm_prefetch((const char *)blk + pf, _MM_HINT_T0);
             float d = half_at(blk);
             __m512 t;
             if (format == 2) {

@@ -9,7 +9,10 @@
 #define Q8_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define Q8_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,avx2,fma,f16c")))
 #define Q8_INLINE static inline __attribute__((always_inline))
-#define Q8_PREFETCH 2048
+/* Bytes ahead of the weight stream a kernel call with `rows` activation rows prefetches
+ * (ckernels.c; 0: none). */
+extern int ck_weight_prefetch, ck_weight_prefetch_many;
+static inline int weight_prefetch(int rows) { return rows <= 4 ? ck_weight_prefetch : ck_weight_prefetch_many; }
 
 /* Plain layout (AVX2 kernels and the VNNI tail), bq = blocks rounded up to 4, bs = bq
  * rounded up to 16: xq int8 [bq · 32] at 0; xd8 f32 [bq · 8] (each block's dx repeated 8

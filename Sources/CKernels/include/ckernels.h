@@ -39,6 +39,13 @@ void ck_one_row(int format, const uint8_t *data, size_t row_bytes, int blocks, i
  * ck_avx512_available(). Returns a checksum so the loop is kept. */
 float ck_fma_loop512(long iterations);
 
+/* Bytes ahead of the weight stream the product kernels prefetch (0: none), for calls with
+ * at most 4 activation rows (`few`) and more (`many`). Chosen at load by CPU vendor (AMD:
+ * 0 / 2048, else 2048 / 2048) unless SPRIG_PREFETCH=<few>[,<many>] is set; set them
+ * before products run. ck_get_weight_prefetch: the distance a call with `rows` uses. */
+void ck_set_weight_prefetch(int few, int many);
+int ck_get_weight_prefetch(int rows);
+
 /* Prefetches [p, p + bytes) into L2 (prefetcht1, one per 64-byte line; never faults). */
 void ck_prefetch_l2(const void *p, size_t bytes);
 

@@ -1,0 +1,68 @@
+import CKernels
+import XCTest
+@testable import Kernels
+
+/// The weight prefetch distance (`ck_set_weight_prefetch`, chosen per CPU vendor) only moves
+/// data ahead of use: every product kernel must give the same bits with none, the default
+/// and other distances, for few (≤ 4) and many activation rows.
+final class PrefetchTests: XCTestCase {
+    typealias Rng = QuantizedMultiplyTests.Rng
+
+    /// (few, many) prefetch settings each product is run under; the first is the reference.
+    static let settings: [(Int32, Int32)] = [(0, 0), (2048, 2048), (64, 4096), (0, 2048)]
+
+    func outputs(rows n: Int, count: Int, _ run: (UnsafeMutablePointer<Float>) -> Void) -> [[Float]] {
+        let saved = (ck_get_weight_prefetch(1), ck_get_weight_prefetch(8))
+        defer { ck_set_weight_prefetch(saved.0, saved.1) }
+        return Self.settings.map { few, many in
+            ck_set_weight_prefetch(few, many)
+            var y = [Float](repeating: .nan, count: count)
+            y.withUnsafeMutableBufferPointer { run($0.baseAddress!) }
+            return y
+        }
+    }
+
+    func testQuantizedProductsDoNotDependOnPrefetch() {
+        var rng = Rng(state: 41)
+        for format in [BlockFormat.q4_0, .q4_1, .q8_0] {
+            let m = QuantizedMultiplyTests.makeMatrix(format, rows: 150, columns: 576, rng: &rng)
+            for n in [1, 3, 4, 5, 8, 16] {
+                let x = (0..<(n * 576)).map { _ in rng.float() }
+                for activations in [ActivationPrecision.f32, .q8] {
+                    let ys = x.withUnsafeBufferPointer { xp in
+                        outputs(rows: n, count: n * 150) { m.multiply(xp.baseAddress!, rows: n, into: $0, activations: activations) }
+                    }
+                    for (i, y) in ys.enumerated().dropFirst() {
+                        XCTAssertEqual(y.map(\.bitPattern), ys[0].map(\.bitPattern),
+                                       "\(format) n=\(n) \(activations) prefetch \(Self.settings[i])")
+                    }
+                }
+            }
+        }
+    }
+
+    func testF32ProductsDoNotDependOnPrefetch() {
+        var rng = Rng(state: 43)
+        let w = FloatBuffer(count: 96 * 256)
+        for i in 0..<w.count { w[i] = rng.float() }
+        let linear = Linear(weights: w, inFeatures: 256, outFeatures: 96, bias: nil)
+        for n in [1, 2, 4, 6, 16] {
+            let x = (0..<(n * 256)).map { _ in rng.float() }
+            let ys = x.withUnsafeBufferPointer { xp in
+                outputs(rows: n, count: n * 96) { linear.apply(xp.baseAddress!, rows: n, into: $0) }
+            }
+            for (i, y) in ys.enumerated().dropFirst() {
+                XCTAssertEqual(y.map(\.bitPattern), ys[0].map(\.bitPattern), "f32 n=\(n) prefetch \(Self.settings[i])")
+            }
+        }
+    }
+
+    /// The setter rounds to whole cache lines and clamps negatives to none.
+    func testSetterRoundsToCacheLines() {
+        let saved = (ck_get_weight_prefetch(1), ck_get_weight_prefetch(8))
+        defer { ck_set_weight_prefetch(saved.0, saved.1) }
+        ck_set_weight_prefetch(-5, 2100)
+        XCTAssertEqual(ck_get_weight_prefetch(4), 0)
+        XCTAssertEqual(ck_get_weight_prefetch(5), 2048)
+    }
+}

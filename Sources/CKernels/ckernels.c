@@ -9,36 +9,55 @@
 
 #define WIDE __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 #define INLINE static inline __attribute__((always_inline))
-/* Bytes ahead of the weight stream the row kernels prefetch (rows are contiguous, so this
- * runs into the next rows of the chunk), for calls with at most 4 activation rows and for
- * more; 0: none. Intel cores here streamed weights faster with 2 KiB ahead at every row
- * count (Experiments/performance, session 9). An AMD Zen 4 core streamed them 13–21 %
- * faster with none at 1–4 rows, and ~10 % slower with none at 8–16 (session 16).
- * SPRIG_PREFETCH=<few>[,<many>] (bytes) overrides. */
-int ck_weight_prefetch = 2048, ck_weight_prefetch_many = 2048;
+/* The weight prefetch of the row kernels (rows are contiguous, so it runs into the next
+ * rows of the chunk). Intel cores here streamed weights faster with 2 KiB ahead into L1
+ * at every row count (Experiments/performance, session 9). An AMD Zen 4 core streamed them
+ * fastest with none for 1–2 activation rows, and 3–11 % faster per step with 6 KiB ahead
+ * into L2 than with none (or 2 KiB into L1) from 3 rows (session 16). */
+ck_prefetch ck_prefetch_few = {2048, 0}, ck_prefetch_many = {2048, 0};
+int ck_prefetch_many_from = 3;
 
-static int parse_prefetch(const char *s, int fallback) {
-    const int v = atoi(s);
-    return v >= 0 && v <= (1 << 16) ? v & ~63 : fallback;
+/* "<bytes>[l2]" → a prefetch; `fallback` when malformed or beyond 64 KiB. */
+static ck_prefetch parse_prefetch(const char *s, ck_prefetch fallback) {
+    char *end;
+    const long v = strtol(s, &end, 10);
+    if (end == s || v < 0 || v > (1 << 16)) return fallback;
+    const ck_prefetch p = {(int)v & ~63, strncmp(end, "l2", 2) == 0 || strncmp(end, "L2", 2) == 0};
+    return p;
 }
 
 __attribute__((constructor)) static void choose_weight_prefetch(void) {
     unsigned a, b, c, d;
-    if (__get_cpuid(0, &a, &b, &c, &d) && b == 0x68747541 /* "Auth" */ && d == 0x69746E65 /* "enti" */)
-        ck_weight_prefetch = 0;
+    if (__get_cpuid(0, &a, &b, &c, &d) && b == 0x68747541 /* "Auth" */ && d == 0x69746E65 /* "enti" */) {
+        const ck_prefetch none = {0, 0}, l2 = {6144, 1};
+        ck_prefetch_few = none;
+        ck_prefetch_many = l2;
+    }
     const char *env = getenv("SPRIG_PREFETCH");
     if (env && *env) {
-        ck_weight_prefetch = parse_prefetch(env, ck_weight_prefetch);
+        ck_prefetch_few = ck_prefetch_many = parse_prefetch(env, ck_prefetch_few);
         const char *comma = strchr(env, ',');
-        ck_weight_prefetch_many = comma ? parse_prefetch(comma + 1, ck_weight_prefetch_many) : ck_weight_prefetch;
+        if (comma) {
+            ck_prefetch_many = parse_prefetch(comma + 1, ck_prefetch_many);
+            const char *third = strchr(comma + 1, ',');
+            const int from = third ? atoi(third + 1) : 0;
+            if (from >= 1) ck_prefetch_many_from = from;
+        }
     }
 }
 
-void ck_set_weight_prefetch(int few, int many) {
-    ck_weight_prefetch = few < 0 ? 0 : few & ~63;
-    ck_weight_prefetch_many = many < 0 ? 0 : many & ~63;
+static ck_prefetch whole_lines(ck_prefetch p) {
+    p.bytes = p.bytes < 0 ? 0 : p.bytes & ~63;
+    p.l2 = p.l2 != 0;
+    return p;
 }
-int ck_get_weight_prefetch(int rows) { return weight_prefetch(rows); }
+
+void ck_set_weight_prefetch(ck_prefetch few, ck_prefetch many, int many_from) {
+    ck_prefetch_few = whole_lines(few);
+    ck_prefetch_many = whole_lines(many);
+    ck_prefetch_many_from = many_from < 1 ? 1 : many_from;
+}
+ck_prefetch ck_get_weight_prefetch(int rows) { return weight_prefetch(rows); }
 
 static int xcr0_has_zmm(void) {
     uint32_t lo, hi;
@@ -87,18 +106,18 @@ INLINE WIDE void decode(int format, const uint8_t *blk, __m512 *qlo, __m512 *qhi
  * (w = q·d + m, two FMAs) and each row costs two FMAs with x as a memory operand. */
 INLINE WIDE void rows_n(int format, int bb, const uint8_t *data, size_t row_bytes, int blocks, int lo,
                         int hi, const float *x, size_t xs, int n, float *y, size_t ys) {
-    const int pf = weight_prefetch(n);
+    const ck_prefetch pf = weight_prefetch(n);
     for (int o = lo; o < hi; o++) {
         __m512 a[8], b[8];
         for (int r = 0; r < n; r++) { a[r] = _mm512_setzero_ps(); b[r] = _mm512_setzero_ps(); }
         const uint8_t *blk = data + (size_t)o * row_bytes;
         for (int k = 0; k < blocks; k++, blk += bb) {
-            if (pf) _mm_prefetch((const char *)blk + pf, _MM_HINT_T0);
+            if (pf.bytes) prefetch_lines((const char *)blk + pf.bytes, 64, pf);
             __m512 qlo, qhi;
             float d, m;
             __m512 wlo, whi;
             if (format == 3) {   /* f32: the block is its 32 weights (two cache lines) */
-                if (pf) _mm_prefetch((const char *)blk + pf + 64, _MM_HINT_T0);
+                if (pf.bytes) prefetch_lines((const char *)blk + pf.bytes + 64, 64, pf);
                 wlo = _mm512_loadu_ps((const float *)blk);
                 whi = _mm512_loadu_ps((const float *)(blk + 64));
             } else if (format == 1) {
@@ -151,7 +170,7 @@ void ck_rows_f32(const float *w, int columns, int lo, int hi, const float *x, si
  * flight (two accumulators) to cover the FMA latency. */
 INLINE WIDE void one_row(int format, int bb, const uint8_t *data, size_t row_bytes, int blocks, int lo,
                          int hi, const float *xt, const float *sums, float *y) {
-    const int pf = weight_prefetch(1);
+    const ck_prefetch pf = weight_prefetch(1);
     const __m512i mask = _mm512_set1_epi32(15);
     for (int o = lo; o < hi; o++) {
         __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -159,7 +178,7 @@ INLINE WIDE void one_row(int format, int bb, const uint8_t *data, size_t row_byt
         const uint8_t *blk = data + (size_t)o * row_bytes;
         for (int k = 0; k < blocks; k++, blk += bb) {
             const float *xb = xt + (size_t)k * 32;
-            if (pf) _mm_prefetch((const char *)blk + pf, _MM_HINT_T0);
+            if (pf.bytes) prefetch_lines((const char *)blk + pf.bytes, 64, pf);
             float d = half_at(blk);
             __m512 t;
             if (format == 2) {

@@ -215,7 +215,7 @@ INLINE AVX2 float half_bits(uint16_t h) { return _cvtsh_ss(h); }
  * (Q4 pairs reach 2·15·127, Q8_0 pairs |w|·|x| 2·128·127 < 32767), offsets after the loop. */
 INLINE AVX2 void q8_rows_avx2(int format, int bb, const uint8_t *data, size_t row_bytes, int blocks, int lo,
                               int hi, const uint8_t *act, size_t as, int n, float *y, size_t ys) {
-    const int pf = weight_prefetch(n);
+    const ck_prefetch pf = weight_prefetch(n);
     const int groups = format != 2 ? blocks / 16 : 0, rest = blocks - 16 * groups;
     const int bq = q8_pad4(rest), bs = q8_pad16(bq), no = format == 1 ? 4 : 2;
     float offs[bs + 1];   /* [bs] per-block offsets of the plain blocks (zero past them) */
@@ -239,7 +239,7 @@ INLINE AVX2 void q8_rows_avx2(int format, int bb, const uint8_t *data, size_t ro
         for (int r = 0; r < n; r++) acc[r] = _mm256_setzero_ps();
         const uint8_t *blk = data + (size_t)o * row_bytes;
         for (int g = 0; g < groups; g++, blk += 16 * bb) {
-            if (pf) for (int p = 0; p < 16 * bb; p += 64) _mm_prefetch((const char *)blk + pf + p, _MM_HINT_T0);
+            if (pf.bytes) prefetch_lines((const char *)blk + pf.bytes, 16 * bb, pf);
             for (int h = 0; h < 2; h++) {
                 __m256i z[4], w[8];
                 for (int p = 0; p < 4; p++) {
@@ -279,7 +279,7 @@ INLINE AVX2 void q8_rows_avx2(int format, int bb, const uint8_t *data, size_t ro
             }
         }
         for (int k = 0; k < rest; k++, blk += bb) {
-            if (pf) _mm_prefetch((const char *)blk + pf, _MM_HINT_T0);
+            if (pf.bytes) prefetch_lines((const char *)blk + pf.bytes, 64, pf);
             uint16_t h;
             __builtin_memcpy(&h, blk, 2);
             const float d = half_bits(h);

@@ -172,7 +172,7 @@ INLINE VNNI void decode_group(int format, int bb, const uint8_t *blk, __m512i ga
  * (the integer sums are exact either way). */
 INLINE VNNI void q8_rows_vnni_n(int format, int bb, const uint8_t *data, size_t row_bytes, int blocks,
                                 int lo, int hi, const uint8_t *act, size_t as, int n, float *y, size_t ys) {
-    const int pf = weight_prefetch(n);
+    const ck_prefetch pf = weight_prefetch(n);
     const int groups = blocks / 16, tail = blocks % 16, chains2 = 3;
     const q4_pair_plan plan = make_plan(format, bb);
     const __m512i zero = _mm512_setzero_si512();
@@ -190,7 +190,7 @@ INLINE VNNI void q8_rows_vnni_n(int format, int bb, const uint8_t *data, size_t 
         for (int r = 0; r < n; r++) acc[r] = _mm512_setzero_ps();
         const uint8_t *blk = data + (size_t)o * row_bytes;
         for (int g = 0; g < groups; g++, blk += 16 * bb) {
-            if (pf) for (int p = 0; p < 16 * bb; p += 64) _mm_prefetch((const char *)blk + pf + p, _MM_HINT_T0);
+            if (pf.bytes) prefetch_lines((const char *)blk + pf.bytes, 16 * bb, pf);
             __m512i w[8];
             __m512 dw, mw = _mm512_setzero_ps();
             decode_group(format, bb, blk, gather_at, w, &dw, &mw);

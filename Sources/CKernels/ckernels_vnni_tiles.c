@@ -56,7 +56,7 @@ void ck_pack_tiles(int format, const uint8_t *src, size_t row_bytes, int blocks,
 /* Rows [lo, hi) (lo a multiple of 16) for n activation rows: tiles lo/16 … */
 INLINE VNNI void tile_rows(int format, int bb, const uint8_t *data, size_t unused, int blocks, int lo, int hi,
                            const uint8_t *act, size_t as, int n, float *y, size_t ys) {
-    const int pf = weight_prefetch(n);
+    const ck_prefetch pf = weight_prefetch(n);
     (void)unused;
     const size_t tb = (size_t)16 * bb;
     const int qv = format == 2 ? 8 : 4, chains = n <= 4 ? 2 : 1;
@@ -66,7 +66,7 @@ INLINE VNNI void tile_rows(int format, int bb, const uint8_t *data, size_t unuse
         __m512 acc[8], accm[8];
         for (int r = 0; r < n; r++) { acc[r] = _mm512_setzero_ps(); accm[r] = _mm512_setzero_ps(); }
         for (int k = 0; k < blocks; k++, p += tb) {
-            if (pf) for (size_t b = 0; b < tb; b += 64) _mm_prefetch((const char *)p + pf + b, _MM_HINT_T0);
+            if (pf.bytes) prefetch_lines((const char *)p + pf.bytes, (int)tb, pf);
             __m512i w[8];
             for (int j = 0; j < qv; j++) w[j] = _mm512_loadu_si512((const void *)(p + 64 * j));
             if (format != 2)

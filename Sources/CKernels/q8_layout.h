@@ -3,16 +3,27 @@
 #ifndef SPRIG_Q8_LAYOUT_H
 #define SPRIG_Q8_LAYOUT_H
 
+#include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "ckernels.h"
 
 #define Q8_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define Q8_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,avx2,fma,f16c")))
 #define Q8_INLINE static inline __attribute__((always_inline))
-/* Bytes ahead of the weight stream a kernel call with `rows` activation rows prefetches
- * (ckernels.c; 0: none). */
-extern int ck_weight_prefetch, ck_weight_prefetch_many;
-static inline int weight_prefetch(int rows) { return rows <= 4 ? ck_weight_prefetch : ck_weight_prefetch_many; }
+/* How a product kernel call with `rows` activation rows prefetches its weights (ckernels.c
+ * chooses per CPU): `bytes` ahead of the stream (0: none), into L1 or, with `l2`, into L2. */
+extern ck_prefetch ck_prefetch_few, ck_prefetch_many;
+extern int ck_prefetch_many_from;
+static inline ck_prefetch weight_prefetch(int rows) {
+    return rows >= ck_prefetch_many_from ? ck_prefetch_many : ck_prefetch_few;
+}
+/* Prefetches the 64-byte lines of [p, p + bytes) into the level `pf` names. */
+static inline __attribute__((always_inline)) void prefetch_lines(const char *p, int bytes, ck_prefetch pf) {
+    if (pf.l2) for (int b = 0; b < bytes; b += 64) _mm_prefetch(p + b, _MM_HINT_T1);
+    else for (int b = 0; b < bytes; b += 64) _mm_prefetch(p + b, _MM_HINT_T0);
+}
 
 /* Plain layout (AVX2 kernels and the VNNI tail), bq = blocks rounded up to 4, bs = bq
  * rounded up to 16: xq int8 [bq · 32] at 0; xd8 f32 [bq · 8] (each block's dx repeated 8

@@ -2,20 +2,36 @@ import CKernels
 import XCTest
 @testable import Kernels
 
+extension ck_prefetch: @retroactive Equatable {
+    public static func == (a: ck_prefetch, b: ck_prefetch) -> Bool { a.bytes == b.bytes && a.l2 == b.l2 }
+}
+
 /// The weight prefetch distance (`ck_set_weight_prefetch`, chosen per CPU vendor) only moves
 /// data ahead of use: every product kernel must give the same bits with none, the default
 /// and other distances, for few (≤ 4) and many activation rows.
 final class PrefetchTests: XCTestCase {
     typealias Rng = QuantizedMultiplyTests.Rng
 
-    /// (few, many) prefetch settings each product is run under; the first is the reference.
-    static let settings: [(Int32, Int32)] = [(0, 0), (2048, 2048), (64, 4096), (0, 2048)]
+    /// Prefetch settings each product is run under (few, many, many from); the first is the reference.
+    static let settings: [(ck_prefetch, ck_prefetch, Int32)] = [
+        (.init(bytes: 0, l2: 0), .init(bytes: 0, l2: 0), 3),
+        (.init(bytes: 2048, l2: 0), .init(bytes: 2048, l2: 0), 3),
+        (.init(bytes: 64, l2: 1), .init(bytes: 4096, l2: 0), 5),
+        (.init(bytes: 0, l2: 0), .init(bytes: 6144, l2: 1), 3),
+        (.init(bytes: 8192, l2: 1), .init(bytes: 65536, l2: 1), 2),
+    ]
+
+    static func saved() -> (ck_prefetch, ck_prefetch, Int32) {
+        var from: Int32 = 1
+        while from < 64 && ck_get_weight_prefetch(from) == ck_get_weight_prefetch(1) { from += 1 }
+        return (ck_get_weight_prefetch(1), ck_get_weight_prefetch(64), from)
+    }
 
     func outputs(rows n: Int, count: Int, _ run: (UnsafeMutablePointer<Float>) -> Void) -> [[Float]] {
-        let saved = (ck_get_weight_prefetch(1), ck_get_weight_prefetch(8))
-        defer { ck_set_weight_prefetch(saved.0, saved.1) }
-        return Self.settings.map { few, many in
-            ck_set_weight_prefetch(few, many)
+        let saved = Self.saved()
+        defer { ck_set_weight_prefetch(saved.0, saved.1, saved.2) }
+        return Self.settings.map { few, many, from in
+            ck_set_weight_prefetch(few, many, from)
             var y = [Float](repeating: .nan, count: count)
             y.withUnsafeMutableBufferPointer { run($0.baseAddress!) }
             return y
@@ -57,12 +73,12 @@ final class PrefetchTests: XCTestCase {
         }
     }
 
-    /// The setter rounds to whole cache lines and clamps negatives to none.
+    /// The setter rounds to whole cache lines, clamps negatives to none and picks by row count.
     func testSetterRoundsToCacheLines() {
-        let saved = (ck_get_weight_prefetch(1), ck_get_weight_prefetch(8))
-        defer { ck_set_weight_prefetch(saved.0, saved.1) }
-        ck_set_weight_prefetch(-5, 2100)
-        XCTAssertEqual(ck_get_weight_prefetch(4), 0)
-        XCTAssertEqual(ck_get_weight_prefetch(5), 2048)
+        let saved = Self.saved()
+        defer { ck_set_weight_prefetch(saved.0, saved.1, saved.2) }
+        ck_set_weight_prefetch(.init(bytes: -5, l2: 0), .init(bytes: 2100, l2: 7), 3)
+        XCTAssertEqual(ck_get_weight_prefetch(2), ck_prefetch(bytes: 0, l2: 0))
+        XCTAssertEqual(ck_get_weight_prefetch(3), ck_prefetch(bytes: 2048, l2: 1))
     }
 }

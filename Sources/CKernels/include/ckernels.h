@@ -39,12 +39,16 @@ void ck_one_row(int format, const uint8_t *data, size_t row_bytes, int blocks, i
  * ck_avx512_available(). Returns a checksum so the loop is kept. */
 float ck_fma_loop512(long iterations);
 
-/* Bytes ahead of the weight stream the product kernels prefetch (0: none), for calls with
- * at most 4 activation rows (`few`) and more (`many`). Chosen at load by CPU vendor (AMD:
- * 0 / 2048, else 2048 / 2048) unless SPRIG_PREFETCH=<few>[,<many>] is set; set them
- * before products run. ck_get_weight_prefetch: the distance a call with `rows` uses. */
-void ck_set_weight_prefetch(int few, int many);
-int ck_get_weight_prefetch(int rows);
+/* How the product kernels prefetch weights: `bytes` ahead of the stream (0: none), into L1
+ * (prefetcht0) or, with `l2`, into L2 (prefetcht1); `few` for calls with fewer than
+ * `many_from` activation rows, `many` for the rest. Chosen at load by CPU vendor (Intel and
+ * others: 2048 into L1 for every call; AMD: none below 3 rows, 6144 into L2 from 3) unless
+ * SPRIG_PREFETCH="<few>,<many>[,<many_from>]" is set (each in bytes, "l2" appended for
+ * L2, e.g. "0,6144l2,3"). Set them before products run. */
+typedef struct { int bytes, l2; } ck_prefetch;
+void ck_set_weight_prefetch(ck_prefetch few, ck_prefetch many, int many_from);
+/* The prefetch a product call with `rows` activation rows uses. */
+ck_prefetch ck_get_weight_prefetch(int rows);
 
 /* Prefetches [p, p + bytes) into L2 (prefetcht1, one per 64-byte line; never faults). */
 void ck_prefetch_l2(const void *p, size_t bytes);

@@ -1,5 +1,6 @@
 /* Private to CKernels: layouts of the quantized activation rows (ck_q8_quantize) shared by
- * the AVX2 (ckernels_q8.c) and VNNI (ckernels_vnni.c) kernels. */
+ * the AVX2 (ckernels_q8.c) and VNNI (ckernels_vnni.c) kernels, and the weight prefetch that
+ * every product kernel (these and ckernels.c's f32-activation ones) takes per call. */
 #ifndef SPRIG_Q8_LAYOUT_H
 #define SPRIG_Q8_LAYOUT_H
 

@@ -34,7 +34,7 @@ __attribute__((constructor)) static void choose_weight_prefetch(void) {
         ck_prefetch_many = l2;
     }
     const char *env = getenv("SPRIG_PREFETCH");
-    if (env && *env) {
+    if (env && *env >= '0' && *env <= '9') {   /* anything else: the defaults stand */
         ck_prefetch_few = ck_prefetch_many = parse_prefetch(env, ck_prefetch_few);
         const char *comma = strchr(env, ',');
         if (comma) {

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// This machine's per-core cache sizes, as the OS reports them.
@@ -14,4 +15,23 @@ public enum CacheSizes {
         }
         return 1 << 20
     }()
+}
+
+/// How the product kernels prefetch weights on this machine (chosen per CPU at load, or by
+/// `SPRIG_PREFETCH`), in `SPRIG_PREFETCH`'s own syntax so a figure can be reproduced:
+/// "<few>,<many>,<from>" with bytes ahead for calls below / from `from` activation rows,
+/// "l2" appended where the lines go to L2 (e.g. "0,6144l2,3"; "2048,2048,3" on Intel).
+public enum WeightPrefetch {
+    public static var setting: String {
+        let few = ck_get_weight_prefetch(1)
+        var from: Int32 = 2
+        while from < 64 && ck_get_weight_prefetch(from) == few { from += 1 }
+        if from == 64 { from = 3 }   // the same for every row count: the default split point
+        func text(_ p: ck_prefetch) -> String { "\(p.bytes)" + (p.l2 != 0 ? "l2" : "") }
+        return "\(text(few)),\(text(ck_get_weight_prefetch(from))),\(from)"
+    }
+}
+
+extension ck_prefetch: @retroactive Equatable {
+    public static func == (a: ck_prefetch, b: ck_prefetch) -> Bool { a.bytes == b.bytes && a.l2 == b.l2 }
 }

@@ -117,7 +117,7 @@ struct BenchCommand: ParsableCommand {
                                  prefillTokensPerSecond: prefill, decode: figures,
                                  weightBytes: loaded.weightBytes, parameters: loaded.parameterCount,
                                  activations: loaded.effectiveActivationPrecision.rawValue,
-                                 kv: loaded.kvPrecision.rawValue)
+                                 kv: loaded.kvPrecision.rawValue, weightPrefetch: WeightPrefetch.setting)
         if json {
             try CLI.printJSON(report)
         } else {
@@ -125,7 +125,7 @@ struct BenchCommand: ParsableCommand {
                          roofline.bandwidthGBs, roofline.workingSetBandwidthGBs, roofline.gflops, roofline.int8Gops))
             print(String(format: "weights: %.1f MB, %d parameters", Double(loaded.weightBytes) / 1e6, loaded.parameterCount))
             print(String(format: "prefill: %.1f tok/s (%d-token prompt)", prefill, prompt))
-            print("activations: \(loaded.effectiveActivationPrecision.rawValue), KV cache: \(loaded.kvPrecision.rawValue)")
+            print("activations: \(loaded.effectiveActivationPrecision.rawValue), KV cache: \(loaded.kvPrecision.rawValue), weight prefetch: \(report.weightPrefetch)")
             for f in figures {
                 print(String(format: "decode N=%2d: %7.1f tok/s total, %.0f%% of roofline", f.sequences, f.tokensPerSecond, f.rooflineFraction * 100))
             }
@@ -181,9 +181,11 @@ struct BenchReport: Encodable {
     var activations: String
     /// "f32" or "f16": the KV cache element type the decode figures were measured with.
     var kv: String
+    /// The product kernels' weight prefetch, in `SPRIG_PREFETCH`'s syntax (`WeightPrefetch.setting`).
+    var weightPrefetch: String
     enum CodingKeys: String, CodingKey {
         case bandwidthGBs = "bandwidth_gbs", gflops, prefillTokensPerSecond = "prefill_tokens_per_s", decode
-        case weightBytes = "weight_bytes", parameters, activations, kv
+        case weightBytes = "weight_bytes", parameters, activations, kv, weightPrefetch = "weight_prefetch"
         case workingSetBandwidthGBs = "working_set_bandwidth_gbs", int8Gops = "int8_gops"
     }
 }

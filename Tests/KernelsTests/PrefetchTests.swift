@@ -2,10 +2,6 @@ import CKernels
 import XCTest
 @testable import Kernels
 
-extension ck_prefetch: @retroactive Equatable {
-    public static func == (a: ck_prefetch, b: ck_prefetch) -> Bool { a.bytes == b.bytes && a.l2 == b.l2 }
-}
-
 /// The weight prefetch distance (`ck_set_weight_prefetch`, chosen per CPU vendor) only moves
 /// data ahead of use: every product kernel must give the same bits with none, the default
 /// and other distances, for few (≤ 4) and many activation rows.
@@ -80,5 +76,10 @@ final class PrefetchTests: XCTestCase {
         ck_set_weight_prefetch(.init(bytes: -5, l2: 0), .init(bytes: 2100, l2: 7), 3)
         XCTAssertEqual(ck_get_weight_prefetch(2), ck_prefetch(bytes: 0, l2: 0))
         XCTAssertEqual(ck_get_weight_prefetch(3), ck_prefetch(bytes: 2048, l2: 1))
+        XCTAssertEqual(WeightPrefetch.setting, "0,2048l2,3")
+        ck_set_weight_prefetch(.init(bytes: 2048, l2: 0), .init(bytes: 2048, l2: 0), 3)
+        XCTAssertEqual(WeightPrefetch.setting, "2048,2048,3")
+        ck_set_weight_prefetch(.init(bytes: 0, l2: 0), .init(bytes: 6144, l2: 1), 5)
+        XCTAssertEqual(WeightPrefetch.setting, "0,6144l2,5")
     }
 }

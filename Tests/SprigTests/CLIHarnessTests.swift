@@ -166,6 +166,8 @@ final class CLIHarnessTests: XCTestCase {
         let bytes = try XCTUnwrap(d["weight_bytes"] as? Double), params = try XCTUnwrap(d["parameters"] as? Double)
         XCTAssertNotNil(d["prefill_tokens_per_s"] as? Double)
         XCTAssertEqual(d["kv"] as? String, "f32", "an f32 checkpoint keeps an f32 cache")
+        let prefetch = try XCTUnwrap(d["weight_prefetch"] as? String)
+        XCTAssertNotNil(prefetch.wholeMatch(of: /[0-9]+(l2)?,[0-9]+(l2)?,[0-9]+/), prefetch)
         let decode = try XCTUnwrap(d["decode"] as? [[String: Any]])
         XCTAssertEqual(decode.compactMap { $0["sequences"] as? Int }, [1, 4])
         for f in decode {

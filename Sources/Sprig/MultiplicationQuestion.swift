@@ -28,6 +28,29 @@ public struct MultiplicationQuestion: Sendable, Equatable {
     /// "What is 4821 * 37?", "12 times 345", "multiply -1.5 by 4" → the question's two
     /// operands; nil unless there are exactly two numbers and a multiplication word or sign.
     static func operands(in question: String) -> (Operand, Operand)? {
+        if case .success(let pair) = parse(question) { return pair }
+        return nil
+    }
+
+    /// Why `question` is not one this policy can be shown, for an error message (nil when it is).
+    public static func problem(in question: String) -> String? {
+        if case .failure(let why) = parse(question) { return why.text }
+        return nil
+    }
+
+    enum Unreadable: Error {
+        case numberCount(Int), tooLong(String), noOperator
+        var text: String {
+            switch self {
+            case .numberCount(0): return "it has no numbers"
+            case .numberCount(let n): return "it has \(n) number\(n == 1 ? "" : "s"), and the model multiplies exactly two"
+            case .tooLong(let d): return "\(d.prefix(12))\(d.count > 12 ? "…" : "") has more than 9 significant digits"
+            case .noOperator: return "it names no multiplication (*, ×, x, times, multiply, product)"
+            }
+        }
+    }
+
+    static func parse(_ question: String) -> Result<(Operand, Operand), Unreadable> {
         let cleaned = question.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: "_", with: "")
         let chars = Array(cleaned)
         var numbers: [Operand] = []
@@ -45,14 +68,14 @@ public struct MultiplicationQuestion: Sendable, Equatable {
                 while i < chars.count && chars[i].isASCII && chars[i].isNumber { digits.append(chars[i]); decimals += 1; i += 1 }
             }
             let significant = digits.drop { $0 == "0" }
-            guard significant.count <= 9, let v = Int(digits) else { return nil }
+            guard significant.count <= 9, let v = Int(digits) else { return .failure(.tooLong(String(significant))) }
             numbers.append(Operand(magnitude: v, decimals: decimals, negative: negative))
         }
-        guard numbers.count == 2 else { return nil }
+        guard numbers.count == 2 else { return .failure(.numberCount(numbers.count)) }
         let lowered = cleaned.lowercased()
         let ops = ["*", "×", "x", "times", "multipl", "product", "·"]
-        guard ops.contains(where: { lowered.contains($0) }) else { return nil }
-        return (numbers[0], numbers[1])
+        guard ops.contains(where: { lowered.contains($0) }) else { return .failure(.noOperator) }
+        return .success((numbers[0], numbers[1]))
     }
 
     /// The problem for `question` given the policy's trained cells ([aMin, aMax, bMin, bMax]

@@ -66,7 +66,8 @@ public struct TaskFormat: Codable, Sendable {
         var text: String
         if task == "multiplication" {
             guard let m = multiplication(for: q) else {
-                throw .invalidArgument("this model answers multiplication questions such as \"What is 4821 * 37?\"; could not find two numbers (of at most 9 digits) to multiply in \"\(q.count > 80 ? q.prefix(77) + "..." : q)\"")
+                let why = MultiplicationQuestion.problem(in: q) ?? "it is not a product of two numbers"
+                throw .invalidArgument("this model answers multiplication questions such as \"What is 4821 * 37?\" (two numbers of at most 9 digits); \"\(q.count > 80 ? q.prefix(77) + "..." : q)\": \(why)")
             }
             text = Self.fill(Self.fill(promptTemplate ?? "{question}", "a", m.a), "b", m.b)
                 .replacingOccurrences(of: "{question}", with: "What is \(m.a) * \(m.b)?")

@@ -79,4 +79,15 @@ final class MultiplicationQuestionTests: XCTestCase {
             XCTAssertNil(MultiplicationQuestion(question: bad, cells: cells), bad)
         }
     }
+
+    /// The error names what is wrong with the question; an accepted one has no problem.
+    func testProblemSaysWhyAQuestionIsRefused() {
+        XCTAssertEqual(MultiplicationQuestion.problem(in: "1 * 2 * 3"), "it has 3 numbers, and the model multiplies exactly two")
+        XCTAssertEqual(MultiplicationQuestion.problem(in: "What is 7 squared?"), "it has 1 number, and the model multiplies exactly two")
+        XCTAssertEqual(MultiplicationQuestion.problem(in: "hello"), "it has no numbers")
+        XCTAssertEqual(MultiplicationQuestion.problem(in: "What is 4 + 5?"), "it names no multiplication (*, ×, x, times, multiply, product)")
+        XCTAssertEqual(MultiplicationQuestion.problem(in: "What is 1234567890 * 2?"), "1234567890 has more than 9 significant digits")
+        XCTAssertNil(MultiplicationQuestion.problem(in: "What is 4821 * 37?"))
+        XCTAssertNil(MultiplicationQuestion.problem(in: "multiply -1.5 by 4"))
+    }
 }

@@ -110,14 +110,16 @@ extension QuantizedMatrix {
         // On VNNI: the row-tile copy (chunks of whole tiles of 16 rows).
         let tiles = Self.usesRowTiles ? rowTiles() : nil
         let data = (tiles ?? self.data).assumingMemoryBound(to: UInt8.self)
-        let rowGrain = Self.grain(rows: rows, blocks: blocks, n: n)
-        let grain = tiles != nil ? (rowGrain + 15) & ~15 : rowGrain
+        // Row tiles: claims in whole tiles, handed over as runs, so the tail is one tile
+        // fine (the threads finish together) without a kernel call per tile. Alternating
+        // steps on Zen 4 vs 64-row chunks: 0.98–0.99 at N = 4, 0.93–0.97 at N = 16.
+        let grain = tiles != nil ? 16 : Self.grain(rows: rows, blocks: blocks, n: n)
         let layout: Q8Layout = tiles != nil ? .lanes : ck_q8_grouped(vnni, code) != 0 ? .grouped : .plain
         withUnsafeTemporaryAllocation(byteCount: n * stride, alignment: 64) { buffer in
             let act = buffer.baseAddress!   // [n, stride] bytes, one quantized row each
             Self.quantizeActivations(x, rows: n, columns: columns, into: act, layout: layout)
             let actC = UnsafePointer(act.assumingMemoryBound(to: UInt8.self))
-            WorkerPool.shared.parallelFor(count: rows, grain: grain, thenWarm: thenWarm) { lo, hi in
+            WorkerPool.shared.parallelFor(count: rows, grain: grain, thenWarm: thenWarm, mergeRuns: tiles != nil) { lo, hi in
                 var r = 0
                 while r < n {
                     let g = min(8, n - r)

@@ -49,7 +49,7 @@ public final class WorkerPool: @unchecked Sendable {
     /// Set while a job runs; a nested or concurrent `parallelFor` runs inline instead.
     private let busy = Atomic<Bool>(false)
     private var job: ((Int, Int) -> Void)?
-    private var jobCount = 0, jobGrain = 1
+    private var jobCount = 0, jobGrain = 1, jobMerge = false
     /// Bytes a worker pulls into its cache after its share of the current job (see `parallelFor`).
     private var warmBase: UnsafeRawPointer?, warmBytes = 0
     private var mutex = pthread_mutex_t()
@@ -91,8 +91,12 @@ public final class WorkerPool: @unchecked Sendable {
     /// finishes and does the serial work before that job, so the memory bus does not sit
     /// idle between the decode loop's parallel loops. Prefetches never fault, and a new
     /// job interrupts them.
+    ///
+    /// `mergeRuns`: a thread's claim of consecutive chunks reaches `body` as one range
+    /// (still starting on a chunk boundary) instead of one call per chunk, so a fine grain
+    /// (small claims at the tail, less waiting for the slower thread) costs no extra calls.
     public func parallelFor(count: Int, grain: Int = 1, thenWarm: UnsafeRawBufferPointer? = nil,
-                            _ body: (Int, Int) -> Void) {
+                            mergeRuns: Bool = false, _ body: (Int, Int) -> Void) {
         guard count > 0 else { return }
         let g = max(grain, 1)
         let chunks = (count + g - 1) / g
@@ -107,6 +111,7 @@ public final class WorkerPool: @unchecked Sendable {
             job = escapable
             jobCount = count
             jobGrain = g
+            jobMerge = mergeRuns
             warmBase = thenWarm.flatMap { UnsafeRawPointer($0.baseAddress) }
             warmBytes = thenWarm?.count ?? 0
             claims.store(chunks << 32, ordering: .relaxed)
@@ -153,7 +158,9 @@ public final class WorkerPool: @unchecked Sendable {
             let next = fromFront ? (front + take) | back << 32 : front | (back - take) << 32
             let r = claims.compareExchange(expected: state, desired: next, ordering: .relaxed)
             guard r.exchanged else { state = r.original; continue }
-            for k in first..<(first + take) { run(k * grain, min(count, k * grain + grain)) }
+            if jobMerge { run(first * grain, min(count, (first + take) * grain)) } else {
+                for k in first..<(first + take) { run(k * grain, min(count, k * grain + grain)) }
+            }
             state = claims.load(ordering: .relaxed)
         }
     }

@@ -29,6 +29,33 @@ final class WorkerPoolTests: XCTestCase {
         }
     }
 
+    /// With `mergeRuns` a claim arrives as one range of whole chunks (the last may end at
+    /// `count`): every index still exactly once, and fewer calls than chunks once the
+    /// claims are runs (the first claim alone is a quarter of them).
+    func testMergedRunsCoverEachIndexOnce() {
+        let pool = WorkerPool(threads: 2)
+        let hits = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 1000)
+        for i in 0..<1000 { (hits + i).initialize(to: Atomic<Int>(0)) }
+        defer { hits.deallocate() }
+        for call in 0..<3000 {
+            let count = call % 1000 + 1, grain = call % 16 + 1
+            let calls = Atomic<Int>(0)
+            pool.parallelFor(count: count, grain: grain, mergeRuns: true) { lo, hi in
+                precondition(lo < hi && hi <= count && lo % grain == 0 && (hi % grain == 0 || hi == count))
+                calls.add(1, ordering: .relaxed)
+                for i in lo..<hi { hits[i].add(1, ordering: .relaxed) }
+            }
+            var bad = -1
+            for i in 0..<count where hits[i].exchange(0, ordering: .relaxed) != 1 { bad = i }
+            XCTAssertEqual(bad, -1, "call \(call): index \(bad) not visited exactly once")
+            if bad >= 0 { return }
+            let chunks = (count + grain - 1) / grain
+            if chunks >= 16 {
+                XCTAssertLessThan(calls.load(ordering: .relaxed), chunks, "count \(count) grain \(grain): runs were not merged")
+            }
+        }
+    }
+
     /// A parallelFor inside a job (and one from a second thread at the same time)
     /// runs serially instead of deadlocking, with correct results.
     func testNestedAndConcurrentCalls() {

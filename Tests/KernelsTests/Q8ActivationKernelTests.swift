@@ -78,7 +78,7 @@ final class Q8ActivationKernelTests: XCTestCase {
 
     func testQuantizedActivationsMatchReferenceExactly() {
         var rng = Rng(state: 7)
-        for columns in [32, 64, 96, 160, 576, 1536] {
+        for columns in [32, 64, 96, 160, 512, 576, 1536, 2080] {   // 16-block groups and tails
             let n = 3
             let x = activations(n * columns, rng: &rng)
             let stride = QuantizedMatrix.q8RowBytes(columns: columns)

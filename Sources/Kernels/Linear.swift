@@ -39,19 +39,23 @@ public final class Linear: @unchecked Sendable {
     }
 
     /// The weights a decode-sized product with `activations` streams (the row-tile copy
-    /// in q8 mode once made), their last `maxBytes` at most: a worker prefetches them,
-    /// from the end (what it claims first) backwards, while it waits for that product.
+    /// in q8 mode once made), from where the pool's worker starts reading them
+    /// (`WorkerPool.workerStart`: the middle for row-tile products, which split their rows
+    /// in two halves, else its first claim from the back), `maxBytes` at most: the worker
+    /// prefetches them, forwards, while it waits for that product.
     public func warmRegion(activations: ActivationPrecision, maxBytes: Int = WorkerPool.maxWarmBytes) -> UnsafeRawBufferPointer? {
         guard maxBytes > 0 else { return nil }
         let base: UnsafeRawPointer, bytes: Int
+        var merged = false
         switch storage {
         case .f32(let w): (base, bytes) = (UnsafeRawPointer(w), inFeatures * outFeatures * 4)
         case .quantized(let q):
             guard let r = q.streamedBytes(activations: activations) else { return nil }
             (base, bytes) = r
+            merged = activations == .q8 && QuantizedMatrix.usesRowTiles   // multiplyQ8's mergeRuns
         }
-        let n = min(maxBytes, bytes)
-        return UnsafeRawBufferPointer(start: base + (bytes - n), count: n)
+        let start = Int(Double(bytes) * WorkerPool.shared.workerStart(mergeRuns: merged)) & ~63
+        return UnsafeRawBufferPointer(start: base + start, count: min(maxBytes, bytes - start))
     }
 
     /// Bytes the weights occupy as stored (what one full pass must stream from memory).

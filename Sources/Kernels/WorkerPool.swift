@@ -35,6 +35,27 @@ public final class WorkerPool: @unchecked Sendable {
     /// Unclaimed chunks of the current job, [front, back) packed as front | back << 32:
     /// the caller claims from the front, workers from the back (see `drain`).
     private let claims = Atomic<Int>(0)
+    /// Split jobs (`mergeRuns`, two threads): the worker's own range, [front, back) packed
+    /// the same way; `claims` is then the caller's.
+    private let claims2 = Atomic<Int>(0)
+    private var jobSplit = false
+    /// Whether `mergeRuns` jobs on two threads give each thread one half to walk forwards
+    /// (`drainSplit`); `SPRIG_SPLIT_RANGES=0` keeps the two-ended claims for A/B runs.
+    nonisolated(unsafe) public static var splitRanges: Bool = {
+        guard let s = getenv("SPRIG_SPLIT_RANGES") else { return true }
+        return String(cString: s) != "0"
+    }()
+
+    /// Whether a `mergeRuns` job of `chunks` chunks runs as two ranges (`drainSplit`).
+    func splits(chunks: Int) -> Bool { threadCount == 2 && chunks >= 4 && Self.splitRanges }
+
+    /// Where, as a fraction of a job's range, the worker starts reading: the middle for a
+    /// split job, else its first claim from the back (1/(2·threads) of the chunks). What
+    /// `thenWarm` should name (`Linear.warmRegion`).
+    public func workerStart(mergeRuns: Bool) -> Double {
+        if mergeRuns && threadCount == 2 && Self.splitRanges { return 0.5 }
+        return 1 - 1 / Double(2 * threadCount)
+    }
     /// Workers inside the current job, plus `closedBit` once the caller has finished
     /// its own chunks: after that no worker may enter, so the job can be torn down
     /// as soon as the count reaches zero.
@@ -112,15 +133,24 @@ public final class WorkerPool: @unchecked Sendable {
             jobCount = count
             jobGrain = g
             jobMerge = mergeRuns
+            jobSplit = mergeRuns && splits(chunks: chunks)
             warmBase = thenWarm.flatMap { UnsafeRawPointer($0.baseAddress) }
             warmBytes = thenWarm?.count ?? 0
-            claims.store(chunks << 32, ordering: .relaxed)
+            if jobSplit {
+                let mid = chunks / 2
+                claims.store(mid << 32, ordering: .relaxed)
+                claims2.store(mid | chunks << 32, ordering: .relaxed)
+            } else {
+                claims.store(chunks << 32, ordering: .relaxed)
+            }
             entered.store(0, ordering: .releasing)
             pthread_mutex_lock(&mutex)
             generation.add(1, ordering: .releasing)
             if sleepers > 0 { pthread_cond_broadcast(&cond) }
             pthread_mutex_unlock(&mutex)
-            drain(escapable, count: count, grain: g, fromFront: true)
+            if jobSplit { drainSplit(escapable, count: count, grain: g, own: claims, other: claims2) } else {
+                drain(escapable, count: count, grain: g, fromFront: true)
+            }
             // Close the job, then wait for workers still finishing a claimed chunk.
             entered.add(Self.closedBit, ordering: .acquiringAndReleasing)
             // A worker preempted mid-chunk (shared cores) would keep this thread spinning
@@ -141,7 +171,7 @@ public final class WorkerPool: @unchecked Sendable {
     /// each claim takes 1/(2·threads) of what remains (at least one chunk), the caller
     /// from the front and workers from the back, so each thread walks long contiguous
     /// stretches first, only the tail is fine-grained, and a worker knows where its next
-    /// job's share starts (the end: what `thenWarm` names). Long runs matter for the
+    /// job's share starts (`workerStart`: what `thenWarm` names). Long runs matter for the
     /// decode loop's matrix products, which stream weights from memory: 64-row chunks
     /// handed out alternately read a Q4_1 matrix at 12 GB/s on two cores here, whole
     /// halves at 16–17 (the machine's read bandwidth); the small tail claims keep the
@@ -165,15 +195,41 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Prefetches [base, base + bytes) into this core's L2, 4 KiB at a time from the end
-    /// (what this worker claims first) backwards, until done or a job newer than `seen`
-    /// starts.
+    /// Split jobs: the thread's own range from its front in halving runs (each run starts
+    /// where the last ended: one ascending stream), then the other range from its back.
+    private func drainSplit(_ run: (Int, Int) -> Void, count: Int, grain: Int,
+                            own: borrowing Atomic<Int>, other: borrowing Atomic<Int>) {
+        var state = own.load(ordering: .relaxed)
+        while true {
+            let front = state & 0xFFFF_FFFF, back = state >> 32
+            if front >= back { break }
+            let take = max(1, (back - front) / 2)
+            let r = own.compareExchange(expected: state, desired: (front + take) | back << 32, ordering: .relaxed)
+            guard r.exchanged else { state = r.original; continue }
+            run(front * grain, min(count, (front + take) * grain))
+            state = own.load(ordering: .relaxed)
+        }
+        state = other.load(ordering: .relaxed)
+        while true {
+            let front = state & 0xFFFF_FFFF, back = state >> 32
+            if front >= back { return }
+            let take = max(1, (back - front) / 4)
+            let r = other.compareExchange(expected: state, desired: front | (back - take) << 32, ordering: .relaxed)
+            guard r.exchanged else { state = r.original; continue }
+            run((back - take) * grain, min(count, back * grain))
+            state = other.load(ordering: .relaxed)
+        }
+    }
+
+    /// Prefetches [base, base + bytes) into this core's L2, 4 KiB at a time from the start
+    /// (where this worker starts reading: `workerStart`), until done or a job newer than
+    /// `seen` starts.
     private func warm(_ base: UnsafeRawPointer, bytes: Int, seen: Int) {
-        var end = bytes
-        while end > 0 && generation.load(ordering: .relaxed) == seen {
-            let n = min(4096, end)
-            end -= n
-            ck_prefetch_l2(base + end, n)
+        var at = 0
+        while at < bytes && generation.load(ordering: .relaxed) == seen {
+            let n = min(4096, bytes - at)
+            ck_prefetch_l2(base + at, n)
+            at += n
         }
     }
 
@@ -204,7 +260,9 @@ public final class WorkerPool: @unchecked Sendable {
             guard joined else { continue }
             if generation.load(ordering: .acquiring) == seen, let run = job {
                 // `job` is only read between entering and leaving, while the caller waits.
-                drain(run, count: jobCount, grain: jobGrain, fromFront: false)
+                if jobSplit { drainSplit(run, count: jobCount, grain: jobGrain, own: claims2, other: claims) } else {
+                    drain(run, count: jobCount, grain: jobGrain, fromFront: false)
+                }
             }
             let warmBase = self.warmBase, warmBytes = self.warmBytes   // read while the job is open
             entered.subtract(1, ordering: .releasing)

@@ -186,15 +186,22 @@ final class QuantizedMultiplyTests: XCTestCase {
     /// the GGUF rows with f32 activations, the row-tile copy in q8 mode on VNNI once a
     /// product made it (none before), at most `maxBytes`; and a pool job asked to warm it
     /// still covers every row exactly once with the same results.
-    func testWarmRegionIsTheTailOfTheStreamedWeights() {
+    /// The warm region starts where the pool's worker starts reading (`workerStart`: its
+    /// first claim from the back, or the middle of a split row-tile product), lies inside
+    /// the streamed weights, and warming never changes a product.
+    func testWarmRegionIsWhereTheWorkerStarts() {
         var rng = Rng(state: 7)
         let m = Self.makeMatrix(.q4_1, rows: 96, columns: 64, rng: &rng)
         let layer = Linear(inFeatures: 64, outFeatures: 96, storage: .quantized(m), bias: nil, owner: m)
-        let f32 = layer.warmRegion(activations: .f32, maxBytes: 1000)!
-        XCTAssertEqual(f32.count, 1000)
-        XCTAssertEqual(UnsafeRawPointer(f32.baseAddress!) + f32.count, m.data + m.byteCount)
-        XCTAssertEqual(layer.warmRegion(activations: .f32, maxBytes: 1 << 20)!.count, m.byteCount)
+        let start = Int(Double(m.byteCount) * WorkerPool.shared.workerStart(mergeRuns: false)) & ~63
+        let f32 = layer.warmRegion(activations: .f32, maxBytes: 64)!
+        XCTAssertEqual(UnsafeRawPointer(f32.baseAddress!), m.data + start)
+        XCTAssertEqual(f32.count, 64)
+        let whole = layer.warmRegion(activations: .f32, maxBytes: 1 << 20)!
+        XCTAssertEqual(UnsafeRawPointer(whole.baseAddress!) + whole.count, m.data + m.byteCount, "up to the end, no further")
         XCTAssertNil(layer.warmRegion(activations: .f32, maxBytes: 0))
+        XCTAssertEqual(WorkerPool(threads: 2).workerStart(mergeRuns: true), WorkerPool.splitRanges ? 0.5 : 0.75)
+        XCTAssertEqual(WorkerPool(threads: 4).workerStart(mergeRuns: true), 0.875)
 
         let x = (0..<(4 * 64)).map { _ in rng.float() }
         var plain = [Float](repeating: 0, count: 4 * 96), warmed = plain

@@ -32,12 +32,18 @@ final class WorkerPoolTests: XCTestCase {
     /// With `mergeRuns` a claim arrives as one range of whole chunks (the last may end at
     /// `count`): every index still exactly once, and fewer calls than chunks once the
     /// claims are runs (the first claim alone is a quarter of them).
+    /// On two threads (split ranges: each thread walks one half forwards, then takes from
+    /// the back of the other's) and on three (two-ended claims).
     func testMergedRunsCoverEachIndexOnce() {
-        let pool = WorkerPool(threads: 2)
         let hits = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 1000)
         for i in 0..<1000 { (hits + i).initialize(to: Atomic<Int>(0)) }
         defer { hits.deallocate() }
-        for call in 0..<3000 {
+        for (threads, split) in [(2, true), (2, false), (3, true)] {
+        let saved = WorkerPool.splitRanges
+        WorkerPool.splitRanges = split
+        defer { WorkerPool.splitRanges = saved }
+        let pool = WorkerPool(threads: threads)
+        for call in 0..<2000 {
             let count = call % 1000 + 1, grain = call % 16 + 1
             let calls = Atomic<Int>(0)
             pool.parallelFor(count: count, grain: grain, mergeRuns: true) { lo, hi in
@@ -53,6 +59,7 @@ final class WorkerPoolTests: XCTestCase {
             if chunks >= 16 {
                 XCTAssertLessThan(calls.load(ordering: .relaxed), chunks, "count \(count) grain \(grain): runs were not merged")
             }
+        }
         }
     }
 

@@ -58,6 +58,11 @@ void ck_set_weight_prefetch(ck_prefetch few, ck_prefetch many, int many_from) {
     ck_prefetch_many_from = many_from < 1 ? 1 : many_from;
 }
 ck_prefetch ck_get_weight_prefetch(int rows) { return weight_prefetch(rows); }
+void ck_weight_prefetch_setting(ck_prefetch *few, ck_prefetch *many, int *many_from) {
+    *few = ck_prefetch_few;
+    *many = ck_prefetch_many;
+    *many_from = ck_prefetch_many_from;
+}
 
 static int xcr0_has_zmm(void) {
     uint32_t lo, hi;

@@ -108,31 +108,33 @@ AVX2 void ck_silu_mul(const float *gate_up, int rows, int inter, float *out, int
     }
 }
 
+/* 16 values × id rounded to nearest even, clamped to ±127, as int32 (exact conversions). */
+INLINE A512 __m512i q8_round16(__m512 v, __m512 id) {
+    const __m512 r = _mm512_roundscale_ps(_mm512_mul_ps(v, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_set1_ps(127.0f), _mm512_max_ps(_mm512_set1_ps(-127.0f), r)));
+}
+
 /* quantize_block on 16 lanes: the same IEEE steps (abs max, dx = amax / 127, round to
  * nearest even, clamp, exact conversions), so the same bytes; the lanes layout's row. */
 INLINE A512 int quantize_block16(__m512 v0, __m512 v1, int8_t *xq, float *dx_out) {
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
     const float dx = amax / 127.0f, id = dx != 0 ? 1.0f / dx : 0.0f;
-    const __m512 idv = _mm512_set1_ps(id), hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
-#define NEAREST (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
-    const __m512i q0 = _mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_roundscale_ps(_mm512_mul_ps(v0, idv), NEAREST))));
-    const __m512i q1 = _mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_roundscale_ps(_mm512_mul_ps(v1, idv), NEAREST))));
+    const __m512i q0 = q8_round16(v0, _mm512_set1_ps(id)), q1 = q8_round16(v1, _mm512_set1_ps(id));
     _mm_storeu_si128((__m128i *)xq, _mm512_cvtepi32_epi8(q0));
     _mm_storeu_si128((__m128i *)(xq + 16), _mm512_cvtepi32_epi8(q1));
     *dx_out = dx;
     return _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
-#undef NEAREST
 }
 
 /* Sixteen 16-lane vectors into one whose lane j combines all of v[j]'s lanes (max, or
  * int32 add on the same bits), by 128-bit and 32-bit shuffles: 15 ops instead of 16 trees
  * of 8. The tree leaves lane j holding v[4·(j mod 4) + j / 4]: callers pass their blocks
  * in that order (q8_red_order) and get them back in block order. */
-#define Q8_RED16(name, T, COMBINE)                                                                     \
-    INLINE A512 T name(const T *v) {                                                                   \
+#define Q8_RED16(name, COMBINE)                                                                        \
+    INLINE A512 __m512i name(const __m512i *v) {                                                       \
         __m512 l1[8], l2[4], l3[2];                                                                    \
         for (int i = 0; i < 8; i++) {                                                                  \
-            const __m512 a = _mm512_castsi512_ps((__m512i)v[2 * i]), b = _mm512_castsi512_ps((__m512i)v[2 * i + 1]); \
+            const __m512 a = _mm512_castsi512_ps(v[2 * i]), b = _mm512_castsi512_ps(v[2 * i + 1]);    \
             l1[i] = COMBINE(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));      \
         }                                                                                              \
         for (int i = 0; i < 4; i++)                                                                    \
@@ -141,12 +143,12 @@ INLINE A512 int quantize_block16(__m512 v0, __m512 v1, int8_t *xq, float *dx_out
         for (int i = 0; i < 2; i++)                                                                    \
             l3[i] = COMBINE(_mm512_shuffle_ps(l2[2 * i], l2[2 * i + 1], 0x44),                        \
                             _mm512_shuffle_ps(l2[2 * i], l2[2 * i + 1], 0xEE));                       \
-        return (T)_mm512_castps_si512(COMBINE(_mm512_shuffle_ps(l3[0], l3[1], 0x88), _mm512_shuffle_ps(l3[0], l3[1], 0xDD))); \
+        return _mm512_castps_si512(COMBINE(_mm512_shuffle_ps(l3[0], l3[1], 0x88), _mm512_shuffle_ps(l3[0], l3[1], 0xDD))); \
     }
 #define Q8_MAXPS(a, b) _mm512_max_ps(a, b)
 #define Q8_ADDI(a, b) _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(a), _mm512_castps_si512(b)))
-Q8_RED16(red16_max, __m512i, Q8_MAXPS)
-Q8_RED16(red16_add, __m512i, Q8_ADDI)
+Q8_RED16(red16_max, Q8_MAXPS)
+Q8_RED16(red16_add, Q8_ADDI)
 INLINE int q8_red_order(int j) { return 4 * (j & 3) + (j >> 2); }
 
 /* 16 blocks of the lanes layout at once: the same IEEE steps as quantize_block16 (the
@@ -164,19 +166,15 @@ INLINE A512 void quantize_lanes16(const float *xr, uint8_t *row, float *dx, floa
     float ids[16];
     _mm512_storeu_ps(ids, idv);
     _mm512_storeu_ps(dx, dxv);
-    const __m512 hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
-#define NEAREST (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
     for (int j = 0; j < 16; j++) {
         const int b = q8_red_order(j);
         const float *xb = xr + (size_t)b * 32;
         const __m512 id = _mm512_set1_ps(ids[b]);
-        const __m512i q0 = _mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(xb), id), NEAREST))));
-        const __m512i q1 = _mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(xb + 16), id), NEAREST))));
+        const __m512i q0 = q8_round16(_mm512_loadu_ps(xb), id), q1 = q8_round16(_mm512_loadu_ps(xb + 16), id);
         _mm_storeu_si128((__m128i *)(row + (size_t)b * 32), _mm512_cvtepi32_epi8(q0));
         _mm_storeu_si128((__m128i *)(row + (size_t)b * 32 + 16), _mm512_cvtepi32_epi8(q1));
         sums[j] = _mm512_add_epi32(q0, q1);
     }
-#undef NEAREST
     const __m512i sum = red16_add(sums);
     _mm512_storeu_ps(s, _mm512_mul_ps(dxv, _mm512_cvtepi32_ps(sum)));
     _mm512_storeu_si512(c8, _mm512_mullo_epi32(sum, _mm512_set1_epi32(-8)));

@@ -23,15 +23,9 @@ public enum CacheSizes {
 /// "l2" appended where the lines go to L2 (e.g. "0,6144l2,3"; "2048,2048,3" on Intel).
 public enum WeightPrefetch {
     public static var setting: String {
-        let few = ck_get_weight_prefetch(1)
-        var from: Int32 = 2
-        while from < 64 && ck_get_weight_prefetch(from) == few { from += 1 }
-        if from == 64 { from = 3 }   // the same for every row count: the default split point
+        var few = ck_prefetch(), many = ck_prefetch(), from: Int32 = 0
+        ck_weight_prefetch_setting(&few, &many, &from)
         func text(_ p: ck_prefetch) -> String { "\(p.bytes)" + (p.l2 != 0 ? "l2" : "") }
-        return "\(text(few)),\(text(ck_get_weight_prefetch(from))),\(from)"
+        return "\(text(few)),\(text(many)),\(from)"
     }
-}
-
-extension ck_prefetch: @retroactive Equatable {
-    public static func == (a: ck_prefetch, b: ck_prefetch) -> Bool { a.bytes == b.bytes && a.l2 == b.l2 }
 }

@@ -52,7 +52,7 @@ public final class Linear: @unchecked Sendable {
         case .quantized(let q):
             guard let r = q.streamedBytes(activations: activations) else { return nil }
             (base, bytes) = r
-            merged = activations == .q8 && QuantizedMatrix.usesRowTiles   // multiplyQ8's mergeRuns
+            merged = QuantizedMatrix.mergesRuns(activations: activations)
         }
         let start = Int(Double(bytes) * WorkerPool.shared.workerStart(mergeRuns: merged)) & ~63
         return UnsafeRawBufferPointer(start: base + start, count: min(maxBytes, bytes - start))

@@ -72,10 +72,14 @@ extension QuantizedMatrix {
     /// Whether q8 products read the row-tile copy (VNNI in use and packing on).
     static var usesRowTiles: Bool { useVNNI && vnniAvailable && usePackedWeights }
 
+    /// Whether a decode-sized product with `activations` runs on the row tiles, which the
+    /// pool hands out as merged runs (`WorkerPool.parallelFor(mergeRuns:)`).
+    static func mergesRuns(activations: ActivationPrecision) -> Bool { activations == .q8 && usesRowTiles }
+
     /// The bytes a decode-sized product with `activations` reads: the row-tile copy in
     /// q8 mode on VNNI (nil until the first product made it), else the matrix as loaded.
     func streamedBytes(activations: ActivationPrecision) -> (UnsafeRawPointer, Int)? {
-        if activations == .q8 && Self.usesRowTiles {
+        if Self.mergesRuns(activations: activations) {
             return rowTileCopy.withLock { $0.map { (UnsafeRawPointer($0.pointer), $0.byteCount) } }
         }
         return (data, byteCount)
@@ -108,7 +112,7 @@ extension QuantizedMatrix {
         let stride = Self.q8RowBytes(columns: columns)
         let code = formatCode, vnni: Int32 = Self.useVNNI && Self.vnniAvailable ? 1 : 0
         // On VNNI: the row-tile copy (chunks of whole tiles of 16 rows).
-        let tiles = Self.usesRowTiles ? rowTiles() : nil
+        let tiles = Self.mergesRuns(activations: .q8) ? rowTiles() : nil
         let data = (tiles ?? self.data).assumingMemoryBound(to: UInt8.self)
         // Row tiles: claims in whole tiles, handed over as runs, so the tail is one tile
         // fine (the threads finish together) without a kernel call per tile. Alternating

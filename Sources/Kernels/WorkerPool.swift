@@ -46,15 +46,14 @@ public final class WorkerPool: @unchecked Sendable {
         return String(cString: s) != "0"
     }()
 
-    /// Whether a `mergeRuns` job of `chunks` chunks runs as two ranges (`drainSplit`).
-    func splits(chunks: Int) -> Bool { threadCount == 2 && chunks >= 4 && Self.splitRanges }
+    /// Whether `mergeRuns` jobs (of at least 4 chunks) run as two ranges (`drainSplit`).
+    private func splitsMergedRuns(_ mergeRuns: Bool) -> Bool { mergeRuns && threadCount == 2 && Self.splitRanges }
 
     /// Where, as a fraction of a job's range, the worker starts reading: the middle for a
     /// split job, else its first claim from the back (1/(2·threads) of the chunks). What
     /// `thenWarm` should name (`Linear.warmRegion`).
     public func workerStart(mergeRuns: Bool) -> Double {
-        if mergeRuns && threadCount == 2 && Self.splitRanges { return 0.5 }
-        return 1 - 1 / Double(2 * threadCount)
+        splitsMergedRuns(mergeRuns) ? 0.5 : 1 - 1 / Double(2 * threadCount)
     }
     /// Workers inside the current job, plus `closedBit` once the caller has finished
     /// its own chunks: after that no worker may enter, so the job can be torn down
@@ -133,7 +132,7 @@ public final class WorkerPool: @unchecked Sendable {
             jobCount = count
             jobGrain = g
             jobMerge = mergeRuns
-            jobSplit = mergeRuns && splits(chunks: chunks)
+            jobSplit = splitsMergedRuns(mergeRuns) && chunks >= 4
             warmBase = thenWarm.flatMap { UnsafeRawPointer($0.baseAddress) }
             warmBytes = thenWarm?.count ?? 0
             if jobSplit {
@@ -178,46 +177,40 @@ public final class WorkerPool: @unchecked Sendable {
     /// balance when one thread starts late.
     @inline(__always)
     private func drain(_ run: (Int, Int) -> Void, count: Int, grain: Int, fromFront: Bool) {
-        let divisor = 2 * threadCount
-        var state = claims.load(ordering: .relaxed)
-        while true {
-            let front = state & 0xFFFF_FFFF, back = state >> 32
-            if front >= back { return }
-            let take = max(1, (back - front) / divisor)
-            let first = fromFront ? front : back - take
-            let next = fromFront ? (front + take) | back << 32 : front | (back - take) << 32
-            let r = claims.compareExchange(expected: state, desired: next, ordering: .relaxed)
-            guard r.exchanged else { state = r.original; continue }
+        while let (first, take) = claim(claims, fromFront: fromFront, divisor: 2 * threadCount) {
             if jobMerge { run(first * grain, min(count, (first + take) * grain)) } else {
                 for k in first..<(first + take) { run(k * grain, min(count, k * grain + grain)) }
             }
-            state = claims.load(ordering: .relaxed)
         }
     }
 
     /// Split jobs: the thread's own range from its front in halving runs (each run starts
-    /// where the last ended: one ascending stream), then the other range from its back.
+    /// where the last ended: one ascending stream), then quarters of what is left of the
+    /// other range, from its back.
     private func drainSplit(_ run: (Int, Int) -> Void, count: Int, grain: Int,
                             own: borrowing Atomic<Int>, other: borrowing Atomic<Int>) {
-        var state = own.load(ordering: .relaxed)
-        while true {
-            let front = state & 0xFFFF_FFFF, back = state >> 32
-            if front >= back { break }
-            let take = max(1, (back - front) / 2)
-            let r = own.compareExchange(expected: state, desired: (front + take) | back << 32, ordering: .relaxed)
-            guard r.exchanged else { state = r.original; continue }
-            run(front * grain, min(count, (front + take) * grain))
-            state = own.load(ordering: .relaxed)
+        while let (first, take) = claim(own, fromFront: true, divisor: 2) {
+            run(first * grain, min(count, (first + take) * grain))
         }
-        state = other.load(ordering: .relaxed)
+        while let (first, take) = claim(other, fromFront: false, divisor: 4) {
+            run(first * grain, min(count, (first + take) * grain))
+        }
+    }
+
+    /// Takes 1/`divisor` of what is left of `range` ([front, back) chunks packed as
+    /// front | back << 32; at least one chunk) from its front or back: the claimed
+    /// [first, first + take), or nil once it is empty.
+    @inline(__always)
+    private func claim(_ range: borrowing Atomic<Int>, fromFront: Bool, divisor: Int) -> (first: Int, take: Int)? {
+        var state = range.load(ordering: .relaxed)
         while true {
             let front = state & 0xFFFF_FFFF, back = state >> 32
-            if front >= back { return }
-            let take = max(1, (back - front) / 4)
-            let r = other.compareExchange(expected: state, desired: front | (back - take) << 32, ordering: .relaxed)
-            guard r.exchanged else { state = r.original; continue }
-            run((back - take) * grain, min(count, back * grain))
-            state = other.load(ordering: .relaxed)
+            if front >= back { return nil }
+            let take = max(1, (back - front) / divisor)
+            let next = fromFront ? (front + take) | back << 32 : front | (back - take) << 32
+            let r = range.compareExchange(expected: state, desired: next, ordering: .relaxed)
+            if r.exchanged { return (fromFront ? front : back - take, take) }
+            state = r.original
         }
     }
 

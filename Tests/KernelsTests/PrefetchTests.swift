@@ -2,6 +2,10 @@ import CKernels
 import XCTest
 @testable import Kernels
 
+extension ck_prefetch: @retroactive Equatable {
+    public static func == (a: ck_prefetch, b: ck_prefetch) -> Bool { a.bytes == b.bytes && a.l2 == b.l2 }
+}
+
 /// The weight prefetch distance (`ck_set_weight_prefetch`, chosen per CPU vendor) only moves
 /// data ahead of use: every product kernel must give the same bits with none, the default
 /// and other distances, for few (≤ 4) and many activation rows.
@@ -18,9 +22,9 @@ final class PrefetchTests: XCTestCase {
     ]
 
     static func saved() -> (ck_prefetch, ck_prefetch, Int32) {
-        var from: Int32 = 1
-        while from < 64 && ck_get_weight_prefetch(from) == ck_get_weight_prefetch(1) { from += 1 }
-        return (ck_get_weight_prefetch(1), ck_get_weight_prefetch(64), from)
+        var few = ck_prefetch(), many = ck_prefetch(), from: Int32 = 0
+        ck_weight_prefetch_setting(&few, &many, &from)
+        return (few, many, from)
     }
 
     func outputs(rows n: Int, count: Int, _ run: (UnsafeMutablePointer<Float>) -> Void) -> [[Float]] {

@@ -47,8 +47,9 @@ float ck_fma_loop512(long iterations);
  * L2, e.g. "0,6144l2,3"). Set them before products run. */
 typedef struct { int bytes, l2; } ck_prefetch;
 void ck_set_weight_prefetch(ck_prefetch few, ck_prefetch many, int many_from);
-/* The prefetch a product call with `rows` activation rows uses. */
+/* The prefetch a product call with `rows` activation rows uses; the whole setting. */
 ck_prefetch ck_get_weight_prefetch(int rows);
+void ck_weight_prefetch_setting(ck_prefetch *few, ck_prefetch *many, int *many_from);
 
 /* Prefetches [p, p + bytes) into L2 (prefetcht1, one per 64-byte line; never faults). */
 void ck_prefetch_l2(const void *p, size_t bytes);

@@ -37,14 +37,40 @@ AVX2 double ck_swap_sum(const float *raw, const float *lowered, int count, float
     return total;
 }
 
+/* The repetition penalty's pass (RepetitionPenalty.apply): for each id t of prev[0, count)
+ * inside [0, n) and not yet stamped with `stamp`, stamps it, appends t to ids, row[t] to
+ * raw and its penalised value to lowered, and writes that value into the row. Returns how
+ * many were penalised. The penalised value is row[t] / penalty for a clear sign bit and
+ * row[t] · penalty for a set one, chosen by a blend on the sign bit: the compiled Swift
+ * loop turned every select into a branch, mispredicted on about half the tokens. */
+AVX2 int ck_penalize(float *row, int64_t n, const int64_t *prev, int64_t count, float penalty,
+                     uint32_t *stamps, uint32_t stamp, int64_t *ids, float *raw, float *lowered) {
+    const __m128 p = _mm_set_ss(penalty);
+    int k = 0;
+    for (int64_t i = 0; i < count; i++) {
+        const int64_t t = prev[i];
+        if ((uint64_t)t >= (uint64_t)n || stamps[t] == stamp) continue;
+        stamps[t] = stamp;
+        const __m128 l = _mm_load_ss(row + t);
+        const __m128 v = _mm_blendv_ps(_mm_div_ss(l, p), _mm_mul_ss(l, p), l);
+        _mm_store_ss(row + t, v);
+        _mm_store_ss(lowered + k, v);
+        raw[k] = _mm_cvtss_f32(l);
+        ids[k] = t;
+        k++;
+    }
+    return k;
+}
+
 /* ---- The sampler's one-pass statistics, 16 lanes (SamplingStats.pass in C) ----
  *
  * The same numbers as the Swift pass (Kernels/SamplingKernels.swift), bit for bit: every
  * exponential is Ops.exp's polynomial on the same input, computed 16 lanes at a time, and
  * the per-chunk sums are added as the Swift SIMD8 accumulators add them (entry i into lane
- * i mod 8, in index order; the lanes then summed in order from −0), so only the
- * exponentials' throughput changes: the Swift loop is one dependent 8-lane polynomial at a
- * time. Needs AVX-512F (ck_avx512_available). The exponentials are exp_lanes.h's. */
+ * i mod 8 of accumulator (i / 8) mod 2, in index order; the two added, then their lanes in
+ * order from −0), so only the exponentials' throughput changes: the Swift loop is one
+ * dependent 8-lane polynomial at a time. Needs AVX-512F (ck_avx512_available). The
+ * exponentials are exp_lanes.h's. */
 
 #define AVX512 __attribute__((target("avx512f,avx2,fma")))
 #define SP_CHUNK 256
@@ -58,16 +84,27 @@ INL AVX2 float lane_sum8(__m256 v) {
     return s;
 }
 
+/* The 8-lane groups of a 16-lane compare mask with any lane set, as a mask of whole groups. */
+INL __mmask16 live_groups(__mmask16 m) {
+    return (__mmask16)(((m & 0x00FF) ? 0x00FF : 0) | ((m & 0xFF00) ? 0xFF00 : 0));
+}
+
+/* Whether any lane of v is ≥ −cut (NaN lanes are not). */
+INL AVX2 int any_live8(__m256 v, float cut) {
+    return _mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(-cut), _CMP_GE_OQ)) != 0;
+}
+
 /* Swift.max(a, b) for floats: b ≥ a ? b : a. */
 INL float swift_max(float a, float b) { return b >= a ? b : a; }
 
 AVX512 int ck_sampling_pass(const float *x, int count, float scale, float *maxes, double *scaled_sums,
-                            double *plain_sums, float window, int32_t *candidates, int capacity, float *exps) {
+                            double *plain_sums, float window, int32_t *candidates, int capacity, float *exps,
+                            float cut) {
+    const __m512 cut16 = _mm512_set1_ps(-cut);
     float running = -INFINITY;
     int found = 0;
     const __m512 k16 = _mm512_set1_ps(scale);
     const __m256 k8 = _mm256_set1_ps(scale);
-    float e_buf[SP_CHUNK], p_buf[SP_CHUNK];   /* a chunk's exponentials, added after */
     for (int start = 0, j = 0; start < count; start += SP_CHUNK, j++) {
         const int end = start + SP_CHUNK < count ? start + SP_CHUNK : count;
         const int n = end - start, vec = n / 8 * 8;
@@ -83,38 +120,55 @@ AVX512 int ck_sampling_pass(const float *x, int count, float scale, float *maxes
         float m = swift_max(_mm_cvtss_f32(m2), _mm_cvtss_f32(_mm_movehdup_ps(m2)));
         for (; i < n; i++) m = swift_max(m, c[i]);
         maxes[j] = m;
-        /* 2. exponentials around the chunk max, 16 at a time (tail lanes −∞ → masked to 0) */
+        /* 2. exponentials around the chunk max, 16 at a time (tail lanes −∞ → masked to 0),
+         *    added as the Swift pass adds them: 8-entry group g into accumulator g mod 2 (the
+         *    low and high halves of the 16-lane sums), lanes in order at the end. A group whose
+         *    exponents are all below −cut adds nothing and skips its polynomial. */
         const __m512 shift16 = _mm512_set1_ps(m);
+        __m512 t16 = _mm512_setzero_ps(), p16 = _mm512_setzero_ps();
+        float *stored = exps ? exps + start : NULL;
         for (i = 0; i + 16 <= vec; i += 16) {
             const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(c + i), shift16);
-            _mm512_storeu_ps(e_buf + i, exp16(_mm512_mul_ps(d, k16)));
-            if (plain_sums) _mm512_storeu_ps(p_buf + i, exp16(d));
+            const __m512 dk = _mm512_mul_ps(d, k16);
+            const __mmask16 kt = live_groups(_mm512_cmp_ps_mask(dk, cut16, _CMP_GE_OQ));
+            const __m512 e = kt ? _mm512_maskz_mov_ps(kt, exp16(dk)) : _mm512_setzero_ps();
+            if (kt) t16 = _mm512_add_ps(t16, e);
+            if (stored) _mm512_storeu_ps(stored + i, e);
+            if (plain_sums) {
+                const __mmask16 kp = live_groups(_mm512_cmp_ps_mask(d, cut16, _CMP_GE_OQ));
+                if (kp) p16 = _mm512_add_ps(p16, _mm512_maskz_mov_ps(kp, exp16(d)));
+            }
         }
-        if (i < vec) {   /* one 8-vector left */
+        __m256 st[2] = {_mm512_castps512_ps256(t16), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t16), 1))};
+        __m256 s1[2] = {_mm512_castps512_ps256(p16), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p16), 1))};
+        if (i < vec) {   /* one 8-vector left: an even group */
             const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(c + i), _mm256_set1_ps(m));
-            _mm256_storeu_ps(e_buf + i, exp8(_mm256_mul_ps(d, k8)));
-            if (plain_sums) _mm256_storeu_ps(p_buf + i, exp8(d));
+            const __m256 dk = _mm256_mul_ps(d, k8);
+            const int live = any_live8(dk, cut);
+            const __m256 e = live ? exp8(dk) : _mm256_setzero_ps();
+            if (live) st[0] = _mm256_add_ps(st[0], e);
+            if (stored) _mm256_storeu_ps(stored + i, e);
+            if (plain_sums && any_live8(d, cut)) s1[0] = _mm256_add_ps(s1[0], exp8(d));
             i += 8;
         }
-        if (i < n) {
-            const int lanes = n - i;
-            float v[8], mask[8];
+        if (i < n) {     /* the last count % 8 entries: group i / 8 */
+            const int lanes = n - i, g = (i / 8) & 1;
+            float v[8], mask[8], e_out[8];
             for (int l = 0; l < 8; l++) { v[l] = l < lanes ? c[i + l] : -INFINITY; mask[l] = l < lanes ? 1.f : 0.f; }
             const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(v), _mm256_set1_ps(m));
+            const __m256 dk = _mm256_mul_ps(d, k8);
             const __m256 mk = _mm256_loadu_ps(mask);
-            _mm256_storeu_ps(e_buf + i, _mm256_mul_ps(exp8(_mm256_mul_ps(d, k8)), mk));
-            if (plain_sums) _mm256_storeu_ps(p_buf + i, _mm256_mul_ps(exp8(d), mk));
+            const int live = any_live8(dk, cut);
+            const __m256 e = live ? _mm256_mul_ps(exp8(dk), mk) : _mm256_setzero_ps();
+            if (live) st[g] = _mm256_add_ps(st[g], e);
+            if (stored) {
+                _mm256_storeu_ps(e_out, e);
+                memcpy(stored + i, e_out, (size_t)lanes * sizeof(float));
+            }
+            if (plain_sums && any_live8(d, cut)) s1[g] = _mm256_add_ps(s1[g], _mm256_mul_ps(exp8(d), mk));
         }
-        const int padded = (n + 7) / 8 * 8;
-        /* 3. the sums, in the Swift accumulators' order */
-        __m256 st = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-        for (i = 0; i < padded; i += 8) {
-            st = _mm256_add_ps(st, _mm256_loadu_ps(e_buf + i));
-            if (plain_sums) s1 = _mm256_add_ps(s1, _mm256_loadu_ps(p_buf + i));
-        }
-        scaled_sums[j] = (double)lane_sum8(st);
-        if (plain_sums) plain_sums[j] = (double)lane_sum8(s1);
-        if (exps) memcpy(exps + start, e_buf, (size_t)n * sizeof(float));
+        scaled_sums[j] = (double)lane_sum8(_mm256_add_ps(st[0], st[1]));
+        if (plain_sums) plain_sums[j] = (double)lane_sum8(_mm256_add_ps(s1[0], s1[1]));
         /* 4. candidates near the running max, in index order */
         running = swift_max(running, m);
         if (candidates && found >= 0) {

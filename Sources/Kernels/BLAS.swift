@@ -47,6 +47,15 @@ public enum BLAS {
                     a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
     }
 
+    /// c[m, n] = a[m, k] · b[k, n] (row-major, leading dimensions in floats).
+    @inline(__always)
+    public static func sgemmNN(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                               b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        _ = singleThreaded
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
+                    a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+    }
+
     /// y[m] = a[m, k] · x[k] (row-major).
     @inline(__always)
     public static func sgemv(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,

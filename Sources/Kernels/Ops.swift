@@ -34,6 +34,51 @@ public enum Ops {
         return s
     }
 
+    /// Σ_j out[j] · max(0, bias[j] + Σ_i x[i] · wt[i·h + j]) over j in [0, h): a ReLU layer
+    /// stored input-major (wt [c, h], the transpose of PyTorch's [h, c]) followed by a dot
+    /// product, for one row x [c]. Each unit's sum is one FMA chain over the inputs in
+    /// order; 64 units are in flight (four 16-lane vectors) and no unit needs a horizontal
+    /// sum (with [h, c] rows each unit ended in one: most of a small SPRM head's time).
+    public static func reluDot(_ x: UnsafePointer<Float>, inputMajor wt: UnsafePointer<Float>,
+                               bias: UnsafePointer<Float>, out: UnsafePointer<Float>, inputs c: Int, units h: Int) -> Float {
+        let rw = UnsafeRawPointer(wt), rb = UnsafeRawPointer(bias), ro = UnsafeRawPointer(out)
+        @inline(__always) func load(_ p: UnsafeRawPointer, _ j: Int) -> SIMD16<Float> {
+            p.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+        }
+        @inline(__always) func relu(_ v: SIMD16<Float>) -> SIMD16<Float> { v.replacing(with: 0, where: v .< 0) }
+        var total = SIMD16<Float>()
+        var j = 0
+        while j + 64 <= h {
+            var a0 = load(rb, j), a1 = load(rb, j + 16), a2 = load(rb, j + 32), a3 = load(rb, j + 48)
+            for i in 0..<c {
+                let xi = SIMD16<Float>(repeating: x[i]), row = i * h + j
+                a0.addProduct(xi, load(rw, row))
+                a1.addProduct(xi, load(rw, row + 16))
+                a2.addProduct(xi, load(rw, row + 32))
+                a3.addProduct(xi, load(rw, row + 48))
+            }
+            total.addProduct(relu(a0), load(ro, j))
+            total.addProduct(relu(a1), load(ro, j + 16))
+            total.addProduct(relu(a2), load(ro, j + 32))
+            total.addProduct(relu(a3), load(ro, j + 48))
+            j += 64
+        }
+        while j + 16 <= h {
+            var a = load(rb, j)
+            for i in 0..<c { a.addProduct(SIMD16<Float>(repeating: x[i]), load(rw, i * h + j)) }
+            total.addProduct(relu(a), load(ro, j))
+            j += 16
+        }
+        var z = total.sum()
+        while j < h {
+            var a = bias[j]
+            for i in 0..<c { a = a.addingProduct(x[i], wt[i * h + j]) }
+            if a > 0 { z += a * out[j] }
+            j += 1
+        }
+        return z
+    }
+
     /// `dot(a_k, y)` for four rows a_k at once, each bit-identical to `dot` (the same FMA
     /// chain and reduction per row); four independent chains instead of one.
     public static func dot4(_ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,

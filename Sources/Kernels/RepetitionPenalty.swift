@@ -1,3 +1,4 @@
+import CKernels
 /// The repetition penalty (HF semantics: a positive logit is divided by the penalty, a
 /// negative one multiplied) applied in place to a logits row and remembered, so that the
 /// row can be restored after the draw and the model's own normaliser recovered from the
@@ -55,20 +56,13 @@ public final class RepetitionPenalty {
         }
         var k = 0
         previous.withUnsafeBufferPointer { prev in
-            for t in prev where t >= 0 && t < n && stamps[t] != stamp {
-                stamps[t] = stamp
-                let l = row[t]
-                // Both products, then a select by the sign bit (±0 give ±0 either way): a
-                // branch on the sign mispredicted half the time, and LLVM turns `l > 0 ? … : …`
-                // back into one.
-                let divided = l / penalty, multiplied = l * penalty
-                let negative = 0 &- (l.bitPattern >> 31)
-                let p = Float(bitPattern: (divided.bitPattern & ~negative) | (multiplied.bitPattern & negative))
-                row[t] = p
-                ids[k] = t
-                raw[k] = l
-                lowered[k] = p
-                k += 1
+            guard let base = prev.baseAddress else { return }
+            // C: a blend on the sign bit (Swift's select compiled to a branch that
+            // mispredicted on about half the tokens).
+            base.withMemoryRebound(to: Int64.self, capacity: prev.count) { p in
+                ids.withMemoryRebound(to: Int64.self, capacity: capacity) { out in
+                    k = Int(ck_penalize(row, Int64(n), p, Int64(prev.count), penalty, stamps, stamp, out, raw, lowered))
+                }
             }
         }
         count = k

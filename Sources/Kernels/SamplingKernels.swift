@@ -14,24 +14,40 @@ public enum SamplingStats {
     /// For every chunk j of x[0..<count]:
     ///   maxes[j]       = max of the chunk,
     ///   scaledSums[j]  = Σ exp((x − maxes[j]) · scale),
-    ///   plainSums[j]   = Σ exp(x − maxes[j])  (only when `plainSums` is given: scale ≠ 1).
+    ///   plainSums[j]   = Σ exp(x − maxes[j])  (only when `plainSums` is given: scale ≠ 1),
+    /// without the negligible terms (below).
     /// And, when `candidates` is given, the ids i with x[i] ≥ (max of x[0...i's chunk]) − window,
     /// in index order: a superset of the ids within `window` of the final max. Returns the
     /// number of candidates, or −1 when more than `capacity` qualified (the caller falls back).
-    /// `exps` (optional, [count]): receives exp((x − maxes[j]) · scale) of every entry, the
-    /// terms `walk(stored:)` then reuses. A chunk's last count % 8 entries are one vector
-    /// with the missing lanes zeroed, so every term is the same f32 function of x.
+    /// `exps` (optional, [count]): receives exp((x − maxes[j]) · scale) of every entry (0 in
+    /// negligible groups), the terms `walk(stored:)` then reuses. A chunk's last count % 8
+    /// entries are one vector with the missing lanes zeroed, so every term is the same f32
+    /// function of x.
+    /// Negligible terms: an 8-entry group of a chunk (entries start + 8g ..< start + 8g + 8)
+    /// whose exponents ((x − maxes[j]) · scale, or x − maxes[j] for the plain sum) are all
+    /// below −`cut` contributes exact zeros, and its polynomials are not evaluated. A peaked
+    /// row is mostly such groups: the default model's rows skip 9 in 10 tempered and 2 in 3
+    /// plain groups. With `negligibleCut(count:)` the row's sums lose at most 2⁻²⁴ of
+    /// themselves, one f32 rounding.
     public static func pass(_ x: UnsafePointer<Float>, count: Int, scale: Float,
                             maxes: UnsafeMutablePointer<Float>, scaledSums: UnsafeMutablePointer<Double>,
                             plainSums: UnsafeMutablePointer<Double>?,
                             window: Float, candidates: UnsafeMutablePointer<Int32>?, capacity: Int,
-                            exps: UnsafeMutablePointer<Float>? = nil) -> Int {
+                            exps: UnsafeMutablePointer<Float>? = nil, cut: Float) -> Int {
         if useWidePass {
             return Int(ck_sampling_pass(x, Int32(count), scale, maxes, scaledSums, plainSums, window, candidates,
-                                        Int32(capacity), exps))
+                                        Int32(capacity), exps, cut))
         }
         return swiftPass(x, count: count, scale: scale, maxes: maxes, scaledSums: scaledSums, plainSums: plainSums,
-                         window: window, candidates: candidates, capacity: capacity, exps: exps)
+                         window: window, candidates: candidates, capacity: capacity, exps: exps, cut: cut)
+    }
+
+    /// The exponent below which a term of a `count`-entry row is dropped: `count` terms of
+    /// e^−cut (each relative to its chunk's largest term, 1, and a row's sum is at least 1)
+    /// add up to 2⁻²⁴, half an f32 ulp of 1. ln(count) + 24 ln 2: 22.2 for 263 entries,
+    /// 27.4 for 49 152, 28.5 for 151 936.
+    public static func negligibleCut(count: Int) -> Float {
+        Float(Foundation.log(Double(Swift.max(count, 1))) + 24 * Foundation.log(2.0))
     }
 
     /// `pass` in C with 16-lane exponentials on AVX-512 CPUs (`ck_sampling_pass`: the same
@@ -45,7 +61,8 @@ public enum SamplingStats {
                           maxes: UnsafeMutablePointer<Float>, scaledSums: UnsafeMutablePointer<Double>,
                           plainSums: UnsafeMutablePointer<Double>?,
                           window: Float, candidates: UnsafeMutablePointer<Int32>?, capacity: Int,
-                          exps: UnsafeMutablePointer<Float>?) -> Int {
+                          exps: UnsafeMutablePointer<Float>?, cut: Float) -> Int {
+        let floor8 = SIMD8<Float>(repeating: -cut)
         let stored = exps.map { UnsafeMutableRawPointer($0) }
         let raw = UnsafeRawPointer(x)
         var running = -Float.infinity
@@ -70,42 +87,36 @@ public enum SamplingStats {
             var m = Swift.max(m2[0], m2[1])
             while i < end { m = Swift.max(m, x[i]); i += 1 }
             maxes[j] = m
-            // 2. sums of exponentials around the chunk max
+            // 2. sums of exponentials around the chunk max: group g (8 entries) into
+            //    accumulator g mod 2 (two dependency chains); a negligible group adds nothing.
             let shift = SIMD8<Float>(repeating: m)
-            var sT = SIMD8<Float>(), s1 = SIMD8<Float>()
+            var sT = (SIMD8<Float>(), SIMD8<Float>()), s1 = (SIMD8<Float>(), SIMD8<Float>())
+            var odd = false
             i = start
-            if let plain = plainSums {
-                while i < vectorEnd {
-                    let d = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift
-                    let e = Ops.exp(d * k)
-                    stored?.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
-                    sT += e
-                    s1 += Ops.exp(d)
-                    i += 8
+            while i < end {
+                let lanes = Swift.min(8, end - i)
+                let d = (lanes == 8 ? raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                                    : tail(x, from: i, end: end)) - shift
+                let dk = d * k
+                var e = SIMD8<Float>()
+                if live(dk, floor8) {
+                    e = lanes == 8 ? Ops.exp(dk) : expTail(dk, lanes: lanes)
+                    if odd { sT.1 += e } else { sT.0 += e }
                 }
-                if i < end {
-                    let d = tail(x, from: i, end: end) - shift
-                    let e = expTail(d * k, lanes: end - i)
-                    for l in 0..<end - i { stored?.storeBytes(of: e[l], toByteOffset: (i + l) * 4, as: Float.self) }
-                    sT += e
-                    s1 += expTail(d, lanes: end - i)
+                if let st = stored {
+                    if lanes == 8 { st.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self) } else {
+                        for l in 0..<lanes { st.storeBytes(of: e[l], toByteOffset: (i + l) * 4, as: Float.self) }
+                    }
                 }
-                plain[j] = Double(s1.sum())
-                scaledSums[j] = Double(sT.sum())
-            } else {
-                while i < vectorEnd {
-                    let e = Ops.exp((raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift) * k)
-                    stored?.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
-                    sT += e
-                    i += 8
+                if plainSums != nil && live(d, floor8) {
+                    let p = lanes == 8 ? Ops.exp(d) : expTail(d, lanes: lanes)
+                    if odd { s1.1 += p } else { s1.0 += p }
                 }
-                if i < end {
-                    let e = expTail((tail(x, from: i, end: end) - shift) * k, lanes: end - i)
-                    for l in 0..<end - i { stored?.storeBytes(of: e[l], toByteOffset: (i + l) * 4, as: Float.self) }
-                    sT += e
-                }
-                scaledSums[j] = Double(sT.sum())
+                odd.toggle()
+                i += lanes
             }
+            scaledSums[j] = Double((sT.0 + sT.1).sum())
+            plainSums?[j] = Double((s1.0 + s1.1).sum())
             // 3. candidates near the running max (rare: a vector compare skips the rest)
             running = Swift.max(running, m)
             if let out = candidates, found >= 0 {
@@ -145,11 +156,11 @@ public enum SamplingStats {
                                     maxes: UnsafeMutablePointer<Float>, scaledSums: UnsafeMutablePointer<Double>,
                                     plainSums: UnsafeMutablePointer<Double>?,
                                     window: Float, candidates: UnsafeMutablePointer<Int32>?, capacity: Int,
-                                    exps: UnsafeMutablePointer<Float>? = nil) -> Int {
+                                    exps: UnsafeMutablePointer<Float>? = nil, cut: Float) -> Int {
         let threads = WorkerPool.shared.threadCount, chunks = chunkCount(count)
         guard threads > 1, count >= 8192 else {
             return pass(x, count: count, scale: scale, maxes: maxes, scaledSums: scaledSums, plainSums: plainSums,
-                        window: window, candidates: candidates, capacity: capacity, exps: exps)
+                        window: window, candidates: candidates, capacity: capacity, exps: exps, cut: cut)
         }
         let partChunks = (chunks + threads - 1) / threads
         WorkerPool.shared.parallelFor(count: threads) { lo, hi in
@@ -159,7 +170,7 @@ public enum SamplingStats {
                 guard start < end else { continue }
                 _ = pass(x + start, count: end - start, scale: scale, maxes: maxes + c0, scaledSums: scaledSums + c0,
                          plainSums: plainSums.map { $0 + c0 }, window: window, candidates: nil, capacity: 0,
-                         exps: exps.map { $0 + start })
+                         exps: exps.map { $0 + start }, cut: cut)
             }
         }
         guard let out = candidates else { return 0 }
@@ -176,6 +187,11 @@ public enum SamplingStats {
         }
         return found
     }
+
+    /// Whether any lane of the exponents `v` reaches `floor` (−cut): a group with none
+    /// contributes zeros (NaN lanes do not reach it).
+    @inline(__always)
+    static func live(_ v: SIMD8<Float>, _ floor: SIMD8<Float>) -> Bool { any(v .>= floor) }
 
     /// x[from..<end] (fewer than 8 entries) as one vector; the missing lanes are −∞.
     @inline(__always)
@@ -213,13 +229,14 @@ public enum SamplingStats {
     /// Walks x[start..<end], subtracting exp((x − shift) · scale) · factor from `target`, and
     /// returns the first index where it drops below 0 (nil when it never does: rounding).
     /// `stored`: the row's `exps` from `pass` with this chunk's shift and scale (the same
-    /// values, read instead of computed again).
+    /// values, read instead of computed again). `cut`: the pass's (the same groups are zero).
     public static func walk(_ x: UnsafePointer<Float>, start: Int, end: Int, shift: Float, scale: Float,
-                            factor: Double, target: Double, stored: UnsafePointer<Float>? = nil) -> Int? {
+                            factor: Double, target: Double, stored: UnsafePointer<Float>? = nil, cut: Float) -> Int? {
         var u = target
         var i = start
         let raw = UnsafeRawPointer(x)
         let s = SIMD8<Float>(repeating: shift), k = SIMD8<Float>(repeating: scale)
+        let floor8 = SIMD8<Float>(repeating: -cut)
         while i < end {
             let lanes = Swift.min(8, end - i)
             var e: SIMD8<Float>
@@ -229,9 +246,11 @@ public enum SamplingStats {
                     for l in 0..<lanes { e[l] = st[i + l] }
                 }
             } else if lanes == 8 {
-                e = Ops.exp((raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - s) * k)
+                let dk = (raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - s) * k
+                e = live(dk, floor8) ? Ops.exp(dk) : SIMD8()
             } else {
-                e = expTail((tail(x, from: i, end: end) - s) * k, lanes: lanes)
+                let dk = (tail(x, from: i, end: end) - s) * k
+                e = live(dk, floor8) ? expTail(dk, lanes: lanes) : SIMD8()
             }
             let blockSum = Double(e.sum()) * factor
             if u - blockSum >= 0 { u -= blockSum; i += 8; continue }

@@ -16,9 +16,9 @@ public struct SPRMHead: Sendable {
     public let inputWidth: Int
     /// h: width of the hidden layer (2c for MetaStone heads).
     public let hiddenWidth: Int
-    /// Layer 1 as a BLAS-backed Linear: [h, c] weights + [h] bias.
-    let layer1: Linear
-    let w1Buffer: FloatBuffer   // [h, c], owned by layer1 too
+    /// Layer 1's weights input-major, [c, h] (W1ᵀ): one step's score runs 64 hidden units
+    /// as FMA chains over the inputs (`Ops.reluDot`), a batch is one sgemm.
+    let w1tBuffer: FloatBuffer  // [c, h]
     let b1Buffer: FloatBuffer   // [h]
     let w2Buffer: FloatBuffer   // [h]
     public let b2: Float
@@ -32,15 +32,19 @@ public struct SPRMHead: Sendable {
                      "SPRMHead: w1 [h, c], b1 [h], w2 [1, h] must agree")
         inputWidth = w1.count / h
         hiddenWidth = h
-        w1Buffer = FloatBuffer(w1)
+        let c = inputWidth
+        w1tBuffer = FloatBuffer(count: c * h, zeroed: false)
+        for j in 0..<h { for i in 0..<c { w1tBuffer.pointer[i * h + j] = w1[j * c + i] } }
         b1Buffer = FloatBuffer(b1)
         w2Buffer = FloatBuffer(w2)
         self.b2 = b2
-        layer1 = Linear(weights: w1Buffer, inFeatures: inputWidth, outFeatures: h, bias: b1Buffer)
     }
 
-    /// Layer-1 weights, [h, c] row-major (a copy).
-    public var w1: [Float] { w1Buffer.array }
+    /// Layer-1 weights, [h, c] row-major (a copy, transposed back).
+    public var w1: [Float] {
+        let c = inputWidth, h = hiddenWidth, t = w1tBuffer.pointer
+        return (0..<h * c).map { k in t[(k % c) * h + k / c] }
+    }
     /// Layer-1 bias, [h] (a copy).
     public var b1: [Float] { b1Buffer.array }
     /// Layer-2 weights, [1, h] (a copy).
@@ -66,10 +70,12 @@ public struct SPRMHead: Sendable {
         if count == 1 { return [Self.sigmoid(Double(logit(rows)))] }
         let h = hiddenWidth
         let hidden = FloatBuffer(count: count * h, zeroed: false)   // [count, h]
-        layer1.apply(rows, rows: count, into: hidden.pointer)
+        BLAS.sgemmNN(m: count, n: h, k: inputWidth, a: rows, lda: inputWidth, b: w1tBuffer.pointer, ldb: h,
+                     c: hidden.pointer, ldc: h)
         var out = [Double](repeating: 0, count: count)
         for r in 0..<count {
             let row = hidden.pointer + r * h
+            Ops.add(b1Buffer.pointer, into: row, count: h)
             for j in 0..<h where row[j] < 0 { row[j] = 0 }
             out[r] = Self.sigmoid(Double(Ops.dot(row, w2Buffer.pointer, count: h) + b2))
         }
@@ -78,26 +84,8 @@ public struct SPRMHead: Sendable {
 
     /// The pre-sigmoid output for one feature vector at `x` [inputWidth].
     func logit(_ x: UnsafePointer<Float>) -> Float {
-        let c = inputWidth, w1 = w1Buffer.pointer
-        var z = b2
-        // Four hidden units at a time: each unit's dot is the same single FMA chain as
-        // `Ops.dot` (the same bits), but four chains in flight hide the FMA latency that one
-        // chain waits on (a small head's dots are latency-bound).
-        var j = 0
-        while j + 4 <= hiddenWidth {
-            let a = Ops.dot4(w1 + j * c, w1 + (j + 1) * c, w1 + (j + 2) * c, w1 + (j + 3) * c, x, count: c)
-            for k in 0..<4 {
-                let h = a[k] + b1Buffer[j + k]
-                if h > 0 { z += h * w2Buffer[j + k] }
-            }
-            j += 4
-        }
-        while j < hiddenWidth {
-            let a = Ops.dot(w1 + j * c, x, count: c) + b1Buffer[j]
-            if a > 0 { z += a * w2Buffer[j] }
-            j += 1
-        }
-        return z
+        b2 + Ops.reluDot(x, inputMajor: w1tBuffer.pointer, bias: b1Buffer.pointer, out: w2Buffer.pointer,
+                         inputs: inputWidth, units: hiddenWidth)
     }
 
     @inline(__always)

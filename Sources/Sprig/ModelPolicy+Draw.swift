@@ -22,9 +22,9 @@ extension ModelPolicy {
         var fed = false
         /// The token fed to the next forward ([1]; rewritten in place every step).
         var input = [0]
-        /// Time in the SPRM head during this extend (added to the policy's after the draws:
-        /// lanes may be drawn on pool threads).
-        var scoringNanoseconds: UInt64 = 0
+        /// [steps, hidden] the features of the steps found during this extend, scored
+        /// together at its end (`scoreSteps`).
+        var features: [Float] = []
     }
 
     /// The chunk's text, from its tokens (a stop token ends it and is not text).
@@ -70,6 +70,27 @@ extension ModelPolicy {
         }
     }
 
+    /// Scores the steps every lane found during an extend, as one batch (one pass over the
+    /// head's weights; per step, the head was most of a small model's scoring time), and
+    /// appends the scores to the lanes' chunks in step order.
+    func scoreSteps(_ lanes: inout [Lane]) {
+        guard let s = scorer, let width = lanes.first?.branch.nextHidden.count, width > 0 else { return }
+        let steps = lanes.reduce(0) { $0 + $1.features.count } / width
+        guard steps > 0 else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        featureScratch.removeAll(keepingCapacity: true)
+        for lane in lanes { featureScratch.append(contentsOf: lane.features) }
+        let scores = featureScratch.withUnsafeBufferPointer { s.scores(features: $0.baseAddress!, count: steps, width: width) }
+        var k = 0
+        for i in lanes.indices {
+            let n = lanes[i].features.count / width
+            lanes[i].chunk.stepScores.append(contentsOf: scores[k..<k + n])
+            lanes[i].features.removeAll()
+            k += n
+        }
+        scoringSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
     /// Samples one token for `lane` and records it: log-probability, thinking state, step
     /// boundary and its score (from the hidden state that produced the token), text.
     func draw(_ lane: inout Lane, sampling: SamplingParameters, out: ForwardOutput?, scratch: inout DrawScratch) {
@@ -97,14 +118,21 @@ extension ModelPolicy {
         lane.branch.stepTokens += 1
         if detector.observe(token, state: &lane.branch.detector) {
             lane.steps += 1
+            // The feature: the hidden state that produced this token (the last forward's row,
+            // or the one kept with the branch).
+            let feature = lane.outRow >= 0 ? out?.penultimateHidden(row: lane.outRow) : nil
             if let observe = stepObserver {
                 let index = lane.chunk.tokens.count - 1
-                lane.branch.nextHidden.withUnsafeBufferPointer { observe(lane.id, index, $0) }
+                if let f = feature { observe(lane.id, index, f) } else {
+                    lane.branch.nextHidden.withUnsafeBufferPointer { observe(lane.id, index, $0) }
+                }
             }
-            if let s = scorer {
-                let start = DispatchTime.now().uptimeNanoseconds
-                lane.chunk.stepScores.append(lane.branch.nextHidden.withUnsafeBufferPointer { s.score(hidden: $0) })
-                lane.scoringNanoseconds &+= DispatchTime.now().uptimeNanoseconds - start
+            if scorer != nil {
+                // Scored with the extend's other steps at its end: the head's weights are
+                // read once per extend, not once per step.
+                if let f = feature { lane.features.append(contentsOf: f) } else {
+                    lane.features.append(contentsOf: lane.branch.nextHidden)
+                }
             } else {
                 // No SPRM head: the policy's own confidence in the step (geometric
                 // mean token probability) stands in for the process score.

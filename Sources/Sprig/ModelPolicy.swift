@@ -10,16 +10,31 @@ import Transformer
 public protocol StepScorer: Sendable {
     /// `hidden`: [hiddenSize], the residual stream entering the last decoder layer.
     func score(hidden: UnsafeBufferPointer<Float>) -> Double
+    /// The scores of `count` features stored back to back ([count, hiddenSize]): `extend`
+    /// scores its steps together once its tokens are drawn. By default one `score` each.
+    func scores(features: UnsafePointer<Float>, count: Int, width: Int) -> [Double]
+}
+
+extension StepScorer {
+    public func scores(features: UnsafePointer<Float>, count: Int, width: Int) -> [Double] {
+        (0..<count).map { score(hidden: UnsafeBufferPointer(start: features + $0 * width, count: width)) }
+    }
 }
 
 extension SPRMHead: StepScorer {
     public func score(hidden: UnsafeBufferPointer<Float>) -> Double { score(hidden) }
+    /// One sgemm for the batch: the head's weights are read once, not once per step.
+    public func scores(features: UnsafePointer<Float>, count: Int, width: Int) -> [Double] {
+        precondition(width == inputWidth, "SPRMHead.scores: features have \(width) floats, head expects \(inputWidth)")
+        return scores(rows: features, count: count)
+    }
 }
 
 /// `SearchPolicy` over the real transformer: branches are sequences of one paged
 /// KV cache; forks share blocks copy-on-write; every extend advances all its
-/// branches with one batched forward per token; step tokens are scored inline
-/// from the hidden state that produced them (no extra forward pass).
+/// branches with one batched forward per token; step tokens are scored from the
+/// hidden state that produced them, kept as they are drawn and scored in one batch
+/// when the extend ends (no extra forward pass).
 public final class ModelPolicy: SearchPolicy {
     struct Branch {
         var sequence: SequenceID
@@ -44,6 +59,8 @@ public final class ModelPolicy: SearchPolicy {
     private var nextID = 0
     /// One per pool thread, kept from extend to extend (the sampler's buffers are sized once).
     var drawScratch: [DrawScratch] = []
+    /// [steps, hidden] an extend's step features, gathered for one batch (`scoreSteps`).
+    var featureScratch: [Float] = []
     /// Branches currently alive (root/fork minus release): a leak check for callers.
     public var liveBranches: Int { branches.count }
     /// Wall seconds spent inside `extend`, and the part of it in the transformer's forward
@@ -51,7 +68,7 @@ public final class ModelPolicy: SearchPolicy {
     public private(set) var extendSeconds = 0.0
     public private(set) var forwardSeconds = 0.0
     /// SPRM head evaluations during extends (a part of extend time outside forwards).
-    public private(set) var scoringSeconds = 0.0
+    public internal(set) var scoringSeconds = 0.0
     /// The cache's accounting when it held the most blocks so far (see `SearchKV`).
     public private(set) var fullestKV: KVStats?
     private var nextKVSnapshot = 0   // blocks in use that trigger the next snapshot
@@ -137,6 +154,8 @@ public final class ModelPolicy: SearchPolicy {
         func keepLogits(_ i: Int) {
             guard lanes[i].outRow >= 0, let out = lastOut else { return }
             lanes[i].branch.nextLogits = Array(out.logits(row: lanes[i].outRow))   // a new array: siblings may share the old one
+            let hidden = out.penultimateHidden(row: lanes[i].outRow)
+            lanes[i].branch.nextHidden.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: hidden) }
             lanes[i].outRow = -1
         }
         // Per-step lists, emptied and refilled (no allocation per step once grown).
@@ -180,10 +199,7 @@ public final class ModelPolicy: SearchPolicy {
             lastOut = out
             still.removeAll(keepingCapacity: true)
             for (row, i) in fed.enumerated() {
-                lanes[i].outRow = row
-                // In place when this branch owns its array (a forked child's first step copies).
-                let hidden = out.penultimateHidden(row: row)
-                lanes[i].branch.nextHidden.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: hidden) }
+                lanes[i].outRow = row   // its logits and hidden state stay in `out` until kept
                 if let k = request.stopAfterSteps, lanes[i].steps >= k {
                     lanes[i].chunk.stop = .stepBoundary
                 } else {
@@ -194,7 +210,7 @@ public final class ModelPolicy: SearchPolicy {
         }
         for i in ids.indices { keepLogits(i) }
         for i in lanes.indices { Self.decodeText(&lanes[i]) }
-        scoringSeconds += Double(lanes.reduce(UInt64(0)) { $0 &+ $1.scoringNanoseconds }) / 1e9
+        scoreSteps(&lanes)
         for lane in lanes { branches[lane.id.raw] = lane.branch }
         let used = cache.pool.usedCount
         if used > nextKVSnapshot {

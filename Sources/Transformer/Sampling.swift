@@ -103,6 +103,7 @@ public enum Sampler {
         // Tokens with e = exp((l − max)/T) ≥ 1/1024 are the first nucleus candidates.
         let window = temperature * Float(Foundation.log(1024.0))
         let chunks = SamplingStats.chunkCount(n)
+        let cut = SamplingStats.negligibleCut(count: n)
         // Storing costs a write per entry: worth it only while the row is small next to
         // the chunk the draw walks.
         let storeExps = !greedy && !nucleus && n <= 4096
@@ -117,7 +118,7 @@ public enum Sampler {
                         SamplingStats.parallelPass(UnsafePointer(base), count: n, scale: invT, maxes: maxes.baseAddress!,
                                            scaledSums: sT.baseAddress!, plainSums: invT == 1 ? nil : s1.baseAddress!,
                                            window: window, candidates: nucleus ? ids.baseAddress! : nil,
-                                           capacity: SamplerWorkspace.capacity, exps: exps)
+                                           capacity: SamplerWorkspace.capacity, exps: exps, cut: cut)
                     }
                 }
             }
@@ -159,7 +160,8 @@ public enum Sampler {
                 if u >= mass && j < chunks - 1 { u -= mass; continue }
                 let lo = j * SamplingStats.chunk, hi = min(lo + SamplingStats.chunk, n)
                 if let t = SamplingStats.walk(UnsafePointer(base), start: lo, end: hi, shift: w.maxes[j],
-                                              scale: invT, factor: factor, target: u, stored: exps.map { UnsafePointer($0) }) {
+                                              scale: invT, factor: factor, target: u, stored: exps.map { UnsafePointer($0) },
+                                              cut: cut) {
                     return (t, logProb(t))
                 }
                 // Rounding at the chunk's end: its last token with any mass.

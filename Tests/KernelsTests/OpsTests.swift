@@ -70,6 +70,33 @@ final class OpsTests: XCTestCase {
     }
 }
 
+/// `reluDot` (the SPRM head's layer over input-major weights) against the f64 definition,
+/// for widths with and without the 64- and 16-unit blocks' tails, and a layer where every
+/// unit is negative (ReLU gives 0).
+final class ReluDotTests: XCTestCase {
+    func testMatchesTheDoubleDefinition() {
+        var rng = SplitMix64(seed: 21)
+        func r() -> Float { Float(Double(rng.next() >> 11) * 0x1.0p-53) * 2 - 1 }
+        for (c, h) in [(1, 1), (3, 17), (128, 256), (96, 80), (40, 130), (7, 64), (5, 15)] {
+            let x = (0..<c).map { _ in r() }, wt = (0..<c * h).map { _ in r() }
+            let w2 = (0..<h).map { _ in r() }
+            for allNegative in [false, true] {
+                let bias = (0..<h).map { _ in allNegative ? Float(-1000) : r() }
+                var want = 0.0, scale = 0.0
+                for j in 0..<h {
+                    var a = Double(bias[j])
+                    for i in 0..<c { a += Double(x[i]) * Double(wt[i * h + j]); scale += abs(Double(x[i]) * Double(wt[i * h + j])) }
+                    want += Double(w2[j]) * max(0, a)
+                }
+                let got = Ops.reluDot(x, inputMajor: wt, bias: bias, out: w2, inputs: c, units: h)
+                if allNegative { XCTAssertEqual(got, 0, "c \(c) h \(h): every unit below 0") } else {
+                    XCTAssertEqual(Double(got), want, accuracy: 1e-5 * max(1, scale), "c \(c) h \(h)")
+                }
+            }
+        }
+    }
+}
+
 /// `dot4` is four `dot`s in one loop: the same bits per row (callers rely on it to keep
 /// SPRM scores unchanged), for lengths with and without a scalar tail.
 final class Dot4Tests: XCTestCase {

@@ -25,7 +25,8 @@ final class SamplingPassTests: XCTestCase {
                                 ids.withUnsafeMutableBufferPointer { c in
                                     let f = parallel ? SamplingStats.parallelPass : SamplingStats.pass
                                     return f(xb.baseAddress!, count, 1 / 0.7, m.baseAddress!, st.baseAddress!,
-                                             p.baseAddress!, 0.7 * Float(log(1024.0)), c.baseAddress!, 4096, nil)
+                                             p.baseAddress!, 0.7 * Float(log(1024.0)), c.baseAddress!, 4096, nil,
+                                             SamplingStats.negligibleCut(count: count))
                                 }
                             }
                         }
@@ -64,6 +65,53 @@ final class SwapSumTests: XCTestCase {
     }
 }
 
+/// Negligible terms: a group of 8 entries whose exponents all fall below −cut adds exact
+/// zeros (stored as 0), every other group its exponentials, and the chunk sums stay within
+/// 2⁻²⁴ (plus f32 rounding) of the f64 sums of every term.
+final class NegligibleTermsTests: XCTestCase {
+    func testGroupsBelowTheCutAddNothing() {
+        var rng = SplitMix64(seed: 40)
+        func u() -> Float { Float(Double(rng.next() >> 11) * 0x1.0p-53) }
+        for (count, scale) in [(263, Float(1 / 0.6)), (1000, Float(1)), (49_152, Float(1 / 0.7)), (300, Float(1 / 1.5))] {
+            // A peaked row: a floor 20–60 below a few high logits, some groups near the cut.
+            var x = (0..<count).map { _ in -20 - 40 * u() }
+            for _ in 0..<max(2, count / 100) { x[Int(rng.next() % UInt64(count))] = 5 * u() }
+            let cut = SamplingStats.negligibleCut(count: count)
+            let chunks = SamplingStats.chunkCount(count)
+            var maxes = [Float](repeating: 0, count: chunks)
+            var sT = [Double](repeating: 0, count: chunks), s1 = sT
+            var exps = [Float](repeating: .nan, count: count)
+            s1.withUnsafeMutableBufferPointer { plain in
+                _ = SamplingStats.pass(x, count: count, scale: scale, maxes: &maxes, scaledSums: &sT,
+                                       plainSums: plain.baseAddress, window: 0, candidates: nil, capacity: 0,
+                                       exps: &exps, cut: cut)
+            }
+            var skipped = 0
+            for j in 0..<chunks {
+                let lo = j * SamplingStats.chunk, hi = min(count, lo + SamplingStats.chunk)
+                var wantT = 0.0, want1 = 0.0
+                for g in stride(from: lo, to: hi, by: 8) {
+                    let group = g..<min(g + 8, hi)
+                    let top = Double(group.map { x[$0] }.max()! - maxes[j])
+                    for i in group {
+                        wantT += exp(Double(x[i] - maxes[j]) * Double(scale))
+                        want1 += exp(Double(x[i] - maxes[j]))
+                    }
+                    if top * Double(scale) < -Double(cut) {
+                        skipped += 1
+                        XCTAssertTrue(group.allSatisfy { exps[$0] == 0 }, "count \(count) group at \(g): stored as 0")
+                    } else {
+                        XCTAssertTrue(group.contains { exps[$0] > 0 }, "count \(count) group at \(g): computed")
+                    }
+                }
+                XCTAssertEqual(sT[j], wantT, accuracy: (0x1p-24 + 1e-6) * wantT, "count \(count) chunk \(j): tempered")
+                XCTAssertEqual(s1[j], want1, accuracy: (0x1p-24 + 1e-6) * want1, "count \(count) chunk \(j): plain")
+            }
+            XCTAssertGreaterThan(skipped, 0, "count \(count): some groups were negligible")
+        }
+    }
+}
+
 /// The pass's stored exponentials are the terms `walk` computes: a walk that reads them
 /// stops at the same token for every target, and the stored sums match the chunk sums.
 final class StoredExpsTests: XCTestCase {
@@ -78,7 +126,7 @@ final class StoredExpsTests: XCTestCase {
             s1.withUnsafeMutableBufferPointer { plain in
                 _ = SamplingStats.pass(x, count: count, scale: scale, maxes: &maxes, scaledSums: &sT,
                                        plainSums: scale == 1 ? nil : plain.baseAddress, window: 0, candidates: nil,
-                                       capacity: 0, exps: &exps)
+                                       capacity: 0, exps: &exps, cut: SamplingStats.negligibleCut(count: count))
             }
             for j in 0..<chunks {
                 let lo = j * SamplingStats.chunk, hi = min(count, lo + SamplingStats.chunk)
@@ -87,9 +135,10 @@ final class StoredExpsTests: XCTestCase {
                 XCTAssertEqual(stored, sT[j], accuracy: 1e-5 * sT[j], "count \(count) chunk \(j): the stored terms are the chunk's sum")
                 for k in 0..<64 {
                     let target = sT[j] * Double(k) / 64
-                    let computed = SamplingStats.walk(x, start: lo, end: hi, shift: maxes[j], scale: scale, factor: 1, target: target)
+                    let computed = SamplingStats.walk(x, start: lo, end: hi, shift: maxes[j], scale: scale, factor: 1, target: target,
+                                                      cut: SamplingStats.negligibleCut(count: count))
                     let read = SamplingStats.walk(x, start: lo, end: hi, shift: maxes[j], scale: scale, factor: 1, target: target,
-                                                  stored: exps)
+                                                  stored: exps, cut: SamplingStats.negligibleCut(count: count))
                     XCTAssertEqual(computed, read, "count \(count) chunk \(j) target \(k)/64")
                 }
             }
@@ -113,6 +162,7 @@ final class WideSamplingPassTests: XCTestCase {
                     if count > 3 { x[count / 2] = 7; x[1] = -.infinity; x[2] = 0 }
                     let chunks = SamplingStats.chunkCount(count)
                     let window = Float(log(1024.0)) / scale
+                    let cut = SamplingStats.negligibleCut(count: count)
                     for outputs in 0..<4 {
                         let withPlain = outputs & 1 == 1, withExtras = outputs & 2 == 2
                         func run(_ wide: Bool) -> ([UInt32], [UInt64], [UInt64], [UInt32], [Int32], Int) {
@@ -131,11 +181,11 @@ final class WideSamplingPassTests: XCTestCase {
                                                     let ex = withExtras ? e.baseAddress : nil
                                                     return wide
                                                         ? Int(ck_sampling_pass(xb.baseAddress!, Int32(count), scale, m.baseAddress!,
-                                                                               st.baseAddress!, plain, window, cand, Int32(capacity), ex))
+                                                                               st.baseAddress!, plain, window, cand, Int32(capacity), ex, cut))
                                                         : SamplingStats.swiftPass(xb.baseAddress!, count: count, scale: scale,
                                                                                   maxes: m.baseAddress!, scaledSums: st.baseAddress!,
                                                                                   plainSums: plain, window: window, candidates: cand,
-                                                                                  capacity: capacity, exps: ex)
+                                                                                  capacity: capacity, exps: ex, cut: cut)
                                                 }
                                             }
                                         }

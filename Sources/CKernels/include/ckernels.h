@@ -120,11 +120,20 @@ void ck_q8_tiles(int format, const uint8_t *data, size_t row_bytes, int blocks, 
  * penalty undone for the model's normaliser). AVX2 + FMA. */
 double ck_swap_sum(const float *raw, const float *lowered, int count, float shift);
 
+/* The repetition penalty's pass: for each id t of prev[0, count) inside [0, n) with
+ * stamps[t] ≠ stamp, in order: stamps[t] = stamp, ids/raw/lowered[k] = t, row[t], and the
+ * penalised value (row[t] / penalty when its sign bit is clear, row[t] · penalty when set),
+ * which also replaces row[t]. Returns k, the number penalised. AVX2. */
+int ck_penalize(float *row, int64_t n, const int64_t *prev, int64_t count, float penalty,
+                uint32_t *stamps, uint32_t stamp, int64_t *ids, float *raw, float *lowered);
+
 /* SamplingStats.pass (Kernels/SamplingKernels.swift) with 16-lane exponentials: the same
  * chunk maxima, sums (in the Swift accumulators' order), stored exponentials and candidates,
- * bit for bit. plain_sums, candidates and exps may be NULL. Only when ck_avx512_available(). */
+ * bit for bit; an 8-entry group whose exponents are all below −cut contributes 0.
+ * plain_sums, candidates and exps may be NULL. Only when ck_avx512_available(). */
 int ck_sampling_pass(const float *x, int count, float scale, float *maxes, double *scaled_sums,
-                     double *plain_sums, float window, int32_t *candidates, int capacity, float *exps);
+                     double *plain_sums, float window, int32_t *candidates, int capacity, float *exps,
+                     float cut);
 
 /* The most query heads ck_attend_group takes in one call. */
 #define CK_ATTENTION_MAX_HEADS 256

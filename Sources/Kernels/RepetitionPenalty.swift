@@ -57,8 +57,8 @@ public final class RepetitionPenalty {
         var k = 0
         previous.withUnsafeBufferPointer { prev in
             guard let base = prev.baseAddress else { return }
-            // C: a blend on the sign bit (Swift's select compiled to a branch that
-            // mispredicted on about half the tokens).
+            // C: a blend on the sign bit (LLVM compiled Swift's bitwise select back into a
+            // branch on the sign).
             base.withMemoryRebound(to: Int64.self, capacity: prev.count) { p in
                 ids.withMemoryRebound(to: Int64.self, capacity: capacity) { out in
                     k = Int(ck_penalize(row, Int64(n), p, Int64(prev.count), penalty, stamps, stamp, out, raw, lowered))

@@ -33,8 +33,17 @@ public struct SPRMHead: Sendable {
         inputWidth = w1.count / h
         hiddenWidth = h
         let c = inputWidth
-        w1tBuffer = FloatBuffer(count: c * h, zeroed: false)
-        for j in 0..<h { for i in 0..<c { w1tBuffer.pointer[i * h + j] = w1[j * c + i] } }
+        let t = FloatBuffer(count: c * h, zeroed: false)
+        w1.withUnsafeBufferPointer { src in
+            // In 64 × 64 tiles: a large head (c = 5120) transposed element by element would
+            // miss the cache on every write.
+            for j0 in stride(from: 0, to: h, by: 64) {
+                for i0 in stride(from: 0, to: c, by: 64) {
+                    for j in j0..<min(j0 + 64, h) { for i in i0..<min(i0 + 64, c) { t.pointer[i * h + j] = src[j * c + i] } }
+                }
+            }
+        }
+        w1tBuffer = t
         b1Buffer = FloatBuffer(b1)
         w2Buffer = FloatBuffer(w2)
         self.b2 = b2

@@ -12,6 +12,10 @@ public final class BlockPool {
     @exclusivity(unchecked) private var refCounts: [Int32]
     /// Stack of free block ids.
     @exclusivity(unchecked) private var freeList: [Int]
+    /// fills[b] = rows [0, fills[b]) of block b written by some holder since it was
+    /// allocated: a holder whose length ends exactly there may append in place even while
+    /// the block is shared (`PagedKVCache.append`); 0 for free blocks.
+    @exclusivity(unchecked) private var fills: [Int32]
 
     public init(layout: KVLayout, blockCount: Int) {
         precondition(blockCount >= 0)
@@ -19,6 +23,7 @@ public final class BlockPool {
         self.blockCount = blockCount
         storage = UnsafeMutableRawPointer.allocate(byteCount: max(blockCount * layout.blockBytes, 1), alignment: 64)
         refCounts = [Int32](repeating: 0, count: blockCount)
+        fills = [Int32](repeating: 0, count: blockCount)
         // Pop order 0, 1, 2, ... keeps early sequences in low addresses (easier to read in a debugger).
         freeList = Array((0..<blockCount).reversed())
         freeList.reserveCapacity(blockCount)
@@ -39,6 +44,14 @@ public final class BlockPool {
         return Int(refCounts[block])
     }
 
+    /// Rows of `block` written so far (see `fills`).
+    public func fill(_ block: Int) -> Int {
+        precondition(block >= 0 && block < blockCount, "block id out of range")
+        return Int(fills[block])
+    }
+
+    func setFill(_ block: Int, _ rows: Int) { fills[block] = Int32(rows) }
+
     /// Keys of one layer in one block: [blockSize, kvHeads * headDim] elements of layout.precision.
     @inline(__always)
     public func keys(block: Int, layer: Int) -> UnsafeMutableRawPointer {
@@ -58,6 +71,7 @@ public final class BlockPool {
         guard let b = freeList.popLast() else { return nil }
         precondition(refCounts[b] == 0, "free block \(b) is referenced")
         refCounts[b] = 1
+        fills[b] = 0
         return b
     }
 

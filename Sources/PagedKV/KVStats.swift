@@ -50,7 +50,8 @@ extension PagedKVCache {
     }
 
     /// Every broken invariant, one line each; empty when consistent. Checks: each block's
-    /// refCount equals the number of tables holding it, no block is both free and held,
+    /// refCount equals the number of tables holding it, its written rows cover every
+    /// holder's rows in it, no block is both free and held,
     /// the free list has no duplicates, free + held == blockCount, every table has
     /// ceil(length / blockSize) in-range blocks and no block twice. O(blocks + entries).
     public func checkInvariants() -> [String] {
@@ -66,11 +67,15 @@ extension PagedKVCache {
             if Set(slot.blocks).count != slot.blocks.count {
                 problems.append("sequence slot \(s) holds a block twice")
             }
-            for b in slot.blocks {
+            for (j, b) in slot.blocks.enumerated() {
                 guard b >= 0 && b < pool.blockCount else {
                     problems.append("sequence slot \(s) holds block id \(b) out of range"); continue
                 }
                 holders[b] += 1
+                let covered = min(blockSize, slot.length - j * blockSize)
+                if pool.fill(b) < covered {
+                    problems.append("block \(b): \(pool.fill(b)) rows written but sequence slot \(s) covers \(covered)")
+                }
             }
         }
         for s in slots.indices where !slots[s].live && !slots[s].blocks.isEmpty {

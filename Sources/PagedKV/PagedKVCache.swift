@@ -13,8 +13,12 @@ public struct BlockTable: Sendable, Equatable {
 
 /// Paged, reference-counted, copy-on-write KV cache (vLLM's block manager, in process).
 ///
-/// Sequences share blocks after `fork`; only the partial last block is copied, on the first
-/// append of whichever holder writes to it while it is shared. Full blocks are never copied.
+/// Sequences share blocks after `fork`; only the partial last block is ever copied. A holder
+/// whose length ends where the block's written rows end (`BlockPool.fill`: no one has
+/// written past it) appends into the shared block in place, since every other holder reads
+/// only rows below its own length; a holder behind that point copies its rows first. So of
+/// the children forked mid-block the first to write keeps the block and the others copy
+/// (vLLM copies for every writer while the block is shared). Full blocks are never copied.
 /// Not thread-safe: one owner drives it.
 public final class PagedKVCache {
     public let pool: BlockPool
@@ -32,7 +36,8 @@ public final class PagedKVCache {
     private let blockSize: Int
     /// Bytes of one K (or V) row of one layer, and of one layer's K (or V) part of a block.
     private let rowBytes: Int, layerPartBytes: Int
-    /// Blocks copied by copy-on-write since creation (each copy = one shared partial last block).
+    /// Blocks copied by copy-on-write since creation (each copy = one shared partial last block
+    /// that its holder could not extend in place).
     public private(set) var copiedBlocks = 0
 
     public init(pool: BlockPool) {
@@ -136,10 +141,23 @@ public final class PagedKVCache {
     }
 
     /// Blocks `append(seq, count:)` would take from the pool: new blocks past the last one,
-    /// plus one when the partial last block is shared (copy-on-write). 0 for an unknown id.
+    /// plus one when the partial last block is shared and written past `seq`'s end
+    /// (copy-on-write). 0 for an unknown id.
     public func blocksNeeded(forAppending count: Int, to seq: SequenceID) -> Int {
         guard let s = slotIndex(seq), count > 0 else { return 0 }
         return blocksNeeded(slot: s, count: count).total
+    }
+
+    /// At most what `append(seq, count:)` takes from the pool whatever other sequences
+    /// append first: `blocksNeeded`, plus a copy of a shared partial last block that `seq`
+    /// could extend in place now (a sibling at the same length may write there first). For
+    /// reserving room for several appends at once, as a batched forward makes them.
+    public func blocksNeededAtMost(forAppending count: Int, to seq: SequenceID) -> Int {
+        guard let s = slotIndex(seq), count > 0 else { return 0 }
+        let need = blocksNeeded(slot: s, count: count)
+        let held = slots[s].blocks.count
+        let sharedPartial = slots[s].length % blockSize != 0 && pool.refCount(slots[s].blocks[held - 1]) > 1
+        return need.total + (sharedPartial && !need.copyLast ? 1 : 0)
     }
 
     @inline(__always)
@@ -147,13 +165,16 @@ public final class PagedKVCache {
         let length = slots[s].length
         let held = slots[s].blocks.count
         let after = (length + count + blockSize - 1) / blockSize
-        // Rows remain free in the last block, and someone else holds it: must copy before writing.
-        let copyLast = length % blockSize != 0 && pool.refCount(slots[s].blocks[held - 1]) > 1
+        // Rows remain free in the last block, someone else holds it, and someone has written
+        // past this sequence's end in it: must copy before writing.
+        let rows = length % blockSize
+        let copyLast = rows != 0 && pool.refCount(slots[s].blocks[held - 1]) > 1
+            && pool.fill(slots[s].blocks[held - 1]) != rows
         return (after - held + (copyLast ? 1 : 0), copyLast)
     }
 
     /// Reserves `count` more token slots at the end of `seq`: copy-on-write of a shared
-    /// partial last block, new blocks when full. All-or-nothing: on outOfBlocks nothing
+    /// partial last block written past `seq`'s end, new blocks when full. All-or-nothing: on outOfBlocks nothing
     /// changes. Returns the first new position (the old length). The caller writes the
     /// new rows through keyRow/valueRow for every layer.
     @discardableResult
@@ -177,7 +198,12 @@ public final class PagedKVCache {
             guard let fresh = pool.allocate() else { preconditionFailure("free count lied") }
             slots[s].blocks.append(fresh)
         }
-        slots[s].length = start + count
+        // The blocks this append writes are filled up to its end (or wholly, before the last).
+        let end = start + count
+        for j in start / blockSize..<after {
+            pool.setFill(slots[s].blocks[j], min(blockSize, end - j * blockSize))
+        }
+        slots[s].length = end
         return start
     }
 
@@ -192,6 +218,11 @@ public final class PagedKVCache {
         let keep = (length + blockSize - 1) / blockSize
         while slots[s].blocks.count > keep {
             pool.release(slots[s].blocks.removeLast())
+        }
+        // A last block held by this sequence alone is written only up to the new length now
+        // (a shared one keeps its fill: other holders may cover the rows past it).
+        if length % blockSize != 0, let last = slots[s].blocks.last, pool.refCount(last) == 1 {
+            pool.setFill(last, length % blockSize)
         }
         slots[s].length = length
     }

@@ -171,7 +171,8 @@ public final class ModelPolicy: SearchPolicy {
                 if lanes[i].chunk.tokens.count >= request.maxTokens { lanes[i].chunk.stop = .tokenLimit; continue }
                 let sequence = lanes[i].branch.sequence
                 if cache.length(sequence) >= maxPositions { lanes[i].chunk.stop = .contextLimit; continue }
-                let blocks = cache.blocksNeeded(forAppending: 1, to: sequence)
+                // At most: of siblings extending one shared block, only the first writes in place.
+                let blocks = cache.blocksNeededAtMost(forAppending: 1, to: sequence)
                 if reserved + blocks > cache.pool.freeCount { lanes[i].chunk.stop = .budget; continue }
                 if !budget.tryConsume(1) { lanes[i].chunk.stop = .budget; continue }
                 reserved += blocks

@@ -25,9 +25,9 @@ public final class SearchEngine: @unchecked Sendable {
     private let searching = Atomic<Bool>(false)
 
     /// Tokens per KV block. Small, because a fork leaves its parent's partly filled last
-    /// block to be copied by each child and a leaf's last block half empty: ~blockSize − 1
-    /// rows lost per node (Experiments/paged-cache). Attention chunks span blocks, so 4 costs
-    /// no more attention time than 16.
+    /// block to be copied by each child but the first to write, and a leaf's last block half
+    /// empty: up to ~blockSize − 1 rows lost per node (Experiments/paged-cache). Attention
+    /// chunks span blocks, so 4 costs no more attention time than 16.
     public static let defaultBlockSize = 4
 
     /// - Parameters:

@@ -41,7 +41,7 @@ final class ForkCopyOnWriteTests: XCTestCase {
         XCTAssertEqual(cache.checkInvariants(), [])
     }
 
-    func testForkMidBlockCopiesExactlyOneBlockOnFirstWrite() throws {
+    func testForkMidBlockTheFirstWriterExtendsInPlaceAndTheOtherCopies() throws {
         let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 32))
         var next = 1
         let parent = cache.createSequence()
@@ -49,21 +49,26 @@ final class ForkCopyOnWriteTests: XCTestCase {
         let child = try cache.fork(parent)
         let used = cache.pool.usedCount
 
-        XCTAssertEqual(cache.blocksNeeded(forAppending: 1, to: child), 1)
+        // No one has written past the child's end: it extends the shared block in place.
+        XCTAssertEqual(cache.blocksNeeded(forAppending: 1, to: child), 0)
+        XCTAssertEqual(cache.blocksNeededAtMost(forAppending: 1, to: child), 1, "a sibling could write there first")
         let childIDs = try grow(cache, child, 1, &next)
-        XCTAssertEqual(cache.pool.usedCount, used + 1, "first write copies the shared partial block")
-        XCTAssertEqual(cache.copiedBlocks, 1)
-        let pt = cache.table(parent), ct = cache.table(child)
-        XCTAssertEqual(Array(ct.blocks.prefix(2)), Array(pt.blocks.prefix(2)), "full blocks stay shared")
-        XCTAssertNotEqual(ct.blocks[2], pt.blocks[2])
-        XCTAssertEqual(cache.pool.refCount(pt.blocks[2]), 1)
+        XCTAssertEqual(cache.pool.usedCount, used)
+        XCTAssertEqual(cache.copiedBlocks, 0)
+        XCTAssertEqual(cache.table(child).blocks, cache.table(parent).blocks)
+        XCTAssertEqual(cache.pool.fill(cache.table(child).blocks[2]), 6)
 
-        // Later writes of either side fill their own blocks: no more copies.
+        // The parent is now behind the block's written rows: its first write copies its 5.
         XCTAssertEqual(cache.blocksNeeded(forAppending: 10, to: child), 0)
         let childMore = try grow(cache, child, 10, &next)
+        XCTAssertEqual(cache.blocksNeeded(forAppending: 10, to: parent), 1)
         let parentMore = try grow(cache, parent, 10, &next)
         XCTAssertEqual(cache.copiedBlocks, 1)
         XCTAssertEqual(cache.pool.usedCount, used + 1)
+        let pt = cache.table(parent), ct = cache.table(child)
+        XCTAssertEqual(Array(ct.blocks.prefix(2)), Array(pt.blocks.prefix(2)), "full blocks stay shared")
+        XCTAssertNotEqual(ct.blocks[2], pt.blocks[2])
+        XCTAssertEqual(cache.pool.refCount(ct.blocks[2]), 1)
 
         XCTAssertEqual(readTokens(cache, parent), parentIDs + parentMore)
         XCTAssertEqual(readTokens(cache, child), parentIDs + childIDs + childMore)
@@ -73,18 +78,41 @@ final class ForkCopyOnWriteTests: XCTestCase {
         XCTAssertEqual(cache.checkInvariants(), [])
     }
 
+    /// Four children forked mid-block and extended in one batch (reserved with
+    /// `blocksNeededAtMost`, as a batched forward does): the first writes into the shared
+    /// block, the other three copy it; everyone reads its own tokens.
+    func testSiblingsExtendingOneSharedBlockCopyOnceEachButTheFirst() throws {
+        let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 32))
+        var next = 1
+        let parent = cache.createSequence()
+        let base = try grow(cache, parent, 21, &next)   // block 1 holds 5 rows
+        let kids = try (0..<4).map { _ in try cache.fork(parent) }
+        let reserved = kids.reduce(0) { $0 + cache.blocksNeededAtMost(forAppending: 3, to: $1) }
+        let free = cache.pool.freeCount
+        var expected: [[Int]] = []
+        for k in kids { expected.append(base + (try grow(cache, k, 3, &next))) }
+        XCTAssertEqual(cache.copiedBlocks, 3)
+        XCTAssertEqual(free - cache.pool.freeCount, 3)
+        XCTAssertLessThanOrEqual(free - cache.pool.freeCount, reserved)
+        for (k, e) in zip(kids, expected) { XCTAssertEqual(readTokens(cache, k), e) }
+        XCTAssertEqual(readTokens(cache, parent), base)
+        XCTAssertEqual(cache.blocksNeeded(forAppending: 1, to: parent), 1, "the parent is behind the first child's rows")
+        XCTAssertEqual(cache.checkInvariants(), [])
+    }
+
     func testParentWriteAfterForkDoesNotLeakIntoChild() throws {
         let cache = PagedKVCache(pool: BlockPool(layout: layout, blockCount: 32))
         var next = 1
         let parent = cache.createSequence()
         let base = try grow(cache, parent, 20, &next)
         let child = try cache.fork(parent)
-        let parentMore = try grow(cache, parent, 3, &next)  // parent writes first: parent copies
-        XCTAssertEqual(cache.copiedBlocks, 1)
-        let childMore = try grow(cache, child, 3, &next)    // block now exclusive to child: no copy
+        let parentMore = try grow(cache, parent, 3, &next)  // parent writes first: in place
+        XCTAssertEqual(cache.copiedBlocks, 0)
+        let childMore = try grow(cache, child, 3, &next)    // the child is behind: it copies
         XCTAssertEqual(cache.copiedBlocks, 1)
         XCTAssertEqual(readTokens(cache, parent), base + parentMore)
         XCTAssertEqual(readTokens(cache, child), base + childMore)
+        XCTAssertEqual(cache.checkInvariants(), [])
     }
 
     func testForkAtBlockBoundaryNeverCopies() throws {
@@ -202,11 +230,14 @@ final class ForkCopyOnWriteTests: XCTestCase {
         half.precision = .f16
         let cache = PagedKVCache(pool: BlockPool(layout: half, blockCount: 16))
         let parent = cache.createSequence()
-        try cache.append(parent, count: 6)   // ends mid-block: the child's first write copies it
+        try cache.append(parent, count: 6)   // ends mid-block
         let n = half.rowElements
         func row(_ p: Int, _ salt: Float) -> [Float] { (0..<n).map { Float(p) + Float($0) * 0.01 + salt } }
         for p in 0..<6 { for l in 0..<half.layers { cache.store(parent, layer: l, position: p, key: row(p, 0), value: row(p, 0.5)) } }
         let child = try cache.fork(parent)
+        // The parent writes first (in place), so the child, behind it, copies the block.
+        try cache.append(parent, count: 1)
+        for l in 0..<half.layers { cache.store(parent, layer: l, position: 6, key: row(7, 0), value: row(7, 0.5)) }
         try cache.append(child, count: 1)
         for l in 0..<half.layers { cache.store(child, layer: l, position: 6, key: row(99, 0), value: row(99, 0.5)) }
         XCTAssertEqual(cache.copiedBlocks, 1)
@@ -220,6 +251,8 @@ final class ForkCopyOnWriteTests: XCTestCase {
         }
         cache.load(child, layer: 1, position: 6, key: &k, value: &v)
         XCTAssertEqual(k, Half.rounded(row(99, 0)))
+        cache.load(parent, layer: 1, position: 6, key: &k, value: &v)
+        XCTAssertEqual(k, Half.rounded(row(7, 0)))
         XCTAssertEqual(cache.checkInvariants(), [])
     }
 }

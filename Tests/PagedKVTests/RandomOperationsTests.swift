@@ -62,6 +62,7 @@ final class RandomOperationsTests: XCTestCase {
                 let count = rng.int(1...max(3 * blockSize, 8))
                 what = "append \(count)"
                 let needed = cache.blocksNeeded(forAppending: count, to: seq)
+                XCTAssertGreaterThanOrEqual(cache.blocksNeededAtMost(forAppending: count, to: seq), needed)
                 let free = cache.pool.freeCount
                 let tableBefore = cache.table(seq)
                 do {

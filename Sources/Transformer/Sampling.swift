@@ -129,11 +129,15 @@ public enum Sampler {
         var totalT = 0.0, total1 = 0.0
         for j in 0..<chunks {
             // exp(0) is 1 exactly, and at T = 1 both factors are one value: computed once.
+            // A sum that is 0 (every term of the chunk negligible) adds +0 whatever its factor:
+            // no libm call for it (a peaked row's small chunks often have none).
             let d = Double(w.maxes[j] - maxL)
-            let factorT = d == 0 ? 1 : Foundation.exp(d * Double(invT))
+            let factorT = d == 0 ? 1 : w.scaledSums[j] == 0 ? 0 : Foundation.exp(d * Double(invT))
             w.factors[j] = factorT
             totalT += w.scaledSums[j] * factorT
-            total1 += invT == 1 ? w.scaledSums[j] * factorT : w.plainSums[j] * (d == 0 ? 1 : Foundation.exp(d))
+            if invT == 1 { total1 += w.scaledSums[j] * factorT } else if w.plainSums[j] != 0 {
+                total1 += w.plainSums[j] * (d == 0 ? 1 : Foundation.exp(d))
+            }
         }
         // The model's normaliser is over the raw logits: swap the penalised terms back
         // (eight at a time: a search penalises tens of tokens every draw).
@@ -178,7 +182,7 @@ public enum Sampler {
                 let t = Int(w.candidateIDs[c])
                 let l = logits[t]
                 guard l >= threshold else { continue }
-                let e = Float(Foundation.exp(Double((l - maxL) * invT)))
+                let e = l == maxL ? 1 : Float(Foundation.exp(Double((l - maxL) * invT)))   // exp(0) = 1 exactly
                 w.pairs.append((e, t))
                 mass += Double(e)
             }

@@ -41,9 +41,11 @@ final class SearchTree {
         nodes.append(Node(id: 0, parent: nil, branch: rootBranch))
     }
 
+    /// In place (`_read` / `_modify`): reading or writing one field of a node does not
+    /// copy the node (its arrays and strings) out and back.
     subscript(id: Int) -> Node {
-        get { nodes[id] }
-        set { nodes[id] = newValue }
+        _read { yield nodes[id] }
+        _modify { yield &nodes[id] }
     }
 
     var count: Int { nodes.count }

@@ -174,9 +174,9 @@ public final class PagedKVCache {
     }
 
     /// Reserves `count` more token slots at the end of `seq`: copy-on-write of a shared
-    /// partial last block written past `seq`'s end, new blocks when full. All-or-nothing: on outOfBlocks nothing
-    /// changes. Returns the first new position (the old length). The caller writes the
-    /// new rows through keyRow/valueRow for every layer.
+    /// partial last block written past `seq`'s end, new blocks when full. All-or-nothing:
+    /// on outOfBlocks nothing changes. Returns the first new position (the old length).
+    /// The caller writes the new rows through keyRow/valueRow for every layer.
     @discardableResult
     public func append(_ seq: SequenceID, count: Int) throws(KVError) -> Int {
         guard let s = slotIndex(seq) else { throw .unknownSequence(seq) }

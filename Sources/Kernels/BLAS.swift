@@ -42,17 +42,21 @@ public enum BLAS {
     @inline(__always)
     public static func sgemmNT(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                                b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        _ = singleThreaded
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
-                    a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+        sgemm(CblasTrans, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
     }
 
     /// c[m, n] = a[m, k] · b[k, n] (row-major, leading dimensions in floats).
     @inline(__always)
     public static func sgemmNN(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                                b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        sgemm(CblasNoTrans, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+    }
+
+    @inline(__always)
+    private static func sgemm(_ bLayout: CBLAS_TRANSPOSE, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                              b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
         _ = singleThreaded
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, bLayout, Int32(m), Int32(n), Int32(k), 1,
                     a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
     }
 

@@ -155,22 +155,20 @@ public final class PagedKVCache {
     public func blocksNeededAtMost(forAppending count: Int, to seq: SequenceID) -> Int {
         guard let s = slotIndex(seq), count > 0 else { return 0 }
         let need = blocksNeeded(slot: s, count: count)
-        let held = slots[s].blocks.count
-        let sharedPartial = slots[s].length % blockSize != 0 && pool.refCount(slots[s].blocks[held - 1]) > 1
-        return need.total + (sharedPartial && !need.copyLast ? 1 : 0)
+        return need.total + (need.sharedPartial && !need.copyLast ? 1 : 0)
     }
 
     @inline(__always)
-    private func blocksNeeded(slot s: Int, count: Int) -> (total: Int, copyLast: Bool) {
+    private func blocksNeeded(slot s: Int, count: Int) -> (total: Int, copyLast: Bool, sharedPartial: Bool) {
         let length = slots[s].length
         let held = slots[s].blocks.count
         let after = (length + count + blockSize - 1) / blockSize
-        // Rows remain free in the last block, someone else holds it, and someone has written
-        // past this sequence's end in it: must copy before writing.
+        // Rows remain free in the last block and someone else holds it; if someone has also
+        // written past this sequence's end in it, it must be copied before writing.
         let rows = length % blockSize
-        let copyLast = rows != 0 && pool.refCount(slots[s].blocks[held - 1]) > 1
-            && pool.fill(slots[s].blocks[held - 1]) != rows
-        return (after - held + (copyLast ? 1 : 0), copyLast)
+        let sharedPartial = rows != 0 && pool.refCount(slots[s].blocks[held - 1]) > 1
+        let copyLast = sharedPartial && pool.fill(slots[s].blocks[held - 1]) != rows
+        return (after - held + (copyLast ? 1 : 0), copyLast, sharedPartial)
     }
 
     /// Reserves `count` more token slots at the end of `seq`: copy-on-write of a shared

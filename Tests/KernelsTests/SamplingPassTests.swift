@@ -65,6 +65,21 @@ final class SwapSumTests: XCTestCase {
     }
 }
 
+/// One `SamplingStats.pass` over `x` with stored exponentials and no candidates: chunk
+/// maxima, tempered sums, plain sums (when `plain`), exponentials.
+func passWithExps(_ x: [Float], scale: Float, plain: Bool, cut: Float) -> ([Float], [Double], [Double], [Float]) {
+    let count = x.count, chunks = SamplingStats.chunkCount(count)
+    var maxes = [Float](repeating: 0, count: chunks)
+    var sT = [Double](repeating: 0, count: chunks), s1 = sT
+    var exps = [Float](repeating: .nan, count: count)
+    s1.withUnsafeMutableBufferPointer { p in
+        _ = SamplingStats.pass(x, count: count, scale: scale, maxes: &maxes, scaledSums: &sT,
+                               plainSums: plain ? p.baseAddress : nil, window: 0, candidates: nil, capacity: 0,
+                               exps: &exps, cut: cut)
+    }
+    return (maxes, sT, s1, exps)
+}
+
 /// Negligible terms: a group of 8 entries whose exponents all fall below −cut adds exact
 /// zeros (stored as 0), every other group its exponentials, and the chunk sums stay within
 /// 2⁻²⁴ (plus f32 rounding) of the f64 sums of every term.
@@ -78,14 +93,7 @@ final class NegligibleTermsTests: XCTestCase {
             for _ in 0..<max(2, count / 100) { x[Int(rng.next() % UInt64(count))] = 5 * u() }
             let cut = SamplingStats.negligibleCut(count: count)
             let chunks = SamplingStats.chunkCount(count)
-            var maxes = [Float](repeating: 0, count: chunks)
-            var sT = [Double](repeating: 0, count: chunks), s1 = sT
-            var exps = [Float](repeating: .nan, count: count)
-            s1.withUnsafeMutableBufferPointer { plain in
-                _ = SamplingStats.pass(x, count: count, scale: scale, maxes: &maxes, scaledSums: &sT,
-                                       plainSums: plain.baseAddress, window: 0, candidates: nil, capacity: 0,
-                                       exps: &exps, cut: cut)
-            }
+            let (maxes, sT, s1, exps) = passWithExps(x, scale: scale, plain: true, cut: cut)
             var skipped = 0
             for j in 0..<chunks {
                 let lo = j * SamplingStats.chunk, hi = min(count, lo + SamplingStats.chunk)
@@ -120,14 +128,8 @@ final class StoredExpsTests: XCTestCase {
         for (count, scale) in [(263, Float(1)), (700, Float(1 / 0.7)), (4096, Float(1))] {
             let x = (0..<count).map { _ in Float(Double(rng.next() >> 11) * 0x1.0p-53) * 12 - 8 }
             let chunks = SamplingStats.chunkCount(count)
-            var maxes = [Float](repeating: 0, count: chunks)
-            var sT = [Double](repeating: 0, count: chunks), s1 = sT
-            var exps = [Float](repeating: .nan, count: count)
-            s1.withUnsafeMutableBufferPointer { plain in
-                _ = SamplingStats.pass(x, count: count, scale: scale, maxes: &maxes, scaledSums: &sT,
-                                       plainSums: scale == 1 ? nil : plain.baseAddress, window: 0, candidates: nil,
-                                       capacity: 0, exps: &exps, cut: SamplingStats.negligibleCut(count: count))
-            }
+            let (maxes, sT, _, exps) = passWithExps(x, scale: scale, plain: scale != 1,
+                                                    cut: SamplingStats.negligibleCut(count: count))
             for j in 0..<chunks {
                 let lo = j * SamplingStats.chunk, hi = min(count, lo + SamplingStats.chunk)
                 XCTAssertFalse(exps[lo..<hi].contains { $0.isNaN }, "count \(count) chunk \(j): every term stored")

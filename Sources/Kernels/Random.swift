@@ -2,7 +2,7 @@
 /// the same numbers on every machine. Used for sampling, dropout masks, shuffles
 /// and initialisation.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    var state: UInt64   // internal: FusedSampler hands it to C
     public init(seed: UInt64) { state = seed }
 
     public mutating func next() -> UInt64 {

@@ -37,6 +37,8 @@ public struct SamplerWorkspace {
     /// [vocab] the pass's exponentials, kept for plain sampling of small vocabularies (the
     /// draw walks one chunk of them instead of computing them again); replaced like `penalty`.
     var exps: FloatBuffer?
+    /// The C draw's buffers (FusedSampler); replaced like `penalty`.
+    var fused: FusedSamplerSpace?
     /// Calls that needed the second vocabulary pass (a nucleus wider than the candidates).
     public internal(set) var fallbacks = 0
 
@@ -88,6 +90,23 @@ public enum Sampler {
     ) -> (token: Int, logProb: Double) {
         let n = logits.count
         guard let base = logits.baseAddress, n > 0 else { return (0, 0) }
+        // The common cases in one C call (FusedSampler: the same numbers, a fraction of the
+        // code to bring back into cache after each forward). It needs the engine's generator
+        // (its state goes to C) and leaves wide nuclei to the path below.
+        let nucleusWanted = p.topP < 1 || p.topK > 0
+        if G.self == SplitMix64.self && p.temperature > 0 && FusedSampler.takes(count: n, nucleus: nucleusWanted) {
+            if !isKnownUniquelyReferenced(&w.fused) { w.fused = FusedSamplerSpace() }
+            let temperature = Float(p.temperature)
+            let history = p.repetitionPenalty != 1 ? previous : []
+            let drawn = withUnsafeMutablePointer(to: &rng) { g in
+                g.withMemoryRebound(to: SplitMix64.self, capacity: 1) { s in
+                    FusedSampler.sample(logits, previous: history, penalty: Float(p.repetitionPenalty), invT: 1 / temperature,
+                                        window: temperature * Float(Foundation.log(1024.0)), topP: p.topP, topK: p.topK,
+                                        rng: &s.pointee, space: w.fused!)
+                }
+            }
+            if let drawn { return drawn }
+        }
         w.prepare(vocabulary: n)
         var penalised: RepetitionPenalty? = nil
         if p.repetitionPenalty != 1 && !previous.isEmpty {

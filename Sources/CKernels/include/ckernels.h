@@ -135,6 +135,32 @@ int ck_sampling_pass(const float *x, int count, float scale, float *maxes, doubl
                      double *plain_sums, float window, int32_t *candidates, int capacity, float *exps,
                      float cut);
 
+/* Buffers of ck_fused_sample for a row of n logits (the caller owns them). */
+typedef struct {
+    uint64_t *seen;          /* [(n + 63) / 64] the ids penalised in this call */
+    int32_t *ids;            /* [n + 8] penalised ids, first occurrence first */
+    float *raw, *lowered;    /* [n + 8] their raw and penalised logits, −∞-padded to a multiple of 8 */
+    float *exps;             /* [n] the pass's exponentials (plain draws) */
+    int32_t *candidates;     /* [capacity] */
+    float *pair_e;           /* [capacity] the nucleus's probabilities (unnormalised), sorted */
+    int32_t *pair_id;        /* [capacity] their ids */
+    int capacity;
+    float *maxes;            /* [(n + 255) / 256] */
+    double *scaled_sums, *plain_sums, *factors;   /* [same] */
+} ck_fused_space;
+
+/* Sampler.sample's tempered draw in one call, the same numbers bit for bit: the repetition
+ * penalty on prev[0, prev_count) (none when prev_count is 0), ck_sampling_pass, the
+ * normalisers, then either the nucleus (top_p < 1 or top_k > 0) or a plain draw (the chunk
+ * walk over stored exponentials), with the SplitMix64 state *rng. Returns the token and
+ * sets *log_prob (under the raw logits), or returns −1 when more than w->capacity
+ * candidates qualify or they do not cover top-p (the caller's second pass): then *rng is
+ * untouched. The row is restored either way. n < 8192 for the nucleus (one thread's pass),
+ * n ≤ 4096 for plain draws (stored exponentials). Only when ck_avx512_available(). */
+int ck_fused_sample(float *row, int n, const int64_t *prev, int64_t prev_count, float penalty,
+                    float inv_t, float window, float cut, double top_p, int top_k, uint64_t *rng,
+                    const ck_fused_space *w, double *log_prob);
+
 /* The most query heads ck_attend_group takes in one call. */
 #define CK_ATTENTION_MAX_HEADS 256
 

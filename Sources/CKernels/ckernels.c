@@ -5,6 +5,7 @@
 #include <cpuid.h>
 #include <immintrin.h>
 #include <stdlib.h>
+#include <x86intrin.h>
 #include <string.h>
 
 #define WIDE __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
@@ -71,6 +72,8 @@ static int xcr0_has_zmm(void) {
     /* SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM state enabled by the OS. */
     return (lo & 0xE6) == 0xE6;
 }
+
+uint64_t ck_ticks(void) { return __rdtsc(); }
 
 int ck_avx512_available(void) {
     const char *off = getenv("SPRIG_NO_AVX512");

@@ -26,7 +26,35 @@ public struct StepDetector: Sendable {
         var regionTokens = 0
         var regionBytes = 0
         /// Last (longest pattern - 1) bytes of decoded text, so split patterns are seen.
-        var tail: [UInt8] = []
+        var tail = Tail()
+    }
+
+    /// The last `keep` bytes of a stream, in a word when `keep` ≤ 8 (the default pattern
+    /// keeps 2): no array to grow, shift and copy on write for every token of every branch.
+    struct Tail: Sendable, Equatable {
+        private var bits: UInt64 = 0      // byte i at bits 8i ..< 8i + 8 (keep ≤ 8)
+        private var spill: [UInt8] = []   // the bytes themselves (keep > 8)
+        private(set) var count = 0
+
+        subscript(i: Int) -> UInt8 { spill.isEmpty ? UInt8(truncatingIfNeeded: bits >> UInt64(8 * i)) : spill[i] }
+
+        /// Appends `bytes` and keeps the last `keep` bytes.
+        mutating func append(_ bytes: UnsafeBufferPointer<UInt8>, keep: Int) {
+            if keep <= 8 {
+                for b in bytes {
+                    if count < keep {
+                        bits |= UInt64(b) << UInt64(8 * count)
+                        count += 1
+                    } else {   // the oldest byte out of the low end, the new one in at the top
+                        bits = bits >> 8 | UInt64(b) << UInt64(8 * (keep - 1))
+                    }
+                }
+            } else {
+                spill.append(contentsOf: bytes)
+                if spill.count > keep { spill.removeFirst(spill.count - keep) }
+                count = spill.count
+            }
+        }
     }
 
     public let patterns: [[UInt8]]
@@ -115,11 +143,7 @@ public struct StepDetector: Sendable {
         state.previousWasStep = raw
         state.regionTokens += 1
         state.regionBytes += bytes.count
-        if tailLength > 0 {   // the last tailLength bytes of tail + bytes, in place (no allocation per token)
-            state.tail.append(contentsOf: bytes)
-            let extra = state.tail.count - tailLength
-            if extra > 0 { state.tail.removeFirst(extra) }
-        }
+        if tailLength > 0 { state.tail.append(bytes, keep: tailLength) }
         return isStep
     }
 
@@ -134,7 +158,7 @@ public struct StepDetector: Sendable {
 
     /// Offset in `tail + bytes` where the last pattern occurrence that ends inside `bytes`
     /// begins, or nil. Occurrences wholly inside `tail` were reported by an earlier token.
-    private func completedMatchStart(tail: [UInt8], bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+    private func completedMatchStart(tail: Tail, bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         if bytes.isEmpty { return nil }
         // Indexes `tail + bytes` in place: this runs for every generated token.
         let total = tail.count + bytes.count

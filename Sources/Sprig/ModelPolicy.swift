@@ -1,5 +1,6 @@
 import Foundation
 import Dispatch
+import Kernels
 import PagedKV
 import SPRM
 import StepSearch
@@ -66,7 +67,7 @@ public final class ModelPolicy: SearchPolicy {
     /// Wall seconds spent inside `extend`, and the part of it in the transformer's forward
     /// passes: the rest is sampling, step detection, SPRM scoring and bookkeeping.
     public private(set) var extendSeconds = 0.0
-    public private(set) var forwardSeconds = 0.0
+    public private(set) var forwardSeconds = 0.0   // from the time-stamp counter, scaled per extend (TickSpan)
     /// SPRM head evaluations during extends (a part of extend time outside forwards).
     public internal(set) var scoringSeconds = 0.0
     /// The cache's accounting when it held the most blocks so far (see `SearchKV`).
@@ -140,8 +141,12 @@ public final class ModelPolicy: SearchPolicy {
 
     /// The text of `branch`'s generated tokens is not kept; callers keep chunk texts.
     public func extend(_ ids: [BranchID], _ request: ExtendRequest, budget: TokenBudget, seed: UInt64) throws -> [Chunk] {
-        let extendStart = DispatchTime.now().uptimeNanoseconds
-        defer { extendSeconds += Double(DispatchTime.now().uptimeNanoseconds - extendStart) / 1e9 }
+        var timing = TickSpan()   // the forwards' part of this extend
+        defer {
+            let (wall, forward) = timing.seconds()
+            extendSeconds += wall
+            forwardSeconds += forward
+        }
         var lanes = try ids.enumerated().map { k, id -> Lane in
             guard let b = branches[id.raw] else { throw SprigError.invalidArgument("unknown \(id)") }
             return Lane(id: id, branch: b, rng: SplitMix64(seed: seed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15))
@@ -193,9 +198,9 @@ public final class ModelPolicy: SearchPolicy {
                 lanes[i].input[0] = lanes[i].chunk.tokens[lanes[i].chunk.tokens.count - 1]
                 entries.append(ForwardEntry(sequence: lanes[i].branch.sequence, tokens: lanes[i].input))
             }
-            let forwardStart = DispatchTime.now().uptimeNanoseconds
+            let forwardStart = TickSpan.now()
             let out = try model.transformer.forward(entries, cache: cache)
-            forwardSeconds += Double(DispatchTime.now().uptimeNanoseconds - forwardStart) / 1e9
+            timing.add(since: forwardStart)
             entries.removeAll(keepingCapacity: true)
             lastOut = out
             still.removeAll(keepingCapacity: true)

@@ -88,8 +88,27 @@ final class StepDetectorTests: XCTestCase {
         }
     }
 
-    func reference(_ tokens: [Int], requireTags: Bool) -> [Int] {
-        let pat = Array(".\n\n".utf8)
+    /// Patterns of 3 to 12 bytes (the tail kept between tokens is 2 to 11 bytes: in a word up
+    /// to 8, an array beyond), on streams built from phrases that complete them across tokens.
+    func testLongAndShortPatternsMatchReference() {
+        var rng = SplitMix64(seed: 7)
+        let phrases: [[Int]] = [[0, 1, 2], [4, 0, 1, 3, 5, 5], [0, 1, 3, 4], [9, 4, 0], [1, 10, 4], [8, 2], [5], [3]]
+        for pattern in [".\n\n", " x.\n\n", "Let x.\n\n", " x.\n\nLet", "\n\nLet x.\n\n", "\n\nLet x.\n\nLet"] {
+            for requireTags in [false, true] {
+                let d = detector(requireTags: requireTags, patterns: [pattern])
+                for _ in 0..<300 {
+                    var tokens: [Int] = rng.next() % 2 == 0 ? [6] : []
+                    for _ in 0..<Int(rng.next() % 10) { tokens += phrases[Int(rng.next() % UInt64(phrases.count))] }
+                    if rng.next() % 4 == 0 { tokens.insert(7, at: Int(rng.next() % UInt64(tokens.count + 1))) }
+                    XCTAssertEqual(d.stepPositions(tokens: tokens), reference(tokens, requireTags: requireTags, pattern: pattern),
+                                   "\(pattern.debugDescription) \(tokens)")
+                }
+            }
+        }
+    }
+
+    func reference(_ tokens: [Int], requireTags: Bool, pattern: String = ".\n\n") -> [Int] {
+        let pat = Array(pattern.utf8)
         // Regions: [start, end) token ranges where steps may count.
         var phase = 0   // 0 before <think>, 1 inside, 2 after </think>
         var regionStart = 0

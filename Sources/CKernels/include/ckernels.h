@@ -17,6 +17,11 @@
  * not set in the environment; 0 otherwise. */
 int ck_avx512_available(void);
 
+/* The time-stamp counter (rdtsc): a few ns to read, against ~25 for clock_gettime and more
+ * through Dispatch. Invariant TSCs tick at a constant rate; callers scale ticks by a
+ * clock-measured interval around them rather than assume a frequency. */
+uint64_t ck_ticks(void);
+
 /* y[r * y_stride + o] = Σ_c W[o, c] · x[r * x_stride + c] for o in [lo, hi), r < n,
  * 1 ≤ n ≤ 8. W rows are `row_bytes` apart from `data`; `blocks` blocks per row. */
 void ck_rows(int format, const uint8_t *data, size_t row_bytes, int blocks, int lo, int hi,

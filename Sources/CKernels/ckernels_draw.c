@@ -14,6 +14,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #pragma clang fp contract(off)
 
@@ -65,18 +66,17 @@ int ck_fused_sample(float *row, int n, const int64_t *prev, int64_t prev_count, 
      *    (RepetitionPenalty.apply; `seen` does the stamps' job for a short row). */
     int k = 0;
     if (prev_count > 0) {
-        uint64_t *restrict seen = w->seen;
+        /* A byte per id, not a bit: consecutive ids would read the word the last one wrote,
+         * one long store-to-load chain through the loop. */
+        uint8_t *restrict seen = w->seen;
         int32_t *restrict ids = w->ids;
         float *restrict raw = w->raw, *restrict lowered = w->lowered;
         const __m128 p = _mm_set_ss(penalty);
-        const int words = (n + 63) / 64;
-        for (int i = 0; i < words; i++) seen[i] = 0;
+        memset(seen, 0, (size_t)n);
         for (int64_t i = 0; i < prev_count; i++) {
             const int64_t t = prev[i];
-            if ((uint64_t)t >= (uint64_t)n) continue;
-            const uint64_t bit = 1ull << (t & 63);
-            if (seen[t >> 6] & bit) continue;
-            seen[t >> 6] |= bit;
+            if ((uint64_t)t >= (uint64_t)n || seen[t]) continue;
+            seen[t] = 1;
             /* A blend on the sign bit, not a branch: logits' signs are coin flips. */
             const __m128 l = _mm_load_ss(row + t);
             const __m128 v = _mm_blendv_ps(_mm_div_ss(l, p), _mm_mul_ss(l, p), l);

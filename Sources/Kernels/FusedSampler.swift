@@ -68,7 +68,7 @@ public final class FusedSamplerSpace {
         guard n != vocabulary else { return }
         release()
         let chunks = SamplingStats.chunkCount(n)
-        buffers.seen = .allocate(capacity: (n + 63) / 64)
+        buffers.seen = .allocate(capacity: n)
         buffers.ids = .allocate(capacity: n + 8)
         buffers.raw = .allocate(capacity: n + 8)
         buffers.lowered = .allocate(capacity: n + 8)

@@ -142,7 +142,7 @@ int ck_sampling_pass(const float *x, int count, float scale, float *maxes, doubl
 
 /* Buffers of ck_fused_sample for a row of n logits (the caller owns them). */
 typedef struct {
-    uint64_t *seen;          /* [(n + 63) / 64] the ids penalised in this call */
+    uint8_t *seen;           /* [n] 1 for the ids penalised in this call */
     int32_t *ids;            /* [n + 8] penalised ids, first occurrence first */
     float *raw, *lowered;    /* [n + 8] their raw and penalised logits, −∞-padded to a multiple of 8 */
     float *exps;             /* [n] the pass's exponentials (plain draws) */

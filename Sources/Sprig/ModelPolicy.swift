@@ -65,9 +65,11 @@ public final class ModelPolicy: SearchPolicy {
     /// Branches currently alive (root/fork minus release): a leak check for callers.
     public var liveBranches: Int { branches.count }
     /// Wall seconds spent inside `extend`, and the part of it in the transformer's forward
-    /// passes: the rest is sampling, step detection, SPRM scoring and bookkeeping.
+    /// passes: the rest is sampling, step detection, SPRM scoring and bookkeeping. The
+    /// forwards are timed by the time-stamp counter, scaled by each extend's clock span
+    /// (`TickSpan`: a clock read per forward cost more than the counter's).
     public private(set) var extendSeconds = 0.0
-    public private(set) var forwardSeconds = 0.0   // from the time-stamp counter, scaled per extend (TickSpan)
+    public private(set) var forwardSeconds = 0.0
     /// SPRM head evaluations during extends (a part of extend time outside forwards).
     public internal(set) var scoringSeconds = 0.0
     /// The cache's accounting when it held the most blocks so far (see `SearchKV`).

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import XCTest
 @testable import Transformer
 
@@ -54,16 +55,27 @@ final class DistinctTokensTests: XCTestCase {
     }
 
     /// A copy of a workspace that has sampled gets its own buffers on its first draw
-    /// (copy on write), so copies may sample on different threads.
-    func testWorkspaceCopiesDoNotShareBuffers() {
+    /// (copy on write), so copies may sample on different threads: the C draw's buffers
+    /// (the engine's generator) and the Swift path's (any other generator).
+    func testWorkspaceCopiesDoNotShareBuffers() throws {
         let raw = (0..<300).map { Float($0 % 17) * 0.3 }
         let p = SamplingParameters(temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1.2)
-        var rng = SplitMix64(seed: 1)
-        var w = SamplerWorkspace()
         var a = raw
+        if FusedSampler.available {
+            var rng = SplitMix64(seed: 1)
+            var w = SamplerWorkspace()
+            _ = a.withUnsafeMutableBufferPointer { Sampler.sample($0, parameters: p, previous: [3, 4], rng: &rng, workspace: &w) }
+            var copy = w
+            XCTAssertTrue(w.fused != nil && copy.fused === w.fused)
+            _ = a.withUnsafeMutableBufferPointer { Sampler.sample($0, parameters: p, previous: [5], rng: &rng, workspace: &copy) }
+            XCTAssertFalse(copy.fused === w.fused)
+            XCTAssertEqual(a, raw, "the row is restored")
+        }
+        var rng = FusedSamplerTests.SwiftPathGenerator(inner: SplitMix64(seed: 1))
+        var w = SamplerWorkspace()
         _ = a.withUnsafeMutableBufferPointer { Sampler.sample($0, parameters: p, previous: [3, 4], rng: &rng, workspace: &w) }
         var copy = w
-        XCTAssertTrue(copy.penalty === w.penalty && copy.exps === w.exps)
+        XCTAssertTrue(w.penalty != nil && w.exps != nil && copy.penalty === w.penalty && copy.exps === w.exps)
         _ = a.withUnsafeMutableBufferPointer { Sampler.sample($0, parameters: p, previous: [5], rng: &rng, workspace: &copy) }
         XCTAssertFalse(copy.penalty === w.penalty)
         XCTAssertFalse(copy.exps === w.exps)

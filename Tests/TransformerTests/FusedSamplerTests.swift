@@ -97,14 +97,15 @@ final class FusedSamplerTests: XCTestCase {
         XCTAssertEqual(bits(b), bits(raw))
         var s1 = start, s2 = g
         XCTAssertEqual(s1.next(), s2.next())
-        var w = SamplerWorkspace()
-        var c = raw
-        var h = SplitMix64(seed: 3)
-        var ref = SwiftPathGenerator(inner: SplitMix64(seed: 3))
-        var d = raw
-        var wRef = SamplerWorkspace()
-        let viaSampler = c.withUnsafeMutableBufferPointer { Sampler.sample($0, parameters: p, previous: [1, 2, 3], rng: &h, workspace: &w) }
-        let swiftOnly = d.withUnsafeMutableBufferPointer { Sampler.sample($0, parameters: p, previous: [1, 2, 3], rng: &ref, workspace: &wRef) }
+        var w = SamplerWorkspace(), wRef = SamplerWorkspace()
+        var c = raw, d = raw
+        var engineRNG = SplitMix64(seed: 3), otherRNG = SwiftPathGenerator(inner: SplitMix64(seed: 3))
+        let viaSampler = c.withUnsafeMutableBufferPointer {
+            Sampler.sample($0, parameters: p, previous: [1, 2, 3], rng: &engineRNG, workspace: &w)
+        }
+        let swiftOnly = d.withUnsafeMutableBufferPointer {
+            Sampler.sample($0, parameters: p, previous: [1, 2, 3], rng: &otherRNG, workspace: &wRef)
+        }
         XCTAssertNotNil(w.fused, "Sampler.sample tried the C draw with the engine's generator")
         XCTAssertNil(wRef.fused, "and not with another generator")
         XCTAssertEqual(viaSampler.token, swiftOnly.token)

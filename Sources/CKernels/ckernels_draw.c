@@ -11,10 +11,8 @@
  * multiply-adds, and the same libm calls. */
 #include "ckernels.h"
 
-#include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
-#include <string.h>
 
 #pragma clang fp contract(off)
 
@@ -63,30 +61,11 @@ int ck_fused_sample(float *row, int n, const int64_t *prev, int64_t prev_count, 
                     double *log_prob) {
     const int nucleus = top_p < 1 || top_k > 0;
     /* 1. The penalty, in place, each distinct id of prev once in order of first occurrence
-     *    (RepetitionPenalty.apply; `seen` does the stamps' job for a short row). */
+     *    (RepetitionPenalty.apply's kernel, with the space's stamps). */
     int k = 0;
     if (prev_count > 0) {
-        /* A byte per id, not a bit: consecutive ids would read the word the last one wrote,
-         * one long store-to-load chain through the loop. */
-        uint8_t *restrict seen = w->seen;
-        int32_t *restrict ids = w->ids;
-        float *restrict raw = w->raw, *restrict lowered = w->lowered;
-        const __m128 p = _mm_set_ss(penalty);
-        memset(seen, 0, (size_t)n);
-        for (int64_t i = 0; i < prev_count; i++) {
-            const int64_t t = prev[i];
-            if ((uint64_t)t >= (uint64_t)n || seen[t]) continue;
-            seen[t] = 1;
-            /* A blend on the sign bit, not a branch: logits' signs are coin flips. */
-            const __m128 l = _mm_load_ss(row + t);
-            const __m128 v = _mm_blendv_ps(_mm_div_ss(l, p), _mm_mul_ss(l, p), l);
-            _mm_store_ss(row + t, v);
-            _mm_store_ss(lowered + k, v);
-            raw[k] = _mm_cvtss_f32(l);
-            ids[k] = (int32_t)t;
-            k++;
-        }
-        for (int q = k; q < (k + 7) / 8 * 8; q++) { raw[q] = -INFINITY; lowered[q] = -INFINITY; }
+        k = ck_penalize(row, n, prev, prev_count, penalty, w->stamps, w->stamp, w->ids, w->raw, w->lowered);
+        for (int q = k; q < (k + 7) / 8 * 8; q++) { w->raw[q] = -INFINITY; w->lowered[q] = -INFINITY; }
     }
     /* 2. Chunk maxima and sums, candidates near the running max. */
     const int chunks = (n + 255) / 256;
@@ -166,7 +145,8 @@ int ck_fused_sample(float *row, int n, const int64_t *prev, int64_t prev_count, 
      *    row restored. */
     if (chosen >= 0) {
         float l = row[chosen];
-        for (int j = 0; j < k; j++) if (w->ids[j] == chosen) { l = w->raw[j]; break; }
+        if (k > 0 && w->stamps[chosen] == w->stamp)
+            for (int j = 0; j < k; j++) if (w->ids[j] == chosen) { l = w->raw[j]; break; }
         *log_prob = (double)l - ((double)max_l + log(total_1));
     }
     for (int j = 0; j < k; j++) row[w->ids[j]] = w->raw[j];

@@ -37,6 +37,7 @@ public enum FusedSampler {
         let n = row.count
         precondition(takes(count: n, nucleus: topP < 1 || topK > 0), "FusedSampler: row of \(n) logits")
         space.prepare(vocabulary: n)
+        if !previous.isEmpty { space.nextStamp() }
         var logProb = 0.0
         let token = previous.withUnsafeBufferPointer { prev in
             prev.withMemoryRebound(to: Int64.self) { p in
@@ -68,7 +69,9 @@ public final class FusedSamplerSpace {
         guard n != vocabulary else { return }
         release()
         let chunks = SamplingStats.chunkCount(n)
-        buffers.seen = .allocate(capacity: n)
+        buffers.stamps = .allocate(capacity: n)
+        buffers.stamps.initialize(repeating: 0, count: n)
+        buffers.stamp = 0
         buffers.ids = .allocate(capacity: n + 8)
         buffers.raw = .allocate(capacity: n + 8)
         buffers.lowered = .allocate(capacity: n + 8)
@@ -85,12 +88,23 @@ public final class FusedSamplerSpace {
         vocabulary = n
     }
 
+    /// A new stamp for the next call's penalty (RepetitionPenalty's scheme: the stamps are
+    /// cleared only when the counter wraps).
+    func nextStamp() {
+        buffers.stamp &+= 1
+        if buffers.stamp == 0 {
+            buffers.stamps.update(repeating: 0, count: vocabulary)
+            buffers.stamp = 1
+        }
+    }
+
     private func release() {
         guard vocabulary > 0 else { return }
         for p in [buffers.raw, buffers.lowered, buffers.exps, buffers.pair_e, buffers.maxes] { p?.deallocate() }
-        for p in [buffers.ids, buffers.candidates, buffers.pair_id] { p?.deallocate() }
+        for p in [buffers.candidates, buffers.pair_id] { p?.deallocate() }
+        buffers.ids.deallocate()
+        buffers.stamps.deallocate()
         for p in [buffers.scaled_sums, buffers.plain_sums, buffers.factors] { p?.deallocate() }
-        buffers.seen.deallocate()
         vocabulary = 0
     }
 }

@@ -47,7 +47,15 @@ public struct SamplerWorkspace {
 
     public init() {}
 
+    /// The pass's negligible-term cut for rows of `cutCount` logits (a libm log, once per size).
+    private(set) var cut: Float = 0
+    private var cutCount = 0
+
     mutating func prepare(vocabulary n: Int) {
+        if n != cutCount {
+            cut = SamplingStats.negligibleCut(count: n)
+            cutCount = n
+        }
         let chunks = SamplingStats.chunkCount(n)
         if maxes.count < chunks {
             maxes = [Float](repeating: 0, count: chunks)
@@ -101,7 +109,7 @@ public enum Sampler {
             let drawn = withUnsafeMutablePointer(to: &rng) { g in
                 g.withMemoryRebound(to: SplitMix64.self, capacity: 1) { s in
                     FusedSampler.sample(logits, previous: history, penalty: Float(p.repetitionPenalty), invT: 1 / temperature,
-                                        window: temperature * Float(Foundation.log(1024.0)), topP: p.topP, topK: p.topK,
+                                        window: nucleusWindow(temperature), topP: p.topP, topK: p.topK,
                                         rng: &s.pointee, space: w.fused!)
                 }
             }
@@ -119,10 +127,9 @@ public enum Sampler {
         let temperature = greedy ? 1 : Float(p.temperature)
         let invT = 1 / temperature
         let nucleus = !greedy && (p.topP < 1 || p.topK > 0)
-        // Tokens with e = exp((l − max)/T) ≥ 1/1024 are the first nucleus candidates.
-        let window = temperature * Float(Foundation.log(1024.0))
+        let window = nucleusWindow(temperature)
         let chunks = SamplingStats.chunkCount(n)
-        let cut = SamplingStats.negligibleCut(count: n)
+        let cut = w.cut
         // Storing costs a write per entry: worth it only while the row is small next to
         // the chunk the draw walks.
         let storeExps = !greedy && !nucleus && n <= 4096
@@ -229,6 +236,11 @@ public enum Sampler {
         let t = drawNucleus(&w, parameters: p, total: totalT, rng: &rng)
         return (t, logProb(t))
     }
+
+    /// How far below the max a logit may lie and still be a first nucleus candidate: tokens
+    /// with e = exp((l − max)/T) ≥ 1/1024.
+    @inline(__always)
+    static func nucleusWindow(_ temperature: Float) -> Float { temperature * Float(Foundation.log(1024.0)) }
 
     /// Sorts the candidates in `w.pairs` (probability, id) by probability, cuts top-k and
     /// top-p, and draws one in proportion to its probability.

@@ -142,8 +142,9 @@ int ck_sampling_pass(const float *x, int count, float scale, float *maxes, doubl
 
 /* Buffers of ck_fused_sample for a row of n logits (the caller owns them). */
 typedef struct {
-    uint8_t *seen;           /* [n] 1 for the ids penalised in this call */
-    int32_t *ids;            /* [n + 8] penalised ids, first occurrence first */
+    uint32_t *stamps;        /* [n] == stamp: penalised in this call (ck_penalize) */
+    uint32_t stamp;          /* this call's, never 0: the caller steps it before each call */
+    int64_t *ids;            /* [n + 8] penalised ids, first occurrence first */
     float *raw, *lowered;    /* [n + 8] their raw and penalised logits, −∞-padded to a multiple of 8 */
     float *exps;             /* [n] the pass's exponentials (plain draws) */
     int32_t *candidates;     /* [capacity] */

@@ -20,6 +20,9 @@ public struct TickSpan {
     /// Counts the ticks since `start` into the part.
     @inline(__always) public mutating func add(since start: UInt64) { partTicks &+= ck_ticks() &- start }
 
+    /// Takes ticks counted by `add` back out of the part (a stretch inside it that belongs elsewhere).
+    @inline(__always) public mutating func remove(ticks: UInt64) { partTicks &-= min(ticks, partTicks) }
+
     /// The span's wall seconds and the part's, the part scaled by the span's seconds per tick.
     public func seconds() -> (wall: Double, part: Double) {
         let wall = Double(DispatchTime.now().uptimeNanoseconds &- startNanoseconds) / 1e9

@@ -20,6 +20,9 @@ extension ModelPolicy {
         var stopped = false
         /// Fed to the forward of the current step (set just before it).
         var fed = false
+        /// The next token and its log-probability, drawn ahead inside the forward that
+        /// computed its logits (`presample`); nil: `draw` samples it.
+        var pending: (token: Int, logProb: Double)?
         /// The token fed to the next forward ([1]; rewritten in place every step).
         var input = [0]
         /// [steps, hidden] the features of the steps found during this extend, scored
@@ -39,6 +42,23 @@ extension ModelPolicy {
     struct DrawScratch {
         var workspace = SamplerWorkspace()
         var logits: [Float] = []
+        /// Counter ticks this thread spent in `presample` during the current forward.
+        var ticks: UInt64 = 0
+    }
+
+    /// Draws the next token of the lane whose logits are `row` of `out`, from inside the
+    /// forward that wrote them (`TransformerModel.forward`'s `onOutputRows`), on the thread
+    /// that wrote them: the row is still in its cache and both cores draw at once. The
+    /// lane's state (penalised tokens, generator) is what `draw` would see: nothing changes
+    /// it between this forward and the next `drawAll`. Only the sampling runs here; `draw`
+    /// records the token. A lane that stops before its next draw drops it (its generator
+    /// lives only as long as the extend).
+    func presample(_ lane: inout Lane, row: Int, sampling: SamplingParameters, out: ForwardOutput,
+                   scratch: inout DrawScratch) {
+        let start = TickSpan.now()
+        lane.pending = Sampler.sample(out.logits(row: row), parameters: sampling, previous: lane.branch.penalised.ids,
+                                      rng: &lane.rng, workspace: &scratch.workspace)
+        scratch.ticks &+= TickSpan.now() &- start
     }
 
     /// Fewest lanes whose draws are split over the worker pool: below this the hand-off
@@ -53,7 +73,9 @@ extension ModelPolicy {
     func drawAll(_ lanes: inout [Lane], _ order: [Int], sampling: SamplingParameters, out: ForwardOutput?) {
         let threads = WorkerPool.shared.threadCount
         if drawScratch.count < threads { drawScratch = (0..<threads).map { _ in DrawScratch() } }
-        if stepObserver != nil || threads == 1 || order.count < Self.minLanesToSplit {
+        // Drawn ahead (`presample`): what is left is bookkeeping, cheaper than a hand-off.
+        let sampled = order.allSatisfy { lanes[$0].pending != nil }
+        if sampled || stepObserver != nil || threads == 1 || order.count < Self.minLanesToSplit {
             for i in order { draw(&lanes[i], sampling: sampling, out: out, scratch: &drawScratch[0]) }
             return
         }
@@ -98,7 +120,10 @@ extension ModelPolicy {
     func draw(_ lane: inout Lane, sampling: SamplingParameters, out: ForwardOutput?, scratch: inout DrawScratch) {
         let recent = lane.branch.penalised.ids  // shares storage (no copy); released before the insert below
         let token: Int, logProb: Double
-        if lane.outRow >= 0, let out {
+        if let p = lane.pending {
+            (token, logProb) = p
+            lane.pending = nil
+        } else if lane.outRow >= 0, let out {
             // The sampler restores the row it penalises: no copy of the logits per token.
             (token, logProb) = Sampler.sample(out.logits(row: lane.outRow), parameters: sampling, previous: recent,
                                               rng: &lane.rng, workspace: &scratch.workspace)
@@ -149,3 +174,41 @@ extension ModelPolicy {
         lane.branch.penalised.insert(token)
     }
 }
+
+extension ModelPolicy {
+    /// One batched forward of `entries` (row k feeds lane `fed[k]`) that draws every fed
+    /// lane's next token from inside it (`presample`). The forward's time goes to `timing`
+    /// less the drawing's share of it: the most any one thread spent drawing (the threads
+    /// draw at once, so that is what the drawing added to the forward's wall time).
+    func forwardAndPresample(_ entries: [ForwardEntry], lanes: inout [Lane], fed: [Int], sampling: SamplingParameters,
+                             timing: inout TickSpan) throws -> ForwardOutput {
+        let threads = WorkerPool.shared.threadCount
+        if drawScratch.count < threads { drawScratch = (0..<threads).map { _ in DrawScratch() } }
+        let start = TickSpan.now()
+        guard presamples else {
+            let out = try model.transformer.forward(entries, cache: cache)
+            timing.add(since: start)
+            return out
+        }
+        let out = try lanes.withUnsafeMutableBufferPointer { lanePtr in
+            try drawScratch.withUnsafeMutableBufferPointer { scratchPtr in
+                try fed.withUnsafeBufferPointer { fedPtr in
+                    for t in scratchPtr.indices { scratchPtr[t].ticks = 0 }
+                    let (lanePtr, scratchPtr) = (lanePtr, scratchPtr)   // the handler is escaping in type only
+                    return try model.transformer.forward(entries, cache: cache) { rows, out in
+                        let thread = WorkerPool.currentThreadIndex
+                        precondition(thread < scratchPtr.count, "forward runs on the shared pool's threads")
+                        for row in rows {
+                            self.presample(&lanePtr[fedPtr[row]], row: row, sampling: sampling, out: out,
+                                      scratch: &scratchPtr[thread])
+                        }
+                    }
+                }
+            }
+        }
+        timing.add(since: start)
+        timing.remove(ticks: drawScratch.reduce(0) { max($0, $1.ticks) })
+        return out
+    }
+}
+

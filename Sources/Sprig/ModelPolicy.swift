@@ -60,6 +60,9 @@ public final class ModelPolicy: SearchPolicy {
     private var nextID = 0
     /// One per pool thread, kept from extend to extend (the sampler's buffers are sized once).
     var drawScratch: [DrawScratch] = []
+    /// Whether forwards draw the fed branches' next tokens from inside (`presample`); off,
+    /// `drawAll` samples them after the forward returns: the same tokens (tested), slower.
+    var presamples = true
     /// [steps, hidden] an extend's step features, gathered for one batch (`scoreSteps`).
     var featureScratch: [Float] = []
     /// Branches currently alive (root/fork minus release): a leak check for callers.
@@ -200,9 +203,7 @@ public final class ModelPolicy: SearchPolicy {
                 lanes[i].input[0] = lanes[i].chunk.tokens[lanes[i].chunk.tokens.count - 1]
                 entries.append(ForwardEntry(sequence: lanes[i].branch.sequence, tokens: lanes[i].input))
             }
-            let forwardStart = TickSpan.now()
-            let out = try model.transformer.forward(entries, cache: cache)
-            timing.add(since: forwardStart)
+            let out = try forwardAndPresample(entries, lanes: &lanes, fed: fed, sampling: sampling, timing: &timing)
             entries.removeAll(keepingCapacity: true)
             lastOut = out
             still.removeAll(keepingCapacity: true)

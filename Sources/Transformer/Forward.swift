@@ -9,7 +9,16 @@ extension TransformerModel {
     ///
     /// Throws before touching the cache on a bad token id or a context overflow;
     /// on `outOfBlocks` the cache is left as it was.
-    public func forward(_ entries: [ForwardEntry], cache: PagedKVCache) throws(TransformerError) -> ForwardOutput {
+    ///
+    /// `onOutputRows`: called with disjoint ranges of output rows, together covering all of
+    /// them, as soon as their logits are written, before `forward` returns; the output it
+    /// is given is the one `forward` returns. For an LM head small enough to sit in each
+    /// core's cache, the pool's threads each compute whole logits rows and call it right
+    /// after, concurrently, so a caller can draw tokens from rows still in that core's
+    /// cache instead of after a hand-off (the rows' other half written by the other core).
+    /// A handler must touch only what belongs to its rows.
+    public func forward(_ entries: [ForwardEntry], cache: PagedKVCache,
+                        onOutputRows: ((Range<Int>, ForwardOutput) -> Void)? = nil) throws(TransformerError) -> ForwardOutput {
         let c = config
         precondition(cache.pool.layout.layers == c.layerCount && cache.pool.layout.kvHeads == c.kvHeadCount
                      && cache.pool.layout.headDim == c.headDim, "cache layout does not match the model")
@@ -144,11 +153,26 @@ extension TransformerModel {
         copyOutputRows(entries, rowOffset, from: x, width: hidden, into: picked)
         Ops.rmsNorm(picked, weight: weights.finalNorm.pointer, eps: eps, rows: outRows, dim: hidden,
                     into: ws.finalNormed.pointer)
+        let output = ForwardOutput(rows: outRows, vocabSize: c.vocabSize, hiddenSize: hidden,
+                                   logitsBase: ws.logits.pointer, hiddenBase: ws.hidden.pointer, entryRow: entryRow)
+        let head = weights.lmHead, normed = ws.finalNormed.pointer, logits = ws.logits.pointer
         // Then the next pass's first product: sampling and bookkeeping run in between.
-        weights.lmHead.apply(ws.finalNormed.pointer, rows: outRows, into: ws.logits.pointer, activations: precision,
-                             thenWarm: warm(weights.layers[0].qkv))
-        return ForwardOutput(rows: outRows, vocabSize: c.vocabSize, hiddenSize: hidden,
-                             logitsBase: ws.logits.pointer, hiddenBase: ws.hidden.pointer, entryRow: entryRow)
+        let warmNext = warm(weights.layers[0].qkv)
+        let threads = WorkerPool.shared.threadCount
+        if let onOutputRows, outRows >= 2, threads > 1, head.weightBytes <= CacheSizes.l2Bytes / 4 {
+            // Whole rows per thread (fixed halves for two threads, whoever runs them: the
+            // same products, so the same logits), the head read from L2 by each; its
+            // product inside the job runs on the calling thread (nested `parallelFor`).
+            let grain = (outRows + threads - 1) / threads
+            WorkerPool.shared.parallelFor(count: outRows, grain: grain, thenWarm: warmNext) { lo, hi in
+                head.apply(normed + lo * hidden, rows: hi - lo, into: logits + lo * c.vocabSize, activations: precision)
+                onOutputRows(lo..<hi, output)
+            }
+        } else {
+            head.apply(normed, rows: outRows, into: logits, activations: precision, thenWarm: warmNext)
+            onOutputRows?(0..<outRows, output)
+        }
+        return output
     }
 
     /// Copies the rows that produce outputs (the last token of an entry, or all of

@@ -8,12 +8,13 @@ import XCTest
 /// decoding) over the worker pool; a step observer keeps them on the caller's thread.
 /// Each branch owns its generator and state, so both give the same chunks.
 final class ParallelDrawTests: XCTestCase {
-    func chunks(_ engine: SearchEngine, observe: Bool) throws -> [[Chunk]] {
+    func chunks(_ engine: SearchEngine, observe: Bool, presample: Bool = true) throws -> [[Chunk]] {
         let model = engine.model
         let promptIDs = model.tokenizer.encode(try engine.prompt(for: "What is 4821 * 37?"))
         let cache = PagedKVCache(pool: engine.pool)
         defer { XCTAssertEqual(cache.sequenceCount, 0) }
         let policy = try ModelPolicy(model: model, promptIDs: promptIDs, cache: cache, scorer: engine.head, detector: engine.detector)
+        policy.presamples = presample
         var steps = 0
         if observe { policy.stepObserver = { _, _, _ in steps += 1 } }
         let request = ExtendRequest(maxTokens: 60, temperature: 1.0, topP: 1.0, repetitionPenalty: 1.05)
@@ -39,5 +40,16 @@ final class ParallelDrawTests: XCTestCase {
         let scores = split.joined().reduce(0) { $0 + $1.stepScores.count }
         XCTAssertGreaterThan(scores, 16, "steps were detected and scored")
         XCTAssertGreaterThan(Set(split.joined().map(\.tokens)).count, 1, "the branches sampled different tokens")
+    }
+
+    /// Tokens drawn inside the forward that computed their logits (`presample`, both pool
+    /// threads at once for 16 and for 4 branches) are the tokens drawn after it returns.
+    func testDrawsInsideTheForwardEqualDrawsAfterIt() throws {
+        guard let path = DefaultModel.locate() else { throw XCTSkip("Models/sprig-mult-band not found") }
+        let engine = try SearchEngine(model: try LanguageModel.load(path: path), kvMemoryBytes: 64 << 20)
+        let inside = try chunks(engine, observe: false, presample: true)
+        let after = try chunks(engine, observe: false, presample: false)
+        XCTAssertEqual(inside, after)
+        XCTAssertGreaterThan(inside.joined().reduce(0) { $0 + $1.tokens.count }, 16 * 20, "many tokens were drawn")
     }
 }

@@ -53,10 +53,10 @@ extension ModelPolicy {
     /// it between this forward and the next `drawAll`. Only the sampling runs here; `draw`
     /// records the token. A lane that stops before its next draw drops it (its generator
     /// lives only as long as the extend).
-    func presample(_ lane: inout Lane, row: Int, sampling: SamplingParameters, out: ForwardOutput,
+    func presample(_ lane: inout Lane, row: Int, sampling: DrawSettings, out: ForwardOutput,
                    scratch: inout DrawScratch) {
         let start = TickSpan.now()
-        lane.pending = Sampler.sample(out.logits(row: row), parameters: sampling, previous: lane.branch.penalised.ids,
+        lane.pending = Sampler.sample(out.logits(row: row), settings: sampling, previous: lane.branch.penalised.ids,
                                       rng: &lane.rng, workspace: &scratch.workspace)
         scratch.ticks &+= TickSpan.now() &- start
     }
@@ -70,7 +70,7 @@ extension ModelPolicy {
     /// there are enough lanes and no step observer (a caller's closure runs on the
     /// caller's thread). Each lane owns its generator and state, and each thread its
     /// scratch, so the results do not depend on which thread drew which lane.
-    func drawAll(_ lanes: inout [Lane], _ order: [Int], sampling: SamplingParameters, out: ForwardOutput?) {
+    func drawAll(_ lanes: inout [Lane], _ order: [Int], sampling: DrawSettings, out: ForwardOutput?) {
         let threads = WorkerPool.shared.threadCount
         if drawScratch.count < threads { drawScratch = (0..<threads).map { _ in DrawScratch() } }
         // Drawn ahead (`presample`): what is left is bookkeeping, cheaper than a hand-off.
@@ -117,7 +117,7 @@ extension ModelPolicy {
 
     /// Samples one token for `lane` and records it: log-probability, thinking state, step
     /// boundary and its score (from the hidden state that produced the token), text.
-    func draw(_ lane: inout Lane, sampling: SamplingParameters, out: ForwardOutput?, scratch: inout DrawScratch) {
+    func draw(_ lane: inout Lane, sampling: DrawSettings, out: ForwardOutput?, scratch: inout DrawScratch) {
         let recent = lane.branch.penalised.ids  // shares storage (no copy); released before the insert below
         let token: Int, logProb: Double
         if let p = lane.pending {
@@ -125,7 +125,7 @@ extension ModelPolicy {
             lane.pending = nil
         } else if lane.outRow >= 0, let out {
             // The sampler restores the row it penalises: no copy of the logits per token.
-            (token, logProb) = Sampler.sample(out.logits(row: lane.outRow), parameters: sampling, previous: recent,
+            (token, logProb) = Sampler.sample(out.logits(row: lane.outRow), settings: sampling, previous: recent,
                                               rng: &lane.rng, workspace: &scratch.workspace)
         } else {
             // Stored logits are often shared with siblings (a fork's first token): the
@@ -134,7 +134,7 @@ extension ModelPolicy {
                 scratch.logits.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: lane.branch.nextLogits) }
             }
             (token, logProb) = scratch.logits.withUnsafeMutableBufferPointer { buf in
-                Sampler.sample(buf, parameters: sampling, previous: recent, rng: &lane.rng, workspace: &scratch.workspace)
+                Sampler.sample(buf, settings: sampling, previous: recent, rng: &lane.rng, workspace: &scratch.workspace)
             }
         }
         lane.chunk.tokens.append(token)
@@ -180,7 +180,7 @@ extension ModelPolicy {
     /// lane's next token from inside it (`presample`). The forward's time goes to `timing`
     /// less the drawing's share of it: the most any one thread spent drawing (the threads
     /// draw at once, so that is what the drawing added to the forward's wall time).
-    func forwardAndPresample(_ entries: [ForwardEntry], lanes: inout [Lane], fed: [Int], sampling: SamplingParameters,
+    func forwardAndPresample(_ entries: [ForwardEntry], lanes: inout [Lane], fed: [Int], sampling: DrawSettings,
                              timing: inout TickSpan) throws -> ForwardOutput {
         let threads = WorkerPool.shared.threadCount
         if drawScratch.count < threads { drawScratch = (0..<threads).map { _ in DrawScratch() } }

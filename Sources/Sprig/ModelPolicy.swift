@@ -157,8 +157,9 @@ public final class ModelPolicy: SearchPolicy {
             return Lane(id: id, branch: b, rng: SplitMix64(seed: seed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15))
         }
         var active = Array(ids.indices)
-        let sampling = SamplingParameters(temperature: request.temperature, topP: request.topP, topK: request.topK,
-                                          repetitionPenalty: request.repetitionPenalty)
+        let sampling = DrawSettings(SamplingParameters(temperature: request.temperature, topP: request.topP, topK: request.topK,
+                                                       repetitionPenalty: request.repetitionPenalty),
+                                    vocabulary: model.transformer.config.vocabSize)
         let maxPositions = model.transformer.config.maxPositions
         var lastOut: ForwardOutput? = nil
         func keepLogits(_ i: Int) {

@@ -70,7 +70,45 @@ public struct SamplerWorkspace {
     }
 }
 
+/// Sampling settings turned once (per extend, not per token) into what the C draw takes:
+/// `Sampler.sample(_:settings:...)` then goes straight to it for every row of `vocabulary`.
+public struct DrawSettings: Sendable {
+    public let parameters: SamplingParameters
+    /// FusedSampler draws rows of this length with these settings.
+    let fused: Bool
+    let penalty: Float, invT: Float, window: Float
+    /// Whether the history is penalised (penalty ≠ 1).
+    let penalises: Bool
+
+    public init(_ p: SamplingParameters, vocabulary n: Int) {
+        parameters = p
+        fused = p.temperature > 0 && FusedSampler.takes(count: n, nucleus: p.topP < 1 || p.topK > 0)
+        let temperature = Float(p.temperature)
+        penalty = Float(p.repetitionPenalty)
+        invT = 1 / temperature
+        window = Sampler.nucleusWindow(temperature)
+        penalises = p.repetitionPenalty != 1
+    }
+}
+
 public enum Sampler {
+    /// As `sample(_:parameters:previous:rng:workspace:)` with the engine's generator, the
+    /// settings prepared once (`DrawSettings`): the same token, log-probability and generator
+    /// state, without the per-call checks and conversions before the C draw.
+    public static func sample(_ logits: UnsafeMutableBufferPointer<Float>, settings d: DrawSettings, previous: [Int],
+                              rng: inout SplitMix64, workspace w: inout SamplerWorkspace) -> (token: Int, logProb: Double) {
+        if d.fused && logits.count > 0 {
+            if !isKnownUniquelyReferenced(&w.fused) { w.fused = FusedSamplerSpace() }
+            if let drawn = FusedSampler.sample(logits, previous: d.penalises ? previous : [], penalty: d.penalty, invT: d.invT,
+                                               window: d.window, topP: d.parameters.topP, topK: d.parameters.topK,
+                                               rng: &rng, space: w.fused!) {
+                return drawn
+            }
+        }
+        // Declined (a wide nucleus: row and generator untouched) or not the C draw's case.
+        return sample(logits, parameters: d.parameters, previous: previous, rng: &rng, workspace: &w)
+    }
+
     /// Draws a token from `logits` and returns it with its log-probability under the model
     /// (log-softmax of the unmodified logits).
     /// Convenience form with a temporary workspace (allocates); hot loops keep one.
@@ -240,7 +278,8 @@ public enum Sampler {
     /// How far below the max a logit may lie and still be a first nucleus candidate: tokens
     /// with e = exp((l − max)/T) ≥ 1/1024.
     @inline(__always)
-    static func nucleusWindow(_ temperature: Float) -> Float { temperature * Float(Foundation.log(1024.0)) }
+    static func nucleusWindow(_ temperature: Float) -> Float { temperature * log1024 }
+    private static let log1024 = Float(Foundation.log(1024.0))
 
     /// Sorts the candidates in `w.pairs` (probability, id) by probability, cuts top-k and
     /// top-p, and draws one in proportion to its probability.

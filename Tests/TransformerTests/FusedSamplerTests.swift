@@ -112,4 +112,39 @@ final class FusedSamplerTests: XCTestCase {
         XCTAssertEqual(viaSampler.logProb.bitPattern, swiftOnly.logProb.bitPattern)
         XCTAssertEqual(w.fallbacks, 1, "the second pass ran")
     }
+
+    /// `Sampler.sample(_:settings:...)` (settings prepared once per extend) draws what
+    /// `sample(_:parameters:...)` draws: token, log-probability bits, restored row and
+    /// generator, for the C draw's cases, a declined wide nucleus, and greedy decoding.
+    func testPreparedSettingsDrawLikeTheParameters() {
+        let cases: [(n: Int, spread: Float, p: SamplingParameters)] = [
+            (263, 8, SamplingParameters(temperature: 1.0, topP: 1, topK: 0, repetitionPenalty: 1.05)),
+            (263, 3, SamplingParameters(temperature: 0.6, topP: 0.95, topK: 0, repetitionPenalty: 1.3)),
+            (1000, 5, SamplingParameters(temperature: 1.3, topP: 1, topK: 5, repetitionPenalty: 1)),
+            (5000, 0.01, SamplingParameters(temperature: 0.6, topP: 0.95, topK: 0, repetitionPenalty: 1.1)),   // wide nucleus
+            (9000, 4, SamplingParameters(temperature: 0.8, topP: 1, topK: 0, repetitionPenalty: 1.05)),        // past the C draw
+            (263, 8, SamplingParameters.greedy),
+        ]
+        for (k, c) in cases.enumerated() {
+            let raw = row(c.n, seed: UInt64(k + 11), spread: c.spread, strong: 2, lead: 1)
+            let history = [3, 1, c.n - 1, 7, 1]
+            let settings = DrawSettings(c.p, vocabulary: c.n)
+            var g1 = SplitMix64(seed: 9), g2 = SplitMix64(seed: 9)
+            var w1 = SamplerWorkspace(), w2 = SamplerWorkspace()
+            for _ in 0..<20 {
+                var a = raw, b = raw
+                let x = a.withUnsafeMutableBufferPointer {
+                    Sampler.sample($0, parameters: c.p, previous: history, rng: &g1, workspace: &w1)
+                }
+                let y = b.withUnsafeMutableBufferPointer {
+                    Sampler.sample($0, settings: settings, previous: history, rng: &g2, workspace: &w2)
+                }
+                XCTAssertEqual(y.token, x.token, "case \(k)")
+                XCTAssertEqual(y.logProb.bitPattern, x.logProb.bitPattern, "case \(k)")
+                XCTAssertEqual(bits(b), bits(raw), "case \(k): the row is restored")
+            }
+            XCTAssertEqual(g1.next(), g2.next(), "case \(k): the generators advanced alike")
+            XCTAssertEqual(w1.fallbacks, w2.fallbacks, "case \(k)")
+        }
+    }
 }

@@ -31,7 +31,7 @@ public enum FusedSampler {
     ///   - invT, window: 1 / temperature and the nucleus candidates' window, as the Swift
     ///     path computes them.
     ///   - topP, topK: a nucleus when topP < 1 or topK > 0; else a plain draw.
-    public static func sample(_ row: UnsafeMutableBufferPointer<Float>, previous: [Int], penalty: Float,
+    public static func sample(_ row: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int>, penalty: Float,
                               invT: Float, window: Float, topP: Double, topK: Int,
                               rng: inout SplitMix64, space: FusedSamplerSpace) -> (token: Int, logProb: Double)? {
         let n = row.count
@@ -39,12 +39,10 @@ public enum FusedSampler {
         space.prepare(vocabulary: n)
         if !previous.isEmpty { space.nextStamp() }
         var logProb = 0.0
-        let token = previous.withUnsafeBufferPointer { prev in
-            prev.withMemoryRebound(to: Int64.self) { p in
-                withUnsafePointer(to: &space.buffers) { w in
-                    ck_fused_sample(row.baseAddress!, Int32(n), p.baseAddress, Int64(p.count), penalty, invT, window,
-                                    space.cut, topP, Int32(clamping: topK), &rng.state, w, &logProb)
-                }
+        let token = previous.withMemoryRebound(to: Int64.self) { p in
+            withUnsafePointer(to: &space.buffers) { w in
+                ck_fused_sample(row.baseAddress!, Int32(n), p.baseAddress, Int64(p.count), penalty, invT, window,
+                                space.cut, topP, Int32(clamping: topK), &rng.state, w, &logProb)
             }
         }
         return token < 0 ? nil : (Int(token), logProb)

@@ -56,8 +56,13 @@ extension ModelPolicy {
     func presample(_ lane: inout Lane, row: Int, sampling: DrawSettings, out: ForwardOutput,
                    scratch: inout DrawScratch) {
         let start = TickSpan.now()
+        // The generator apart from the lane while the sampler runs: passing both `&lane.rng`
+        // and the lane's penalised ids made Swift copy the ids array (a reference counted on
+        // the array's header, a line the caller's thread writes too: it moved between cores).
+        var rng = lane.rng
         lane.pending = Sampler.sample(out.logits(row: row), settings: sampling, previous: lane.branch.penalised.ids,
-                                      rng: &lane.rng, workspace: &scratch.workspace)
+                                      rng: &rng, workspace: &scratch.workspace)
+        lane.rng = rng
         scratch.ticks &+= TickSpan.now() &- start
     }
 
@@ -118,16 +123,18 @@ extension ModelPolicy {
     /// Samples one token for `lane` and records it: log-probability, thinking state, step
     /// boundary and its score (from the hidden state that produced the token), text.
     func draw(_ lane: inout Lane, sampling: DrawSettings, out: ForwardOutput?, scratch: inout DrawScratch) {
-        let recent = lane.branch.penalised.ids  // shares storage (no copy); released before the insert below
         let token: Int, logProb: Double
         if let p = lane.pending {
             (token, logProb) = p
             lane.pending = nil
         } else if lane.outRow >= 0, let out {
             // The sampler restores the row it penalises: no copy of the logits per token.
-            (token, logProb) = Sampler.sample(out.logits(row: lane.outRow), settings: sampling, previous: recent,
-                                              rng: &lane.rng, workspace: &scratch.workspace)
+            var rng = lane.rng   // apart from the lane, as in `presample`
+            (token, logProb) = Sampler.sample(out.logits(row: lane.outRow), settings: sampling, previous: lane.branch.penalised.ids,
+                                              rng: &rng, workspace: &scratch.workspace)
+            lane.rng = rng
         } else {
+            let recent = lane.branch.penalised.ids  // shares storage (no copy); released before the insert below
             // Stored logits are often shared with siblings (a fork's first token): the
             // sampler works on a scratch copy instead of copying the array on write.
             if scratch.logits.count != lane.branch.nextLogits.count { scratch.logits = lane.branch.nextLogits } else {

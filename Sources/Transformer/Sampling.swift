@@ -99,11 +99,15 @@ public enum Sampler {
                               rng: inout SplitMix64, workspace w: inout SamplerWorkspace) -> (token: Int, logProb: Double) {
         if d.fused && logits.count > 0 {
             if !isKnownUniquelyReferenced(&w.fused) { w.fused = FusedSamplerSpace() }
-            if let drawn = FusedSampler.sample(logits, previous: d.penalises ? previous : [], penalty: d.penalty, invT: d.invT,
-                                               window: d.window, topP: d.parameters.topP, topK: d.parameters.topK,
-                                               rng: &rng, space: w.fused!) {
-                return drawn
+            // Through a pointer: a copy of `previous` would count a reference on the array
+            // (a write to its header, a line the thread recording tokens also writes).
+            let space = w.fused!
+            let drawn = previous.withUnsafeBufferPointer { history in
+                FusedSampler.sample(logits, previous: d.penalises ? history : UnsafeBufferPointer(start: nil, count: 0),
+                                    penalty: d.penalty, invT: d.invT, window: d.window, topP: d.parameters.topP,
+                                    topK: d.parameters.topK, rng: &rng, space: space)
             }
+            if let drawn { return drawn }
         }
         // Declined (a wide nucleus: row and generator untouched) or not the C draw's case.
         return sample(logits, parameters: d.parameters, previous: previous, rng: &rng, workspace: &w)
@@ -146,9 +150,11 @@ public enum Sampler {
             let history = p.repetitionPenalty != 1 ? previous : []
             let drawn = withUnsafeMutablePointer(to: &rng) { g in
                 g.withMemoryRebound(to: SplitMix64.self, capacity: 1) { s in
-                    FusedSampler.sample(logits, previous: history, penalty: Float(p.repetitionPenalty), invT: 1 / temperature,
-                                        window: nucleusWindow(temperature), topP: p.topP, topK: p.topK,
-                                        rng: &s.pointee, space: w.fused!)
+                    history.withUnsafeBufferPointer { h in
+                        FusedSampler.sample(logits, previous: h, penalty: Float(p.repetitionPenalty), invT: 1 / temperature,
+                                            window: nucleusWindow(temperature), topP: p.topP, topK: p.topK,
+                                            rng: &s.pointee, space: w.fused!)
+                    }
                 }
             }
             if let drawn { return drawn }

@@ -57,10 +57,11 @@ final class FusedSamplerTests: XCTestCase {
                     let before = cRNG
                     let temperature = Float(p.temperature)
                     let y = b.withUnsafeMutableBufferPointer {
-                        FusedSampler.sample($0, previous: p.repetitionPenalty != 1 ? history : [],
+                        let h = p.repetitionPenalty != 1 ? history : []
+                        return h.withUnsafeBufferPointer { h in FusedSampler.sample($0, previous: h,
                                            penalty: Float(p.repetitionPenalty), invT: 1 / temperature,
                                            window: temperature * Float(Foundation.log(1024.0)), topP: p.topP, topK: p.topK,
-                                           rng: &cRNG, space: space)
+                                           rng: &cRNG, space: space) }
                     }
                     XCTAssertEqual(bits(b), bits(raw), "the row is restored (n \(shape.n))")
                     guard let y else {   // declined: nothing touched; the Swift path draws instead
@@ -90,8 +91,8 @@ final class FusedSamplerTests: XCTestCase {
         let start = g
         let p = SamplingParameters(temperature: 0.6, topP: 0.95, topK: 0, repetitionPenalty: 1.1)
         let y = b.withUnsafeMutableBufferPointer {
-            FusedSampler.sample($0, previous: [1, 2, 3], penalty: 1.1, invT: 1 / 0.6, window: 0.6 * Float(Foundation.log(1024.0)),
-                               topP: 0.95, topK: 0, rng: &g, space: FusedSamplerSpace())
+            [1, 2, 3].withUnsafeBufferPointer { h in FusedSampler.sample($0, previous: h, penalty: 1.1, invT: 1 / 0.6, window: 0.6 * Float(Foundation.log(1024.0)),
+                               topP: 0.95, topK: 0, rng: &g, space: FusedSamplerSpace()) }
         }
         XCTAssertNil(y)
         XCTAssertEqual(bits(b), bits(raw))

@@ -56,9 +56,9 @@ final class FusedSamplerTests: XCTestCase {
                     }
                     let before = cRNG
                     let temperature = Float(p.temperature)
-                    let y = b.withUnsafeMutableBufferPointer {
-                        let h = p.repetitionPenalty != 1 ? history : []
-                        return h.withUnsafeBufferPointer { h in FusedSampler.sample($0, previous: h,
+                    let penalised = p.repetitionPenalty != 1 ? history : []
+                    let y = b.withUnsafeMutableBufferPointer { row in
+                        penalised.withUnsafeBufferPointer { h in FusedSampler.sample(row, previous: h,
                                            penalty: Float(p.repetitionPenalty), invT: 1 / temperature,
                                            window: temperature * Float(Foundation.log(1024.0)), topP: p.topP, topK: p.topK,
                                            rng: &cRNG, space: space) }
@@ -90,8 +90,8 @@ final class FusedSamplerTests: XCTestCase {
         var g = SplitMix64(seed: 3)
         let start = g
         let p = SamplingParameters(temperature: 0.6, topP: 0.95, topK: 0, repetitionPenalty: 1.1)
-        let y = b.withUnsafeMutableBufferPointer {
-            [1, 2, 3].withUnsafeBufferPointer { h in FusedSampler.sample($0, previous: h, penalty: 1.1, invT: 1 / 0.6, window: 0.6 * Float(Foundation.log(1024.0)),
+        let y = b.withUnsafeMutableBufferPointer { row in
+            [1, 2, 3].withUnsafeBufferPointer { h in FusedSampler.sample(row, previous: h, penalty: 1.1, invT: 1 / 0.6, window: 0.6 * Float(Foundation.log(1024.0)),
                                topP: 0.95, topK: 0, rng: &g, space: FusedSamplerSpace()) }
         }
         XCTAssertNil(y)

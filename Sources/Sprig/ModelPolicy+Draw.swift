@@ -23,8 +23,6 @@ extension ModelPolicy {
         /// The next token and its log-probability, drawn ahead inside the forward that
         /// computed its logits (`presample`); nil: `draw` samples it.
         var pending: (token: Int, logProb: Double)?
-        /// The token fed to the next forward ([1]; rewritten in place every step).
-        var input = [0]
         /// [steps, hidden] the features of the steps found during this extend, scored
         /// together at its end (`scoreSteps`).
         var features: [Float] = []
@@ -201,7 +199,6 @@ extension ModelPolicy {
             try drawScratch.withUnsafeMutableBufferPointer { scratchPtr in
                 try fed.withUnsafeBufferPointer { fedPtr in
                     for t in scratchPtr.indices { scratchPtr[t].ticks = 0 }
-                    let (lanePtr, scratchPtr) = (lanePtr, scratchPtr)   // the handler is escaping in type only
                     return try model.transformer.forward(entries, cache: cache) { rows, out in
                         let thread = WorkerPool.currentThreadIndex
                         precondition(thread < scratchPtr.count, "forward runs on the shared pool's threads")

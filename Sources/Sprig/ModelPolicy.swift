@@ -170,42 +170,54 @@ public final class ModelPolicy: SearchPolicy {
             lanes[i].outRow = -1
         }
         // Per-step lists, emptied and refilled (no allocation per step once grown).
-        var drawing: [Int] = [], fed: [Int] = [], still: [Int] = [], entries: [ForwardEntry] = []
+        var drawing: [Int] = [], fed: [Int] = [], still: [Int] = []
+        // The forward's entries, one per fed lane, each with its own one-token array: while
+        // the same lanes are fed step after step (`entriesFed`), each token is written in
+        // place; they are rebuilt only when a lane drops out.
+        var entries: [ForwardEntry] = [], entriesFed: [Int] = []
         while !active.isEmpty {
+            // Cancellation is asked once a step, for all of its lanes.
+            if request.shouldStop?() == true {
+                for i in active { lanes[i].chunk.stop = .cancelled }
+                break
+            }
             // The lanes that take a token this step. KV blocks are promised to the lanes
             // taken so far: the batched forward appends for all of them at once, so each
             // must fit with the others.
             drawing.removeAll(keepingCapacity: true)
             var reserved = 0
+            let free = cache.pool.freeCount
             for i in active {
-                if request.shouldStop?() == true { lanes[i].chunk.stop = .cancelled; continue }
                 if lanes[i].chunk.tokens.count >= request.maxTokens { lanes[i].chunk.stop = .tokenLimit; continue }
                 let sequence = lanes[i].branch.sequence
                 if cache.length(sequence) >= maxPositions { lanes[i].chunk.stop = .contextLimit; continue }
                 // At most: of siblings extending one shared block, only the first writes in place.
                 let blocks = cache.blocksNeededAtMost(forAppending: 1, to: sequence)
-                if reserved + blocks > cache.pool.freeCount { lanes[i].chunk.stop = .budget; continue }
-                if !budget.tryConsume(1) { lanes[i].chunk.stop = .budget; continue }
+                if reserved + blocks > free { lanes[i].chunk.stop = .budget; continue }
                 reserved += blocks
                 drawing.append(i)
             }
+            // One token each from the budget, in lane order: the lanes past its end stop. (Their
+            // blocks, promised above, could only have turned later lanes away, which stop for
+            // the budget all the same.)
+            let granted = budget.consume(upTo: drawing.count)
+            for i in drawing[granted...] { lanes[i].chunk.stop = .budget }
+            drawing.removeLast(drawing.count - granted)
             drawAll(&lanes, drawing, sampling: sampling, out: lastOut)
             fed.removeAll(keepingCapacity: true)
             for i in drawing where !lanes[i].stopped { fed.append(i) }
             if fed.isEmpty { break }
-            // Lanes not fed this step keep their logits before the forward overwrites them.
-            for i in fed { lanes[i].fed = true }
-            for i in ids.indices where lanes[i].outRow >= 0 && !lanes[i].fed { keepLogits(i) }
-            for i in fed { lanes[i].fed = false }
-            // Each lane's one-token array is rewritten in place (unique again once the
-            // previous step's entries are gone): no array per token.
-            entries.removeAll(keepingCapacity: true)
-            for i in fed {
-                lanes[i].input[0] = lanes[i].chunk.tokens[lanes[i].chunk.tokens.count - 1]
-                entries.append(ForwardEntry(sequence: lanes[i].branch.sequence, tokens: lanes[i].input))
+            if fed != entriesFed {
+                // A lane dropped out (the fed lanes are a subset of the last step's): lanes not
+                // fed this step keep their logits before the forward overwrites them.
+                for i in fed { lanes[i].fed = true }
+                for i in ids.indices where lanes[i].outRow >= 0 && !lanes[i].fed { keepLogits(i) }
+                for i in fed { lanes[i].fed = false }
+                entries = fed.map { ForwardEntry(sequence: lanes[$0].branch.sequence, tokens: [0]) }
+                entriesFed = fed
             }
+            for (k, i) in fed.enumerated() { entries[k].tokens[0] = lanes[i].chunk.tokens[lanes[i].chunk.tokens.count - 1] }
             let out = try forwardAndPresample(entries, lanes: &lanes, fed: fed, sampling: sampling, timing: &timing)
-            entries.removeAll(keepingCapacity: true)
             lastOut = out
             still.removeAll(keepingCapacity: true)
             for (row, i) in fed.enumerated() {

@@ -117,6 +117,20 @@ public final class TokenBudget: Sendable {
             used = r.original
         }
     }
+
+    /// Consumes as many of `n` tokens as remain; returns how many (`tryConsume(1)` called
+    /// `n` times in a row, in one atomic step).
+    public func consume(upTo n: Int) -> Int {
+        precondition(n >= 0, "TokenBudget.consume: negative count")
+        var used = usedStorage.load(ordering: .relaxed)
+        while true {
+            let take = min(n, max(0, limit - used))
+            if take == 0 { return 0 }
+            let r = usedStorage.compareExchange(expected: used, desired: used + take, ordering: .acquiringAndReleasing)
+            if r.exchanged { return take }
+            used = r.original
+        }
+    }
 }
 
 /// The model side of a search. Implemented over the real transformer by the facade, and by

@@ -18,7 +18,18 @@ extension TransformerModel {
     /// cache instead of after a hand-off (the rows' other half written by the other core).
     /// A handler must touch only what belongs to its rows.
     public func forward(_ entries: [ForwardEntry], cache: PagedKVCache,
-                        onOutputRows: ((Range<Int>, ForwardOutput) -> Void)? = nil) throws(TransformerError) -> ForwardOutput {
+                        onOutputRows: (Range<Int>, ForwardOutput) -> Void) throws(TransformerError) -> ForwardOutput {
+        // Not escaping (nor optional, which is): its captures stay on the caller's stack
+        // instead of a context allocated on every call.
+        try forward(entries, cache: cache, handles: true, onOutputRows)
+    }
+
+    public func forward(_ entries: [ForwardEntry], cache: PagedKVCache) throws(TransformerError) -> ForwardOutput {
+        try forward(entries, cache: cache, handles: false) { _, _ in }
+    }
+
+    private func forward(_ entries: [ForwardEntry], cache: PagedKVCache, handles: Bool,
+                         _ onOutputRows: (Range<Int>, ForwardOutput) -> Void) throws(TransformerError) -> ForwardOutput {
         let c = config
         precondition(cache.pool.layout.layers == c.layerCount && cache.pool.layout.kvHeads == c.kvHeadCount
                      && cache.pool.layout.headDim == c.headDim, "cache layout does not match the model")
@@ -159,7 +170,7 @@ extension TransformerModel {
         // Then the next pass's first product: sampling and bookkeeping run in between.
         let warmNext = warm(weights.layers[0].qkv)
         let threads = WorkerPool.shared.threadCount
-        if let onOutputRows, outRows >= 2, threads > 1, head.weightBytes <= CacheSizes.l2Bytes / 4 {
+        if handles, outRows >= 2, threads > 1, head.weightBytes <= CacheSizes.l2Bytes / 4 {
             // Whole rows per thread (fixed halves for two threads, whoever runs them: the
             // same products, so the same logits), the head read from L2 by each; its
             // product inside the job runs on the calling thread (nested `parallelFor`).
@@ -170,7 +181,7 @@ extension TransformerModel {
             }
         } else {
             head.apply(normed, rows: outRows, into: logits, activations: precision, thenWarm: warmNext)
-            onOutputRows?(0..<outRows, output)
+            if handles { onOutputRows(0..<outRows, output) }
         }
         return output
     }

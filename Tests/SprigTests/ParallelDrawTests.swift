@@ -52,4 +52,35 @@ final class ParallelDrawTests: XCTestCase {
         XCTAssertEqual(inside, after)
         XCTAssertGreaterThan(inside.joined().reduce(0) { $0 + $1.tokens.count }, 16 * 20, "many tokens were drawn")
     }
+
+    /// A budget that runs out in the middle of a step: every token charged once, the lanes
+    /// charged in order (those still drawing end with the earlier lanes one token ahead),
+    /// and the same chunks whether the forward draws ahead or not.
+    func testABudgetRunningOutMidStepChargesLanesInOrder() throws {
+        guard let path = DefaultModel.locate() else { throw XCTSkip("Models/sprig-mult-band not found") }
+        let engine = try SearchEngine(model: try LanguageModel.load(path: path), kvMemoryBytes: 64 << 20)
+        let model = engine.model
+        let promptIDs = model.tokenizer.encode(try engine.prompt(for: "What is 4821 * 37?"))
+        func run(ahead: Bool) throws -> [Chunk] {
+            let cache = PagedKVCache(pool: engine.pool)
+            let policy = try ModelPolicy(model: model, promptIDs: promptIDs, cache: cache, scorer: engine.head, detector: engine.detector)
+            policy.presamples = ahead
+            let roots = try (0..<6).map { _ in try policy.root() }
+            let budget = TokenBudget(limit: 6 * 9 + 4)
+            let chunks = try policy.extend(roots, ExtendRequest(maxTokens: 60, temperature: 1.0, topP: 1.0, repetitionPenalty: 1.05),
+                                           budget: budget, seed: 3)
+            XCTAssertEqual(chunks.reduce(0) { $0 + $1.tokens.count }, budget.used, "every token charged once")
+            XCTAssertEqual(budget.used, budget.limit)
+            for b in roots { policy.release(b) }
+            XCTAssertEqual(policy.liveBranches, 0)
+            return chunks
+        }
+        let chunks = try run(ahead: true)
+        let cut = chunks.filter { $0.stop == .budget }
+        XCTAssertFalse(cut.isEmpty, "the budget stopped some lanes")
+        let lengths = cut.map(\.tokens.count)
+        XCTAssertLessThanOrEqual(lengths.max()! - lengths.min()!, 1)
+        XCTAssertEqual(lengths, lengths.sorted(by: >), "earlier lanes were charged first")
+        XCTAssertEqual(chunks, try run(ahead: false))
+    }
 }

@@ -43,6 +43,13 @@ final class AggregationTests: XCTestCase {
         XCTAssertEqual(b.remaining, 0)
         XCTAssertEqual(TokenBudget(limit: -4).limit, 0)
         XCTAssertFalse(TokenBudget(limit: 0).tryConsume())
+        // A batch takes what remains, never more.
+        let c = TokenBudget(limit: 7)
+        XCTAssertEqual(c.consume(upTo: 4), 4)
+        XCTAssertEqual(c.consume(upTo: 0), 0)
+        XCTAssertEqual(c.consume(upTo: 5), 3)
+        XCTAssertEqual(c.consume(upTo: 2), 0)
+        XCTAssertEqual(c.used, 7)
     }
 
     func testBoxedExtractor() {

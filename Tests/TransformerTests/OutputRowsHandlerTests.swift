@@ -29,8 +29,8 @@ final class OutputRowsHandlerTests: XCTestCase {
                     let cache = m.makeCache(memoryBytes: 8 << 20, blockSize: 4)
                     let seqs = prompts.map { _ in cache.createSequence() }
                     _ = try m.forward(zip(seqs, prompts).map { ForwardEntry(sequence: $0, tokens: Array($1.dropLast())) }, cache: cache)
-                    let out = try m.forward(zip(seqs, prompts).map { ForwardEntry(sequence: $0, tokens: [$1.last!]) },
-                                            cache: cache, onOutputRows: handler)
+                    let last = zip(seqs, prompts).map { ForwardEntry(sequence: $0, tokens: [$1.last!]) }
+                    let out = try handler.map { try m.forward(last, cache: cache, onOutputRows: $0) } ?? m.forward(last, cache: cache)
                     return (0..<count).map { Array(out.logits(row: $0)) }
                 }
                 let lock = NSLock()

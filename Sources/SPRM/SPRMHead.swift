@@ -77,19 +77,31 @@ public struct SPRMHead: Sendable {
         precondition(count >= 0)
         if count == 0 { return [] }
         if count == 1 { return [Self.sigmoid(Double(logit(rows)))] }
-        let h = hiddenWidth
+        let h = hiddenWidth, c = inputWidth
         let hidden = FloatBuffer(count: count * h, zeroed: false)   // [count, h]
-        BLAS.sgemmNN(m: count, n: h, k: inputWidth, a: rows, lda: inputWidth, b: w1tBuffer.pointer, ldb: h,
-                     c: hidden.pointer, ldc: h)
         var out = [Double](repeating: 0, count: count)
-        for r in 0..<count {
-            let row = hidden.pointer + r * h
-            Ops.add(b1Buffer.pointer, into: row, count: h)
-            for j in 0..<h where row[j] < 0 { row[j] = 0 }
-            out[r] = Self.sigmoid(Double(Ops.dot(row, w2Buffer.pointer, count: h) + b2))
+        out.withUnsafeMutableBufferPointer { out in
+            // Rows in fixed halves over the pool for a batch worth a hand-off: each row's
+            // numbers do not depend on which thread or batch computed it.
+            let threads = WorkerPool.shared.threadCount
+            let grain = count >= Self.minRowsToSplit ? (count + threads - 1) / threads : count
+            WorkerPool.shared.parallelFor(count: count, grain: grain) { lo, hi in
+                BLAS.sgemmNN(m: hi - lo, n: h, k: c, a: rows + lo * c, lda: c, b: w1tBuffer.pointer, ldb: h,
+                             c: hidden.pointer + lo * h, ldc: h)
+                for r in lo..<hi {
+                    let row = hidden.pointer + r * h
+                    Ops.add(b1Buffer.pointer, into: row, count: h)
+                    for j in 0..<h where row[j] < 0 { row[j] = 0 }
+                    out[r] = Self.sigmoid(Double(Ops.dot(row, w2Buffer.pointer, count: h) + b2))
+                }
+            }
         }
         return out
     }
+
+    /// Fewest rows `scores(rows:count:)` splits over the pool (a smaller batch is over
+    /// before a hand-off would pay).
+    static let minRowsToSplit = 8
 
     /// The pre-sigmoid output for one feature vector at `x` [inputWidth].
     func logit(_ x: UnsafePointer<Float>) -> Float {

@@ -181,9 +181,12 @@ public struct MCTS: SearchStrategy {
             return a < b
         }
         func best(_ ids: [Int]) -> Int? { ids.min(by: better) }
-        let finished = tree.nodes.filter { $0.terminal }.map(\.id)
-        let answered = finished.filter { context.extractor.answer(in: tree.text(to: $0)) != nil }
-        if let b = best(answered) ?? best(finished) { return b }
+        // The best finished node with an answer: answers are read (texts joined, parsed) in
+        // order of preference until one has one, not for every finished node.
+        let finished = tree.nodes.filter { $0.terminal }.map(\.id).sorted(by: better)
+        if let b = finished.first(where: { context.extractor.answer(in: tree.text(to: $0)) != nil }) ?? finished.first {
+            return b
+        }
         let live = tree.nodes.filter { $0.id != 0 && $0.branch != nil }.map(\.id)
         return best(live) ?? 0
     }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Kernels
 @testable import SPRM
 
 final class HeadTests: XCTestCase {
@@ -46,6 +47,16 @@ final class HeadTests: XCTestCase {
         let batched = rows.withUnsafeBufferPointer { head.scores(rows: $0.baseAddress!, count: e.inputs.count) }
         for (i, x) in e.inputs.enumerated() { XCTAssertEqual(batched[i], head.score(x), accuracy: 1e-6) }
         XCTAssertEqual(rows.withUnsafeBufferPointer { head.scores(rows: $0.baseAddress!, count: 0) }, [])
+        // A batch large enough to be split over the pool scores each row as a small one does.
+        var g = SplitMix64(seed: 4)
+        let many = (0..<(36 * head.inputWidth)).map { _ in g.uniform(-2, 2) }
+        let whole = many.withUnsafeBufferPointer { head.scores(rows: $0.baseAddress!, count: 36) }
+        XCTAssertGreaterThanOrEqual(36, SPRMHead.minRowsToSplit)
+        for r in stride(from: 0, to: 36, by: 4) {   // parts of 4: one row alone takes another kernel
+            let n = 4
+            let part = many.withUnsafeBufferPointer { head.scores(rows: $0.baseAddress! + r * head.inputWidth, count: n) }
+            for k in 0..<n { XCTAssertEqual(whole[r + k], part[k], accuracy: 1e-9, "row \(r + k)") }
+        }
     }
 
     func testSaveLoadRoundTripAndFolder() throws {

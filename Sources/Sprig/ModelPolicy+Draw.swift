@@ -40,7 +40,7 @@ extension ModelPolicy {
     struct DrawScratch {
         var workspace = SamplerWorkspace()
         var logits: [Float] = []
-        /// Counter ticks this thread spent in `presample` during the current forward.
+        /// Counter ticks this thread spent drawing (`presample`) during the current forward.
         var ticks: UInt64 = 0
     }
 
@@ -53,7 +53,6 @@ extension ModelPolicy {
     /// lives only as long as the extend).
     func presample(_ lane: inout Lane, row: Int, sampling: DrawSettings, out: ForwardOutput,
                    scratch: inout DrawScratch) {
-        let start = TickSpan.now()
         // The generator apart from the lane while the sampler runs: passing both `&lane.rng`
         // and the lane's penalised ids made Swift copy the ids array (a reference counted on
         // the array's header, a line the caller's thread writes too: it moved between cores).
@@ -61,7 +60,6 @@ extension ModelPolicy {
         lane.pending = Sampler.sample(out.logits(row: row), settings: sampling, previous: lane.branch.penalised.ids,
                                       rng: &rng, workspace: &scratch.workspace)
         lane.rng = rng
-        scratch.ticks &+= TickSpan.now() &- start
     }
 
     /// Fewest lanes whose draws are split over the worker pool: below this the hand-off
@@ -202,10 +200,12 @@ extension ModelPolicy {
                     return try model.transformer.forward(entries, cache: cache) { rows, out in
                         let thread = WorkerPool.currentThreadIndex
                         precondition(thread < scratchPtr.count, "forward runs on the shared pool's threads")
+                        let start = TickSpan.now()
                         for row in rows {
                             self.presample(&lanePtr[fedPtr[row]], row: row, sampling: sampling, out: out,
                                       scratch: &scratchPtr[thread])
                         }
+                        scratchPtr[thread].ticks &+= TickSpan.now() &- start
                     }
                 }
             }

@@ -171,9 +171,9 @@ extension TransformerModel {
         let warmNext = warm(weights.layers[0].qkv)
         let threads = WorkerPool.shared.threadCount
         if handles, outRows >= 2, threads > 1, head.weightBytes <= CacheSizes.l2Bytes / 4 {
-            // Whole rows per thread (fixed halves for two threads, whoever runs them: the
-            // same products, so the same logits), the head read from L2 by each; its
-            // product inside the job runs on the calling thread (nested `parallelFor`).
+            // Whole rows per thread, the head read from L2 by each. The chunks are fixed
+            // (halves for two threads), so the logits do not depend on which thread runs
+            // which; the product inside the job runs on its thread (nested `parallelFor`).
             let grain = (outRows + threads - 1) / threads
             WorkerPool.shared.parallelFor(count: outRows, grain: grain, thenWarm: warmNext) { lo, hi in
                 head.apply(normed + lo * hidden, rows: hi - lo, into: logits + lo * c.vocabSize, activations: precision)

@@ -34,6 +34,34 @@ public struct FinalAnswerExtractor: AnswerExtractor {
 
     /// "</think>\n7738710000" → "178377"; nil without `</think>` or a digit right after it.
     static func reversedAnswer(in text: String) -> String? {
+        var bytes = text
+        if let answer = bytes.withUTF8({ reversedAnswerASCII($0) }) { return answer }
+        return reversedAnswerScalars(in: text)
+    }
+
+    /// `reversedAnswer` over UTF-8 bytes, for text whose bytes before the digits are ASCII
+    /// (a search reads every finished node's answer; the scalar loop's Unicode property
+    /// lookups made that most of MCTS's own time). nil: a non-ASCII byte where whitespace may
+    /// be skipped (it may be Unicode whitespace), left to the scalar loop; .some(nil): no answer.
+    static func reversedAnswerASCII(_ b: UnsafeBufferPointer<UInt8>) -> String?? {
+        let tag = Array("</think>".utf8)
+        var start = b.count - tag.count
+        while start >= 0 && !(b[start] == tag[0] && b[start..<(start + tag.count)].elementsEqual(tag)) { start -= 1 }
+        guard start >= 0 else { return .some(nil) }
+        var i = start + tag.count
+        while i < b.count, b[i] == 0x20 || (b[i] >= 0x09 && b[i] <= 0x0D) { i += 1 }
+        if i < b.count && b[i] >= 0x80 { return nil }
+        var j = i
+        while j < b.count && b[j] >= 0x30 && b[j] <= 0x39 { j += 1 }
+        guard j > i else { return .some(nil) }
+        // The digits reversed, without leading zeros (one zero stays).
+        var digits = Array(b[i..<j].reversed())
+        let zeros = digits.prefix(while: { $0 == 0x30 }).count
+        digits.removeFirst(min(zeros, digits.count - 1))
+        return .some(String(decoding: digits, as: UTF8.self))
+    }
+
+    static func reversedAnswerScalars(in text: String) -> String? {
         guard let close = text.lastRange(of: "</think>") else { return nil }
         // A byte loop: the generic drop/prefix/reversed views instantiated runtime metadata
         // on first use, inside a short search's timed window.

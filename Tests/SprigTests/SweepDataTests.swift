@@ -37,6 +37,25 @@ final class SweepDataTests: XCTestCase {
         XCTAssertEqual(FinalAnswerExtractor().answer(in: "answer is 3. The answer is 12."), "12")
     }
 
+    /// The byte path of the reversed-digits reading agrees with the scalar loop on every
+    /// kind of text after the last `</think>`, and hands non-ASCII whitespace to it.
+    func testReversedAnswerBytesMatchScalars() {
+        let tails = ["", "\n7738710000", " \t\r\n0012", "0000", "000x1", "\n 98 7", "x12", "\u{A0}45", "\u{3000}\n0710",
+                     "\u{2028}3", "é12", "12é", "\n\u{A0}", "7", " ", "\n\n10203004\n</think>9"]
+        for head in ["", "<think>a.\n\n</think>", "</think>1</think>", "x"] {
+            for tail in tails {
+                let text = head + (head.isEmpty && tail.hasPrefix("\n\n1") ? "" : "</think>") + tail
+                XCTAssertEqual(FinalAnswerExtractor.reversedAnswer(in: text), FinalAnswerExtractor.reversedAnswerScalars(in: text),
+                               "\(text.debugDescription)")
+            }
+        }
+        XCTAssertNil(FinalAnswerExtractor.reversedAnswer(in: "no tag 123"))
+        XCTAssertEqual(FinalAnswerExtractor.reversedAnswer(in: "</think>\u{A0}0710"), "170", "NBSP is whitespace")
+        XCTAssertEqual(FinalAnswerExtractor.reversedAnswer(in: "</think>\n0000"), "0")
+        var ascii = "</think> 120"
+        XCTAssertNotNil(ascii.withUTF8 { FinalAnswerExtractor.reversedAnswerASCII($0) }, "ASCII text takes the byte path")
+    }
+
     func testNonNumbersAreOnlyTrimmed() {
         // A comma that is not a thousands separator stays.
         XCTAssertEqual(AnswerCheck.normalize(" 3, 4 "), "3, 4")

@@ -44,11 +44,8 @@ public struct FinalAnswerExtractor: AnswerExtractor {
     /// lookups made that most of MCTS's own time). nil: a non-ASCII byte where whitespace may
     /// be skipped (it may be Unicode whitespace), left to the scalar loop; .some(nil): no answer.
     static func reversedAnswerASCII(_ b: UnsafeBufferPointer<UInt8>) -> String?? {
-        let tag = Array("</think>".utf8)
-        var start = b.count - tag.count
-        while start >= 0 && !(b[start] == tag[0] && b[start..<(start + tag.count)].elementsEqual(tag)) { start -= 1 }
-        guard start >= 0 else { return .some(nil) }
-        var i = start + tag.count
+        guard let start = lastStart(of: thinkClose, in: b) else { return .some(nil) }
+        var i = start + thinkClose.count
         while i < b.count, b[i] == 0x20 || (b[i] >= 0x09 && b[i] <= 0x0D) { i += 1 }
         if i < b.count && b[i] >= 0x80 { return nil }
         var j = i
@@ -115,16 +112,23 @@ extension StringProtocol {
     /// .backwards)`: on Linux it bridges to NSString, ~0.3 ms at its first call, inside a
     /// 0.1 s search's timed window.
     func lastRange(of needle: String) -> Range<String.Index>? {
-        let hay = Array(utf8), pat = Array(needle.utf8)
-        guard !pat.isEmpty, hay.count >= pat.count else { return nil }
-        var i = hay.count - pat.count
-        while i >= 0 {
-            if hay[i] == pat[0] && hay[i..<(i + pat.count)].elementsEqual(pat) {
-                let lo = utf8.index(utf8.startIndex, offsetBy: i)
-                return lo..<utf8.index(lo, offsetBy: pat.count)
-            }
-            i -= 1
-        }
-        return nil
+        let pat = Array(needle.utf8)
+        guard let i = lastStart(of: pat, in: Array(utf8)) else { return nil }
+        let lo = utf8.index(utf8.startIndex, offsetBy: i)
+        return lo..<utf8.index(lo, offsetBy: pat.count)
     }
+}
+
+/// `</think>`'s bytes.
+let thinkClose = Array("</think>".utf8)
+
+/// Where the last occurrence of `pat` in `hay` starts; nil for none or an empty `pat`.
+func lastStart<C: RandomAccessCollection>(of pat: [UInt8], in hay: C) -> Int? where C.Element == UInt8, C.Index == Int {
+    guard !pat.isEmpty, hay.count >= pat.count else { return nil }
+    var i = hay.startIndex + hay.count - pat.count
+    while i >= hay.startIndex {
+        if hay[i] == pat[0] && hay[i..<(i + pat.count)].elementsEqual(pat) { return i - hay.startIndex }
+        i -= 1
+    }
+    return nil
 }

@@ -53,13 +53,27 @@ extension ModelPolicy {
     /// lives only as long as the extend).
     func presample(_ lane: inout Lane, row: Int, sampling: DrawSettings, out: ForwardOutput,
                    scratch: inout DrawScratch) {
+        lane.pending = Self.sample(&lane, from: out.logits(row: row), sampling: sampling, workspace: &scratch.workspace)
+    }
+
+    /// Samples `lane`'s next token from `logits` (restored afterwards) with its generator and
+    /// penalised history.
+    static func sample(_ lane: inout Lane, from logits: UnsafeMutableBufferPointer<Float>, sampling: DrawSettings,
+                       workspace: inout SamplerWorkspace) -> (token: Int, logProb: Double) {
         // The generator apart from the lane while the sampler runs: passing both `&lane.rng`
         // and the lane's penalised ids made Swift copy the ids array (a reference counted on
         // the array's header, a line the caller's thread writes too: it moved between cores).
         var rng = lane.rng
-        lane.pending = Sampler.sample(out.logits(row: row), settings: sampling, previous: lane.branch.penalised.ids,
-                                      rng: &rng, workspace: &scratch.workspace)
+        let drawn = Sampler.sample(logits, settings: sampling, previous: lane.branch.penalised.ids, rng: &rng,
+                                   workspace: &workspace)
         lane.rng = rng
+        return drawn
+    }
+
+    /// One scratch per pool thread, made on first use.
+    func prepareDrawScratch() {
+        let threads = WorkerPool.shared.threadCount
+        if drawScratch.count < threads { drawScratch = (0..<threads).map { _ in DrawScratch() } }
     }
 
     /// Fewest lanes whose draws are split over the worker pool: below this the hand-off
@@ -72,8 +86,8 @@ extension ModelPolicy {
     /// caller's thread). Each lane owns its generator and state, and each thread its
     /// scratch, so the results do not depend on which thread drew which lane.
     func drawAll(_ lanes: inout [Lane], _ order: [Int], sampling: DrawSettings, out: ForwardOutput?) {
+        prepareDrawScratch()
         let threads = WorkerPool.shared.threadCount
-        if drawScratch.count < threads { drawScratch = (0..<threads).map { _ in DrawScratch() } }
         // Drawn ahead (`presample`): what is left is bookkeeping, cheaper than a hand-off.
         let sampled = order.allSatisfy { lanes[$0].pending != nil }
         if sampled || stepObserver != nil || threads == 1 || order.count < Self.minLanesToSplit {
@@ -125,19 +139,16 @@ extension ModelPolicy {
             lane.pending = nil
         } else if lane.outRow >= 0, let out {
             // The sampler restores the row it penalises: no copy of the logits per token.
-            var rng = lane.rng   // apart from the lane, as in `presample`
-            (token, logProb) = Sampler.sample(out.logits(row: lane.outRow), settings: sampling, previous: lane.branch.penalised.ids,
-                                              rng: &rng, workspace: &scratch.workspace)
-            lane.rng = rng
+            (token, logProb) = Self.sample(&lane, from: out.logits(row: lane.outRow), sampling: sampling,
+                                           workspace: &scratch.workspace)
         } else {
-            let recent = lane.branch.penalised.ids  // shares storage (no copy); released before the insert below
             // Stored logits are often shared with siblings (a fork's first token): the
             // sampler works on a scratch copy instead of copying the array on write.
             if scratch.logits.count != lane.branch.nextLogits.count { scratch.logits = lane.branch.nextLogits } else {
                 scratch.logits.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: lane.branch.nextLogits) }
             }
             (token, logProb) = scratch.logits.withUnsafeMutableBufferPointer { buf in
-                Sampler.sample(buf, settings: sampling, previous: recent, rng: &lane.rng, workspace: &scratch.workspace)
+                Self.sample(&lane, from: buf, sampling: sampling, workspace: &scratch.workspace)
             }
         }
         lane.chunk.tokens.append(token)
@@ -185,8 +196,7 @@ extension ModelPolicy {
     /// draw at once, so that is what the drawing added to the forward's wall time).
     func forwardAndPresample(_ entries: [ForwardEntry], lanes: inout [Lane], fed: [Int], sampling: DrawSettings,
                              timing: inout TickSpan) throws -> ForwardOutput {
-        let threads = WorkerPool.shared.threadCount
-        if drawScratch.count < threads { drawScratch = (0..<threads).map { _ in DrawScratch() } }
+        prepareDrawScratch()
         let start = TickSpan.now()
         guard presamples else {
             let out = try model.transformer.forward(entries, cache: cache)

@@ -97,20 +97,25 @@ public enum Sampler {
     /// state, without the per-call checks and conversions before the C draw.
     public static func sample(_ logits: UnsafeMutableBufferPointer<Float>, settings d: DrawSettings, previous: [Int],
                               rng: inout SplitMix64, workspace w: inout SamplerWorkspace) -> (token: Int, logProb: Double) {
-        if d.fused && logits.count > 0 {
-            if !isKnownUniquelyReferenced(&w.fused) { w.fused = FusedSamplerSpace() }
-            // Through a pointer: a copy of `previous` would count a reference on the array
-            // (a write to its header, a line the thread recording tokens also writes).
-            let space = w.fused!
-            let drawn = previous.withUnsafeBufferPointer { history in
-                FusedSampler.sample(logits, previous: d.penalises ? history : UnsafeBufferPointer(start: nil, count: 0),
-                                    penalty: d.penalty, invT: d.invT, window: d.window, topP: d.parameters.topP,
-                                    topK: d.parameters.topK, rng: &rng, space: space)
-            }
-            if let drawn { return drawn }
+        if d.fused, !logits.isEmpty, let drawn = fusedSample(logits, settings: d, previous: previous, rng: &rng, workspace: &w) {
+            return drawn
         }
-        // Declined (a wide nucleus: row and generator untouched) or not the C draw's case.
-        return sample(logits, parameters: d.parameters, previous: previous, rng: &rng, workspace: &w)
+        return swiftSample(logits, parameters: d.parameters, previous: previous, rng: &rng, workspace: &w)
+    }
+
+    /// The C draw (`FusedSampler`) for settings it takes, or nil when it declines (a nucleus
+    /// wider than its candidates): the row and generator are then untouched.
+    private static func fusedSample(_ logits: UnsafeMutableBufferPointer<Float>, settings d: DrawSettings, previous: [Int],
+                                    rng: inout SplitMix64, workspace w: inout SamplerWorkspace) -> (token: Int, logProb: Double)? {
+        if !isKnownUniquelyReferenced(&w.fused) { w.fused = FusedSamplerSpace() }
+        let space = w.fused!
+        // Through a pointer: a copy of `previous` would count a reference on the array
+        // (a write to its header, a line the thread recording tokens also writes).
+        return previous.withUnsafeBufferPointer { history in
+            FusedSampler.sample(logits, previous: d.penalises ? history : UnsafeBufferPointer(start: nil, count: 0),
+                                penalty: d.penalty, invT: d.invT, window: d.window, topP: d.parameters.topP,
+                                topK: d.parameters.topK, rng: &rng, space: space)
+        }
     }
 
     /// Draws a token from `logits` and returns it with its log-probability under the model
@@ -138,27 +143,30 @@ public enum Sampler {
         _ logits: UnsafeMutableBufferPointer<Float>, parameters p: SamplingParameters,
         previous: [Int], rng: inout G, workspace w: inout SamplerWorkspace
     ) -> (token: Int, logProb: Double) {
-        let n = logits.count
-        guard let base = logits.baseAddress, n > 0 else { return (0, 0) }
         // The common cases in one C call (FusedSampler: the same numbers, a fraction of the
         // code to bring back into cache after each forward). It needs the engine's generator
-        // (its state goes to C) and leaves wide nuclei to the path below.
-        let nucleusWanted = p.topP < 1 || p.topK > 0
-        if G.self == SplitMix64.self && p.temperature > 0 && FusedSampler.takes(count: n, nucleus: nucleusWanted) {
-            if !isKnownUniquelyReferenced(&w.fused) { w.fused = FusedSamplerSpace() }
-            let temperature = Float(p.temperature)
-            let history = p.repetitionPenalty != 1 ? previous : []
-            let drawn = withUnsafeMutablePointer(to: &rng) { g in
+        // (its state goes to C) and leaves wide nuclei to the Swift path.
+        if G.self == SplitMix64.self, !logits.isEmpty {
+            let d = DrawSettings(p, vocabulary: logits.count)
+            if d.fused, let drawn = withUnsafeMutablePointer(to: &rng, { g in
                 g.withMemoryRebound(to: SplitMix64.self, capacity: 1) { s in
-                    history.withUnsafeBufferPointer { h in
-                        FusedSampler.sample(logits, previous: h, penalty: Float(p.repetitionPenalty), invT: 1 / temperature,
-                                            window: nucleusWindow(temperature), topP: p.topP, topK: p.topK,
-                                            rng: &s.pointee, space: w.fused!)
-                    }
+                    fusedSample(logits, settings: d, previous: previous, rng: &s.pointee, workspace: &w)
                 }
+            }) {
+                return drawn
             }
-            if let drawn { return drawn }
         }
+        return swiftSample(logits, parameters: p, previous: previous, rng: &rng, workspace: &w)
+    }
+
+    /// The Swift path: the penalty, the one-pass statistics (`SamplingStats`), the
+    /// normalisers and the draw, plain, nucleus or greedy.
+    private static func swiftSample<G: RandomNumberGenerator>(
+        _ logits: UnsafeMutableBufferPointer<Float>, parameters p: SamplingParameters,
+        previous: [Int], rng: inout G, workspace w: inout SamplerWorkspace
+    ) -> (token: Int, logProb: Double) {
+        let n = logits.count
+        guard let base = logits.baseAddress, n > 0 else { return (0, 0) }
         w.prepare(vocabulary: n)
         var penalised: RepetitionPenalty? = nil
         if p.repetitionPenalty != 1 && !previous.isEmpty {
